@@ -1,0 +1,1 @@
+"""The edges: CLI, configuration, outbound transports, SMTP/IMAP listeners."""

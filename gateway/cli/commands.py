@@ -1,0 +1,217 @@
+"""Handlers for the directory, case, triage and failed-message commands."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+
+from gateway.app import build_runtime, initialize
+from gateway.cli.output import emit
+from gateway.config import load_settings
+from workflows import cases, directory, triage, views
+from workflows.domain import Family, Severity
+from workflows.process import pending_ids, process_message, retry_failed
+from workflows.runtime import Runtime
+
+_OPENED: list[Runtime] = []
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
+    """The runtime for this command; ``close_runtimes`` releases it when the command ends."""
+    rt = build_runtime(load_settings(args.config))
+    _OPENED.append(rt)
+    return rt
+
+
+def close_runtimes() -> None:
+    """Close database connections so none outlives the command (PostgreSQL counts them)."""
+    while _OPENED:
+        _OPENED.pop().db.dispose()
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return getattr(args, "actor", None) or f"cli:{getpass.getuser()}"
+
+
+def init(args: argparse.Namespace) -> int:
+    emit(initialize(load_settings(args.config)))
+    return 0
+
+
+def org_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from workflows.storage.models import Organization
+
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for org in s.scalars(select(Organization).order_by(Organization.name)):
+            emit({"id": org.id, "name": org.name, "domains": org.domains, "tz": org.timezone,
+                  "country": org.country, "notify": org.notify})
+    return 0
+
+
+def contact_add(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        c = directory.add_contact(s, organization=args.org, email=args.email, name=args.name,
+                                  designated=args.designated, now=rt.now())
+        emit({"id": c.id, "email": c.email, "name": c.name, "designated": c.designated,
+              "org": args.org})
+    return 0
+
+
+def _case_json(rt: Runtime, number: str) -> dict[str, object]:
+    with rt.db.transaction() as s:
+        return dataclasses.asdict(views.case_detail(s, number, settings=rt.settings,
+                                                    now=rt.now()))
+
+
+def case_open(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        org = directory.find_organization(s, args.org)
+        contact = directory.find_contact(s, args.contact)
+        case = cases.open_case(
+            s, organization_id=org.id, contact=contact, subject=args.subject,
+            family=Family(args.family), severity=Severity(args.severity),
+            case_type=args.type, now=rt.now(), actor=_actor(args))
+        number = case.number
+    emit(_case_json(rt, number))
+    return 0
+
+
+def case_post(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        out = cases.post_update(s, rt.settings, rt.key, number=args.number, body=args.body,
+                                action=args.action, now=rt.now(), actor=_actor(args))
+        out_id, message_id, number = out.id, out.message_id, args.number.upper()
+        status = cases.find_case(s, number).status
+    report = rt.send_outbox([out_id])
+    emit({"number": number, "status": status, "message_id": message_id,
+          "sent": report.sent == 1})
+    return 0
+
+
+def case_close(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        number = cases.close_case(s, number=args.number, cancelled=args.cancelled,
+                                  now=rt.now(), actor=_actor(args)).number
+    emit(_case_json(rt, number))
+    return 0
+
+
+def case_reopen(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        number = cases.reopen_case(s, number=args.number, reopen_days=rt.settings.reopen_days,
+                                   now=rt.now(), actor=_actor(args)).number
+    emit(_case_json(rt, number))
+    return 0
+
+
+def case_show(args: argparse.Namespace) -> int:
+    emit(_case_json(_runtime(args), args.number))
+    return 0
+
+
+def _triage_json(line: views.TriageLine) -> dict[str, object]:
+    data = dataclasses.asdict(line)
+    data["from"] = data.pop("from_address")
+    return data
+
+
+def triage_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for line in views.triage_lines(s, reason=args.reason,
+                                       state=None if args.all else "pending"):
+            emit(_triage_json(line))
+    return 0
+
+
+def triage_show(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        detail, raw = views.triage_detail(s, args.id)
+    from parsing import parse
+
+    mail = parse(raw, key=rt.key)
+    data = dataclasses.asdict(detail)
+    data["item"] = _triage_json(detail.item)
+    data["visible_reply"] = mail.visible_reply
+    data["text"] = mail.text
+    data["attachments"] = [{"filename": a.filename, "content_type": a.content_type,
+                            "size": len(a.payload)} for a in mail.attachments]
+    emit(data)
+    return 0
+
+
+def _triage_action(args: argparse.Namespace, action: str) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        kw = {"item_id": args.id, "actor": _actor(args), "now": rt.now()}
+        if action == "link":
+            case = triage.link(s, rt.settings, rt.key, number=args.case,
+                               flip_status=not args.keep_status, **kw)
+        elif action == "reopen":
+            case = triage.reopen(s, rt.settings, rt.key, number=args.case, **kw)
+        elif action == "open":
+            case = triage.open_for_sender(s, rt.settings, rt.key, **kw)
+        else:
+            triage.discard(s, **kw)
+            case = None
+        result = {"id": args.id, "action": action, "case": case.number if case else None,
+                  "status": case.status if case else None}
+    emit(result)
+    return 0
+
+
+def triage_link(args: argparse.Namespace) -> int:
+    return _triage_action(args, "link")
+
+
+def triage_reopen(args: argparse.Namespace) -> int:
+    return _triage_action(args, "reopen")
+
+
+def triage_open(args: argparse.Namespace) -> int:
+    return _triage_action(args, "open")
+
+
+def triage_discard(args: argparse.Namespace) -> int:
+    return _triage_action(args, "discard")
+
+
+def failed_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for line in views.failed_lines(s):
+            emit(line)
+    return 0
+
+
+def failed_retry(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    results = retry_failed(rt, None if args.all else [args.id])
+    if not args.all and not results:
+        from workflows.errors import NotFound
+
+        raise NotFound(f"no failed message #{args.id}")
+    for r in results:
+        emit({"id": r.inbound_id, "message_id": r.message_id, "status": r.status.value,
+              "outcome": r.outcome, "reason": r.reason, "case": r.case_number,
+              "error": r.error})
+    return 0 if all(r.error is None for r in results) else 1
+
+
+def process_pending(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    for inbound_id in pending_ids(rt):
+        r = process_message(rt, inbound_id)
+        emit({"id": r.inbound_id, "message_id": r.message_id, "outcome": r.outcome,
+              "reason": r.reason, "case": r.case_number, "status": r.case_status})
+    return 0

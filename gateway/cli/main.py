@@ -1,0 +1,239 @@
+"""Argument parsing and dispatch for ``ticketgate``.
+
+Exit codes: 0 done; 1 refused or not found (the domain said no); 2 wrong arguments or
+configuration; 3 the database (or the data directory) is not available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from gateway.cli import commands, ingest, lifecycle
+from gateway.cli.output import fail
+from gateway.config import ConfigError
+from workflows.errors import DomainError
+from workflows.outbound import BadAddress
+from workflows.secret import SecretMissing
+from workflows.storage.db import DatabaseUnavailable
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
+        fail(f"{self.prog}: {message} (see --help)")
+        raise SystemExit(2)
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+# Command groups that live in their own modules; each exposes ``register(subparsers)``.
+OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users")
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """Import heavy edges (aiosmtpd, Celery) only when their command runs."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        handler: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(module), name)
+        return handler(args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ticketgate", description=__doc__)
+    p.add_argument("--config", help="TOML configuration file")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("init", help="create the data directory, secret and schema").set_defaults(
+        run=commands.init)
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="sub", required=True)
+    a = org.add_parser("add", help="add an organization")
+    a.add_argument("name")
+    a.add_argument("--domain", action="append", default=[], required=True)
+    a.add_argument("--tz", required=True, help="IANA time zone, e.g. Europe/Paris")
+    a.add_argument("--country")
+    a.add_argument("--notify", default="", help="distribution list: a@x,b@x")
+    a.add_argument("--hours", help="business hours, local time (default 08:00-18:00)")
+    a.add_argument("--workdays", help="business days (default mon-fri), e.g. sun-thu")
+    a.add_argument("--closed", action="append", default=[], metavar="YYYY-MM-DD",
+                   help="a closed day beyond the country's public holidays (repeat)")
+    a.set_defaults(run=lifecycle.org_add)
+    org.add_parser("list").set_defaults(run=commands.org_list)
+
+    contact = sub.add_parser("contact", help="contacts").add_subparsers(dest="sub",
+                                                                          required=True)
+    a = contact.add_parser("add", help="add a contact to an organization")
+    a.add_argument("org")
+    a.add_argument("email")
+    a.add_argument("--name", default="")
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--designated", dest="designated", action="store_true", default=True)
+    g.add_argument("--not-designated", dest="designated", action="store_false")
+    a.set_defaults(run=commands.contact_add)
+
+    case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
+    a = case.add_parser("open", help="open a case")
+    a.add_argument("--org", required=True)
+    a.add_argument("--contact", required=True)
+    a.add_argument("--subject", required=True)
+    a.add_argument("--family", type=_lower, default="case", choices=["case", "tsup", "pc"])
+    a.add_argument("--severity", type=_lower, default="medium",
+                   choices=["incident", "critical", "high", "medium", "low"])
+    a.add_argument("--type", type=_lower, default="support")
+    a.set_defaults(run=commands.case_open)
+    a = case.add_parser("post", help="send an analyst's update to the case contact")
+    a.add_argument("number")
+    a.add_argument("--body", required=True)
+    g = a.add_mutually_exclusive_group()
+    g.add_argument("--request-info", dest="action", action="store_const", const="request_info")
+    g.add_argument("--propose-solution", dest="action", action="store_const",
+                   const="propose_solution")
+    a.set_defaults(run=commands.case_post, action=None)
+    a = case.add_parser("close", help="close a case (resolved, or --cancelled)")
+    a.add_argument("number")
+    a.add_argument("--cancelled", action="store_true")
+    a.set_defaults(run=commands.case_close)
+    a = case.add_parser("reopen", help="reopen a case closed 30 days ago or less")
+    a.add_argument("number")
+    a.set_defaults(run=commands.case_reopen)
+    a = case.add_parser("show", help="a case with its updates and outbound mail")
+    a.add_argument("number")
+    a.set_defaults(run=commands.case_show)
+    a = case.add_parser("escalate", help="open the linked case of another family and tell "
+                        "the contact its number")
+    a.add_argument("number")
+    a.add_argument("--to", type=_lower, required=True, choices=["tsup", "pc"],
+                   help="TSUP (Technical Support) or PC (Project Coordination)")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
+    a.set_defaults(run=lifecycle.case_escalate)
+
+    timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
+                            ).add_subparsers(dest="sub", required=True)
+    a = timers.add_parser("run", help="run one scheduler pass and print what it did")
+    a.add_argument("--at", help="as of this ISO time (default now; no offset means UTC)")
+    a.add_argument("--dry-run", action="store_true", help="change nothing: list what is due")
+    a.set_defaults(run=lifecycle.timers_run)
+
+    sla = sub.add_parser("sla", help="service level targets").add_subparsers(dest="sub",
+                                                                             required=True)
+    a = sla.add_parser("report", help="share of cases resolved within target")
+    a.add_argument("--org")
+    a.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                   help="cases closed on or after this day (UTC)")
+    a.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                   help="cases closed on or before this day (UTC)")
+    a.set_defaults(run=lifecycle.sla_report_cmd)
+
+    a = sub.add_parser("ingest", help="feed messages through intake (files, folders, -)")
+    a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--mailbox", type=_lower, help="mailbox the mail was sent to")
+    a.set_defaults(run=ingest.ingest)
+    a = sub.add_parser("parse", help="what the parser sees in messages (no database)")
+    a.add_argument("paths", nargs="+", metavar="PATH")
+    a.set_defaults(run=ingest.parse_files)
+
+    triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
+        dest="sub", required=True)
+    a = triage.add_parser("list")
+    a.add_argument("--reason", type=_lower)
+    a.add_argument("--all", action="store_true", help="resolved items too")
+    a.set_defaults(run=commands.triage_list)
+    for name, helptext in (("show", "one item with its trace and mail"),
+                           ("discard", "discard as noise"),
+                           ("open", "open a new case for the sender")):
+        a = triage.add_parser(name, help=helptext)
+        a.add_argument("id", type=int)
+        a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
+        a.set_defaults(run=getattr(commands, f"triage_{name}"))
+    a = triage.add_parser("link", help="add the mail to a case")
+    a.add_argument("id", type=int)
+    a.add_argument("case")
+    a.add_argument("--keep-status", action="store_true", help="do not flip the status")
+    a.add_argument("--as", dest="actor", default=None)
+    a.set_defaults(run=commands.triage_link)
+    a = triage.add_parser("reopen", help="reopen the suggested (or named) closed case")
+    a.add_argument("id", type=int)
+    a.add_argument("case", nargs="?")
+    a.add_argument("--as", dest="actor", default=None)
+    a.set_defaults(run=commands.triage_reopen)
+
+    failed = sub.add_parser("failed", help="messages whose processing failed").add_subparsers(
+        dest="sub", required=True)
+    failed.add_parser("list").set_defaults(run=commands.failed_list)
+    a = failed.add_parser("retry")
+    g = a.add_mutually_exclusive_group(required=True)
+    g.add_argument("id", nargs="?", type=int)
+    g.add_argument("--all", action="store_true")
+    a.set_defaults(run=commands.failed_retry)
+
+    a = sub.add_parser("serve", help="run the gateway: SMTP/LMTP listener, IMAP pollers, "
+                       "workers and scheduler (embedded), or only the listener (--role)")
+    a.add_argument("--smtp", metavar="HOST:PORT", help="listen here (default 127.0.0.1:2525)")
+    a.add_argument("--http", metavar="HOST:PORT", help="console/API address (default "
+                   "127.0.0.1:8080)")
+    a.add_argument("--role", type=_lower, default="all", choices=["all", "listener"],
+                   help="all (embedded default) or listener (Celery workers process)")
+    a.set_defaults(run=_lazy("gateway.cli.serve", "serve"))
+    a = sub.add_parser("worker", help="run a Celery worker (needs TICKETGATE_BROKER_URL)")
+    a.add_argument("celery_args", nargs=argparse.REMAINDER)
+    a.set_defaults(run=_lazy("gateway.cli.workers", "worker"))
+    a = sub.add_parser("beat", help="run Celery beat: the sweeper and timers")
+    a.add_argument("celery_args", nargs=argparse.REMAINDER)
+    a.set_defaults(run=_lazy("gateway.cli.workers", "beat"))
+
+    for module in OPTIONAL_COMMANDS:
+        importlib.import_module(module).register(sub)
+
+    a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
+    a.set_defaults(run=commands.process_pending)
+    return p
+
+
+PASSTHROUGH = ("worker", "beat")  # everything after these goes to Celery untouched
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in PASSTHROUGH:
+        # argparse would take Celery's own options (--pool=solo) for ours.
+        args, extra = parser.parse_known_args(argv)
+        args.celery_args = [*extra, *args.celery_args]
+    else:
+        args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except (ConfigError, BadAddress) as exc:
+        fail(str(exc))
+        return 2
+    except DomainError as exc:
+        fail(str(exc))
+        return 1
+    except (DatabaseUnavailable, SecretMissing) as exc:
+        fail(str(exc))
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        commands.close_runtimes()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

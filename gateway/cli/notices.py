@@ -1,0 +1,349 @@
+"""``ticketgate notice ...``: outbound notices from the command line. Registered by
+``gateway.cli.main`` (``OPTIONAL_COMMANDS``).
+
+Place in the flow: the CLI edge of ``workflows.notices``. Every command prints JSON on stdout
+(``create`` prints the notice's ``reference``); a refusal (a broken rule, a notice in the wrong
+state) is one line on stderr and exit 1. Long sends draw a progress bar on stderr when stderr is
+a terminal, and nothing extra otherwise. Times: ISO 8601; without an offset they are read in the
+desk's zone (``notice_zone``, America/Denver by default), the zone the maintenance windows use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from gateway.cli.commands import _actor, _runtime
+from gateway.cli.output import emit
+from gateway.config import ConfigError
+from workflows.notices import service, views
+from workflows.notices.availability import monthly_availability
+from workflows.notices.delivery import Progress, requeue_uncertain, send_pending
+from workflows.notices.model import Cadence, NoticeKind, NoticeRequest, Window
+from workflows.notices.reports import schedule_report
+from workflows.notices.timefmt import zone_of
+from workflows.settings import Settings
+from workflows.storage.models import NoticeBlackout, NoticeMailing, NoticeReportSchedule
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _time(value: str | None, settings: Settings, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{option} {value!r}: expected an ISO time like 2026-03-07T23:00 "
+                          "or 2026-03-07T23:00-07:00") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=zone_of(settings.notice_zone))
+    return at.astimezone(dt.UTC)
+
+
+def _agents(values: list[str]) -> tuple[tuple[str, int], ...]:
+    pairs = []
+    for value in values:
+        name, _, count = value.rpartition("=")
+        try:
+            pairs.append((name.strip(), int(count)))
+        except ValueError:
+            raise ConfigError(f"--agents {value!r}: expected ORG=N, e.g. Acme=40") from None
+        if not name.strip() or pairs[-1][1] < 0:
+            raise ConfigError(f"--agents {value!r}: expected ORG=N, e.g. Acme=40")
+    return tuple(pairs)
+
+
+def _why(args: argparse.Namespace) -> str | None:
+    """--force and --why come together: a forced notice records its justification."""
+    force, why = getattr(args, "force", False), getattr(args, "why", None)
+    if force and not (why and why.strip()):
+        raise ConfigError("--force needs --why TEXT: the justification is recorded")
+    if why and not force:
+        raise ConfigError("--why goes with --force")
+    return why if force else None
+
+
+def _progress() -> Progress | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def draw(done: int, total: int) -> None:
+        filled = int(30 * done / total) if total else 30
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return draw
+
+
+def _emit_mailed(mailed: service.Mailed) -> None:
+    emit({"reference": mailed.reference, "state": mailed.state, "mailing": mailed.mailing_id,
+          "deliveries": mailed.deliveries, "without_list": list(mailed.without_list),
+          **dataclasses.asdict(mailed.report)})
+
+
+def create(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    settings = rt.settings
+    request = NoticeRequest(
+        kind=NoticeKind(args.kind), title=args.title, impact=args.impact,
+        starts_at=_time(args.start, settings, "--start"),
+        ends_at=_time(args.end, settings, "--end"), link=args.link, details=args.details,
+        recommendation=args.recommendation,
+        window=Window(args.window) if args.window else None, organizations=tuple(args.org),
+        components=tuple(args.component), agents=_agents(args.agents),
+        force_reason=_why(args))
+    with rt.db.transaction() as s:
+        created = service.create_notice(s, settings, request, now=rt.now(), actor=_actor(args))
+    emit(created)
+    return 0
+
+
+def preview(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for item in views.preview(s, rt.settings, args.ref, org_name=args.org, now=rt.now()):
+            emit(item)
+    return 0
+
+
+def send(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    why = _why(args)
+    if args.resend_uncertain:  # the operator's call: these may have gone out already
+        with rt.db.transaction() as s:
+            notice = service.find_notice(s, args.ref)
+            mailings = list(s.scalars(select(NoticeMailing.id).where(
+                NoticeMailing.notice_id == notice.id)))
+            requeued = requeue_uncertain(s, mailings)
+        report = send_pending(rt, at=rt.now(), mailing_ids=mailings, progress=_progress())
+        emit({"reference": notice.reference, "requeued": requeued,
+              **dataclasses.asdict(report)})
+        return 0
+    _emit_mailed(service.send_notice(rt, args.ref, actor=_actor(args), why=why,
+                                     progress=_progress()))
+    return 0
+
+
+def update(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    why = _why(args)
+    if not (args.status or args.start or args.end or args.agents):
+        raise ConfigError("notice update needs --status, --start/--end or --agents")
+    if bool(args.start) != bool(args.end):
+        raise ConfigError("a reschedule needs both --start and --end")
+    out: dict[str, object] = {"reference": args.ref.strip().upper()}
+    with rt.db.transaction() as s:
+        if args.agents:
+            service.set_agents(s, args.ref, _agents(args.agents))
+            out["agents"] = dict(_agents(args.agents))
+        if args.status:
+            row = service.post_status(s, args.ref, args.status, now=rt.now(),
+                                      actor=_actor(args))
+            out["status"] = row.text
+    if args.start:
+        start, end = _time(args.start, rt.settings, "--start"), _time(args.end, rt.settings,
+                                                                       "--end")
+        assert start is not None and end is not None
+        mailed = service.reschedule(rt, args.ref, starts_at=start, ends_at=end,
+                                    actor=_actor(args), why=why, progress=_progress())
+        out.update(rescheduled=True, mailing=mailed.mailing_id, deliveries=mailed.deliveries,
+                   **dataclasses.asdict(mailed.report))
+    emit(out)
+    return 0
+
+
+def all_clear(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    _emit_mailed(service.all_clear(rt, args.ref, args.text, actor=_actor(args),
+                                   progress=_progress()))
+    return 0
+
+
+def cancel(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    _emit_mailed(service.cancel(rt, args.ref, actor=_actor(args), progress=_progress()))
+    return 0
+
+
+def rca(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    _emit_mailed(service.deliver_rca(rt, args.ref, args.link, actor=_actor(args),
+                                     progress=_progress()))
+    return 0
+
+
+def list_notices(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for line in views.notice_lines(s):
+            emit(line)
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        emit(views.notice_detail(s, args.ref))
+    return 0
+
+
+def availability(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    now = rt.now()
+    try:
+        year, month = (int(p) for p in (args.month or f"{now:%Y-%m}").split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        raise ConfigError(f"--month {args.month!r}: expected YYYY-MM") from None
+    with rt.db.transaction() as s:
+        for item in monthly_availability(s, year, month, now=now, organizations=args.org):
+            emit(item)
+    return 0
+
+
+def profile(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        row = service.set_profile(s, args.org, agents=args.agents,
+                                  components=args.component or None)
+        emit({"organization": args.org, "agents": row.agents, "components": row.components})
+    return 0
+
+
+def blackout_add(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    start, end = _time(args.start, rt.settings, "--start"), _time(args.end, rt.settings,
+                                                                   "--end")
+    assert start is not None and end is not None
+    with rt.db.transaction() as s:
+        row = service.add_blackout(s, org_name=args.org, starts_at=start, ends_at=end,
+                                   reason=args.reason, now=rt.now(), actor=_actor(args),
+                                   why=_why(args))
+        emit({"id": row.id, "organization": args.org, "starts_at": start.isoformat(),
+              "ends_at": end.isoformat(), "reason": row.reason})
+    return 0
+
+
+def blackout_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for b in s.scalars(select(NoticeBlackout).order_by(NoticeBlackout.starts_at)):
+            emit({"id": b.id, "organization_id": b.organization_id,
+                  "starts_at": b.starts_at.isoformat(), "ends_at": b.ends_at.isoformat(),
+                  "reason": b.reason})
+    return 0
+
+
+def report_add(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        row = schedule_report(s, org_name=args.org, cadence=Cadence(args.every),
+                              recipients=args.to,
+                              first_due=_time(args.first, rt.settings, "--first"), now=rt.now())
+        emit({"id": row.id, "organization": args.org, "cadence": row.cadence,
+              "recipients": row.recipients, "next_due_at": row.next_due_at.isoformat()})
+    return 0
+
+
+def report_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for r in s.scalars(select(NoticeReportSchedule).order_by(NoticeReportSchedule.id)):
+            emit({"id": r.id, "organization_id": r.organization_id, "cadence": r.cadence,
+                  "recipients": r.recipients, "next_due_at": r.next_due_at.isoformat(),
+                  "last_due_at": r.last_due_at.isoformat() if r.last_due_at else None})
+    return 0
+
+
+def _forceable(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="go past the rules (needs --why)")
+    p.add_argument("--why", help="the justification recorded with --force")
+
+
+def _ref(sub: argparse._SubParsersAction, name: str, helptext: str,  # type: ignore[type-arg]
+         run: Handler) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=helptext)
+    p.add_argument("ref", metavar="REF", help="the notice reference, e.g. MNT-2026-0042")
+    p.set_defaults(run=run)
+    return p
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``notice`` command group."""
+    notice = sub.add_parser("notice", help="maintenance, incident and advisory notices"
+                            ).add_subparsers(dest="sub", required=True)
+    p = notice.add_parser("create", help="create a notice (a draft: `notice send` sends it)")
+    p.add_argument("kind", choices=[k.value for k in NoticeKind])
+    p.add_argument("--title", required=True)
+    p.add_argument("--impact", required=True, help="possible service impact")
+    p.add_argument("--start", help="ISO time (maintenance: required; incident: when it began)")
+    p.add_argument("--end", help="ISO time")
+    p.add_argument("--link", help="more information (advisories: required)")
+    p.add_argument("--details", default="", help="description, restoration activities")
+    p.add_argument("--recommendation", default="", help="what recipients should do")
+    p.add_argument("--window", choices=[w.value for w in Window],
+                   help="planned maintenance window (default weekly)")
+    p.add_argument("--org", action="append", default=[], help="an organization (repeat); "
+                   "default: all, or those using --component")
+    p.add_argument("--component", action="append", default=[],
+                   help="an affected service/component (repeat): its users are the audience")
+    p.add_argument("--agents", action="append", default=[], metavar="ORG=N",
+                   help="incident: agents affected in ORG (availability)")
+    _forceable(p)
+    p.set_defaults(run=create)
+    p = _ref(notice, "preview", "render exactly what an organization gets", preview)
+    p.add_argument("--org", help="one organization (default: each of the audience)")
+    p = _ref(notice, "send", "send a draft to its audience now", send)
+    p.add_argument("--resend-uncertain", action="store_true",
+                   help="resend deliveries left 'uncertain' (maybe sent) by a crash")
+    _forceable(p)
+    p = _ref(notice, "update", "incident status for the next follow-up; reschedule", update)
+    p.add_argument("--status", help="incident: the latest status text")
+    p.add_argument("--start", help="maintenance: new start (with --end)")
+    p.add_argument("--end", help="maintenance: new end")
+    p.add_argument("--agents", action="append", default=[], metavar="ORG=N")
+    _forceable(p)
+    p = _ref(notice, "all-clear", "incident restored: send the restoration notice", all_clear)
+    p.add_argument("--text", required=True, help="how to return to normal operation")
+    _ref(notice, "cancel", "cancel a notice (a sent one: tell its audience)", cancel)
+    notice.add_parser("list", help="every notice").set_defaults(run=list_notices)
+    _ref(notice, "show", "a notice with its deliveries and inquiries", show)
+    p = _ref(notice, "rca", "the RCA of a resolved incident is out: send its link", rca)
+    p.add_argument("--link", required=True)
+    p = notice.add_parser("availability", help="monthly availability per organization")
+    p.add_argument("--month", help="YYYY-MM (default: this month)")
+    p.add_argument("--org", action="append", default=[])
+    p.set_defaults(run=availability)
+    p = notice.add_parser("profile", help="an organization's agents and components")
+    p.add_argument("org")
+    p.add_argument("--agents", type=int)
+    p.add_argument("--component", action="append", default=[])
+    p.set_defaults(run=profile)
+    blackout = notice.add_parser("blackout", help="agreed blackout periods").add_subparsers(
+        dest="blackout", required=True)
+    p = blackout.add_parser("add", help="agree a blackout (30-90 days ahead)")
+    p.add_argument("--org", help="the organization (default: all)")
+    p.add_argument("--start", required=True)
+    p.add_argument("--end", required=True)
+    p.add_argument("--reason", default="")
+    _forceable(p)
+    p.set_defaults(run=blackout_add)
+    blackout.add_parser("list").set_defaults(run=blackout_list)
+    report = notice.add_parser("report", help="scheduled case reports").add_subparsers(
+        dest="report", required=True)
+    p = report.add_parser("add", help="mail ORG's open/closed cases on a schedule")
+    p.add_argument("org")
+    p.add_argument("--every", required=True, choices=[c.value for c in Cadence])
+    p.add_argument("--to", action="append", default=[], help="recipient (default: the "
+                   "organization's distribution list)")
+    p.add_argument("--first", help="first due time (default: one period from now)")
+    p.set_defaults(run=report_add)
+    report.add_parser("list").set_defaults(run=report_list)

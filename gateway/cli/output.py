@@ -1,0 +1,29 @@
+"""Output helpers: one JSON value per line on stdout, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from typing import Any
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def emit(value: Any) -> None:
+    """Print ``value`` as one JSON line (dataclasses become objects)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    # Drivers' messages span lines; operators' scripts read one line per error.
+    sys.stderr.write(f"ticketgate: error: {' '.join(message.split())}\n")

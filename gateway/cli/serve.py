@@ -1,0 +1,188 @@
+"""``ticketgate serve``: the running gateway, one process by default.
+
+Place in the flow: the process that hosts the edges. Embedded (no broker configured): the
+SMTP/LMTP listener, the IMAP pollers and the ``EmbeddedWorker`` (processing and its sweep) share
+this process and its SQLite database. ``--role listener`` or a configured broker: only the
+edges run here; the Celery workers process what the listener commits (``workflows.tasks``).
+
+Stops cleanly on SIGTERM/SIGINT: stop accepting, answer sessions waiting for a commit, flush the
+group-commit writer, then stop the pollers and the worker. SIGKILL loses nothing either: what
+got a 250 is committed, and the worker's first sweep at the next start picks it up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from gateway.app import build_runtime, initialize
+from gateway.cli.output import fail
+from gateway.config import ConfigError, load_settings
+from workflows.dispatch import Dispatcher, EmbeddedWorker
+from workflows.runtime import Runtime
+from workflows.scheduler import EmbeddedScheduler
+from workflows.secret import SecretMissing
+from workflows.settings import Settings
+from workflows.storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _host_port(value: str, option: str = "--smtp") -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"{option} {value!r}: expected HOST:PORT, e.g. 127.0.0.1:2525")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if args.smtp:
+        host, port = _host_port(args.smtp)
+        settings = dataclasses.replace(
+            settings, smtp=dataclasses.replace(settings.smtp, host=host, port=port))
+    return settings
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """The runtime; on a home that was never initialized, initialize it first (so that a
+    fresh ``make run`` accepts mail at once)."""
+    try:
+        return build_runtime(settings)
+    except (DatabaseUnavailable, SecretMissing) as exc:
+        log.warning("%s; initializing %s", exc, settings.home)
+        initialize(settings)
+        return build_runtime(settings)
+
+
+def _celery_dispatcher(settings: Settings) -> Dispatcher:
+    from workflows.tasks import CeleryDispatcher  # lazy: Celery is heavy and optional here
+
+    dispatcher: Dispatcher = CeleryDispatcher.from_settings(settings)
+    return dispatcher
+
+
+def _start_pollers(rt: Runtime, dispatcher: Dispatcher, stop: threading.Event
+                   ) -> list[threading.Thread]:
+    if not rt.settings.imap:
+        return []
+    try:
+        from gateway.imap import start_pollers
+    except ImportError as exc:
+        log.warning("IMAP accounts are configured but the IMAP poller is unavailable (%s); "
+                    "not polling", exc)
+        return []
+    try:
+        threads: list[threading.Thread] = start_pollers(rt, dispatcher, stop)
+    except ValueError as exc:  # e.g. two [[imap]] accounts with one name
+        raise ConfigError(str(exc)) from None
+    return threads
+
+
+def _announce(settings: Settings, address: tuple[str, int], mode: str) -> None:
+    host, port = address
+    box = settings.default_mailbox.address
+    proto = "LMTP" if settings.smtp.lmtp else "SMTP"
+    print(f"ticketgate: {proto} on {host}:{port} ({mode}); mailboxes: "
+          f"{', '.join(m.address for m in settings.mailboxes)}; data in {settings.home}",
+          file=sys.stderr)
+    print(f"  send a first mail:  swaks --server {host}:{port} --to {box} "
+          f"--from you@example.com", file=sys.stderr)
+    print(f"  or:  python3 -c \"import smtplib; smtplib.SMTP('{host}', {port}).sendmail("
+          f"'you@example.com', ['{box}'], b'From: you@example.com\\r\\nSubject: hello\\r\\n\\r\\n"
+          f"It works?')\"",
+          file=sys.stderr, flush=True)
+
+
+def _quiet_session_logs(verbose: bool) -> None:
+    # aiosmtpd logs every command with full addresses at INFO ("mail.log"); habits say no
+    # addresses at info level, so keep it to warnings unless asked.
+    if not verbose:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+    from gateway.http.server import start_http_server  # lazy: FastAPI only for this command
+    from gateway.smtp import start_listener  # lazy: aiosmtpd only for this command
+
+    settings = _settings(args)
+    _quiet_session_logs(getattr(args, "verbose", False))
+    http_host, http_port = (_host_port(args.http, "--http") if args.http
+                            else (settings.http_host, settings.http_port))
+    rt = _runtime(settings)
+    embedded = args.role == "all" and not settings.broker_url
+    worker: EmbeddedWorker | None = None
+    scheduler: EmbeddedScheduler | None = None
+    if embedded:
+        worker = EmbeddedWorker(rt)
+        worker.start()
+        dispatcher: Dispatcher = worker
+        # Timers, SLA clocks and notice follow-ups; at scale Celery beat runs the same pass.
+        scheduler = EmbeddedScheduler(rt)
+        scheduler.start()
+    else:
+        dispatcher = _celery_dispatcher(settings)
+    stop = threading.Event()
+    listener = None
+    http = None
+    pollers: list[threading.Thread] = []
+    previous = _trap_signals(stop)
+    try:
+        try:
+            listener = start_listener(settings, rt.db, dispatcher, clock=rt.clock)
+        except OSError as exc:
+            fail(f"cannot listen on {settings.smtp.host}:{settings.smtp.port}: {exc.strerror}")
+            return 2
+        try:
+            http = start_http_server(rt, http_host, http_port)
+        except OSError as exc:
+            fail(f"cannot serve the console on {http_host}:{http_port}: {exc.strerror}")
+            return 2
+        pollers = _start_pollers(rt, dispatcher, stop)
+        _announce(settings, listener.address,
+                  "embedded worker" if embedded else "listener; Celery workers process")
+        print(f"  console and API: {http.url}  (create a user: ticketgate user add EMAIL "
+              "--role admin --password-stdin)", file=sys.stderr, flush=True)
+        while not stop.wait(1.0):
+            pass
+        log.info("stopping: no new sessions; flushing the intake writer")
+    finally:
+        stop.set()
+        if listener is not None:
+            listener.stop()
+        for thread in pollers:
+            thread.join(30)
+        if http is not None:
+            http.stop()
+        if scheduler is not None:
+            scheduler.stop()
+        if worker is not None:
+            worker.stop()
+        close = getattr(dispatcher, "close", None)  # the Celery dispatcher's connections
+        if callable(close):
+            close()
+        rt.db.dispose()
+        _restore_signals(previous)
+    return 0
+
+
+def _trap_signals(stop: threading.Event) -> dict[int, object]:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s received", signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[int, object] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, on_signal)
+    return previous
+
+
+def _restore_signals(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""``ticketgate worker`` and ``ticketgate beat``: Celery's own programs for ``workflows.tasks``.
+
+Place in the flow: the at-scale deployment. ``ticketgate serve --role listener`` commits mail
+and publishes ids; these run the workers that process them and the beat that sweeps and sends.
+Both check that a broker is configured (a clear error and exit 2 instead of Celery quietly
+dialling amqp://localhost), then replace this process with ``celery -A workflows.tasks ...`` so
+that signals (SIGTERM: warm shutdown) reach Celery directly. Extra arguments go to Celery:
+``ticketgate worker --pool=threads -c 8``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from gateway.cli.output import fail
+from gateway.config import load_settings
+
+
+def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
+    """The command line to exec, or None (after a one-line error) when no broker is set."""
+    settings = load_settings(args.config)
+    if not settings.broker_url:
+        fail(f"`ticketgate {program}` needs a broker: set TICKETGATE_BROKER_URL "
+             "(redis://... or amqp://...) or broker_url in [gateway]")
+        return None
+    extra = [a for a in (args.celery_args or []) if a != "--"]
+    return [sys.executable, "-m", "celery", "-A", "workflows.tasks", program, *extra]
+
+
+def _exec(args: argparse.Namespace, program: str) -> int:
+    argv = _celery_argv(args, program)
+    if argv is None:
+        return 2
+    if args.config:
+        # The exec'd Celery loads its settings again, from the environment: pass the file on.
+        os.environ["TICKETGATE_CONFIG"] = os.path.abspath(args.config)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+    return 0  # pragma: no cover - execv does not return
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Run a Celery worker consuming the ticketgate queue (``TICKETGATE_QUEUE``)."""
+    return _exec(args, "worker")
+
+
+def beat(args: argparse.Namespace) -> int:
+    """Run Celery beat: the periodic sweep and outbox tasks."""
+    return _exec(args, "beat")

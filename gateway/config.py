@@ -1,0 +1,252 @@
+"""Configuration loading: environment and an optional TOML file -> one ``Settings``.
+
+Place in the flow: the first thing every entry point (CLI, ``serve``, workers) does; the
+resulting frozen ``Settings`` is passed to everything else.
+
+Precedence: environment variables over the TOML file over defaults. The TOML file is the one
+named by ``--config``/``TICKETGATE_CONFIG``, else ``$TICKETGATE_HOME/config.toml`` when present.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from workflows.calendar import CalendarError, parse_duration
+from workflows.domain import MailboxPolicy, Severity
+from workflows.settings import ImapAccount, Mailbox, Settings, SmtpSettings
+from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
+
+DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where."""
+
+
+def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
+    if raw is None:
+        return (DEFAULT_MAILBOX,)
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("[[mailbox]] must be a non-empty list of tables")
+    boxes = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("address"), str):
+            raise ConfigError(f"mailbox #{i + 1}: `address` is required")
+        policy = str(item.get("policy", "triage")).lower()
+        try:
+            boxes.append(
+                Mailbox(
+                    address=item["address"].strip().lower(),
+                    policy=MailboxPolicy(policy),
+                    escalation=bool(item.get("escalation", False)),
+                )
+            )
+        except ValueError:
+            choices = ", ".join(p.value for p in MailboxPolicy)
+            raise ConfigError(
+                f"mailbox {item['address']}: unknown policy {policy!r} (one of: {choices})"
+            ) from None
+    return tuple(boxes)
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _smtp(raw: dict[str, Any], env: Mapping[str, str]) -> SmtpSettings:
+    known = set(SmtpSettings.__slots__)  # type: ignore[attr-defined]
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"[smtp]: unknown keys {sorted(unknown)}")
+    values = dict(raw)
+    if env.get("TICKETGATE_SMTP"):
+        host, _, port = env["TICKETGATE_SMTP"].rpartition(":")
+        values["host"], values["port"] = host or "127.0.0.1", port
+    for path_key in ("tls_cert", "tls_key"):
+        if values.get(path_key):
+            values[path_key] = Path(values[path_key])
+    if "auth_users" in values:
+        values["auth_users"] = tuple((str(u), str(p)) for u, p in values["auth_users"].items())
+    try:
+        for int_key in ("port", "size_limit", "max_sessions"):
+            if int_key in values:
+                values[int_key] = int(values[int_key])
+        return SmtpSettings(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[smtp]: {exc}") from None
+
+
+def _imap(raw: Any, mailboxes: tuple[Mailbox, ...]) -> tuple[ImapAccount, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("[[imap]] must be a list of tables")
+    accounts = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"imap #{i + 1} must be a table")
+        values = {"name": item.get("user", f"imap{i + 1}"),
+                  "mailbox": mailboxes[0].address, **item}
+        try:
+            account = ImapAccount(**values)
+        except TypeError as exc:
+            raise ConfigError(f"imap #{i + 1}: {exc}") from None
+        if not (account.password or account.oauth2_token_command):
+            raise ConfigError(f"imap {account.name}: `password` or `oauth2_token_command` "
+                              "is required")
+        accounts.append(account)
+    return tuple(accounts)
+
+
+def _sla_targets(raw: Any) -> tuple[SlaTarget, ...]:
+    """``[sla.high] response = "2bh", resolution = "2bd"``: overrides per severity."""
+    if not isinstance(raw, dict):
+        raise ConfigError("[sla] must be a table of severities")
+    targets = {t.severity: t for t in DEFAULT_SLA_TARGETS}
+    for name, item in raw.items():
+        try:
+            severity = Severity(str(name).lower())
+        except ValueError:
+            raise ConfigError(f"[sla.{name}]: unknown severity (one of: "
+                              f"{', '.join(s.value for s in Severity)})") from None
+        if not isinstance(item, dict) or set(item) - {"response", "resolution"}:
+            raise ConfigError(f"[sla.{name}]: expected `response` and/or `resolution`")
+        try:
+            old = targets[severity]
+            targets[severity] = SlaTarget(
+                severity,
+                parse_duration(item["response"]) if "response" in item else old.response,
+                parse_duration(item["resolution"]) if "resolution" in item else old.resolution)
+        except CalendarError as exc:
+            raise ConfigError(f"[sla.{name}]: {exc}") from None
+    return tuple(targets[s] for s in Severity)
+
+
+def _lifecycle(gw: dict[str, Any], data: dict[str, Any], env: Mapping[str, str]
+               ) -> dict[str, Any]:
+    """Settings of the case lifecycle on the clock (auto follow-up, SLA, purge)."""
+    values: dict[str, Any] = {"sla_targets": _sla_targets(data.get("sla", {}))}
+    care_team = env.get("TICKETGATE_CARE_TEAM_ADDRESS") or gw.get("care_team_address")
+    if care_team:
+        values["care_team_address"] = str(care_team).strip()
+    try:
+        if "follow_up_days" in gw:
+            days = tuple(int(d) for d in gw["follow_up_days"])
+            if len(days) != 3 or not 0 < days[0] < days[1] < days[2]:
+                raise ValueError("expected three increasing numbers, e.g. [2, 5, 10]")
+            values["follow_up_days"] = days
+        for key, kind in (("sla_warning_share", float), ("escalate_unanswered_hours", float),
+                          ("purge_after_days", int), ("scheduler_interval", float)):
+            raw = env.get(f"TICKETGATE_{key.upper()}") or gw.get(key)
+            if raw is not None:
+                values[key] = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[gateway] lifecycle setting: {exc}") from None
+    if not 0 <= values.get("sla_warning_share", 0.25) < 1:
+        raise ConfigError("[gateway] sla_warning_share must be between 0 and 1")
+    return values
+
+
+# [notices] keys -> Settings fields (workflows.notices); list values become tuples.
+_NOTICE_KEYS = {
+    "zone": "notice_zone", "holiday_country": "notice_holiday_country",
+    "lead_days": "notice_lead_days", "quarterly_days": "notice_quarterly_days",
+    "annual_days": "notice_annual_days", "window_days": "notice_window_days",
+    "window_hours": "notice_window_hours", "follow_up_minutes": "notice_follow_up_minutes",
+    "rca_business_days": "notice_rca_business_days", "retry_minutes": "notice_retry_minutes",
+    "stale_minutes": "notice_stale_minutes", "batch_size": "notice_batch_size",
+    "list_id": "notice_list_id", "rca_reminder_address": "rca_reminder_address",
+    "automated_per_hour": "automated_per_hour",
+}
+
+
+def _notices(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """``[notices]`` (and ``TICKETGATE_AUTOMATED_PER_HOUR``): outbound notice settings."""
+    unknown = set(raw) - set(_NOTICE_KEYS)
+    if unknown:
+        raise ConfigError(f"[notices]: unknown keys {sorted(unknown)}")
+    defaults = Settings(home=Path("."), database_url="", mailboxes=())
+    values: dict[str, Any] = {}
+    items = dict(raw)
+    if env.get("TICKETGATE_AUTOMATED_PER_HOUR"):
+        items["automated_per_hour"] = env["TICKETGATE_AUTOMATED_PER_HOUR"]
+    for key, value in items.items():
+        field = _NOTICE_KEYS[key]
+        default = getattr(defaults, field)
+        try:
+            if isinstance(default, tuple):
+                value = tuple(int(v) for v in value)
+                if len(default) == 2 and len(value) != 2:
+                    raise ValueError("expected two numbers, e.g. [7, 14]")
+            elif isinstance(default, int):
+                value = int(value)
+                if value < 1:
+                    raise ValueError("must be at least 1")
+            else:
+                value = str(value).strip()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"[notices] {key}: {exc}") from None
+        values[field] = value
+    return values
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    env = os.environ if env is None else env
+    home = Path(env.get("TICKETGATE_HOME", "var")).resolve()
+    path = config_path or env.get("TICKETGATE_CONFIG")
+    if path is None and (home / "config.toml").exists():
+        path = home / "config.toml"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+    gw = data.get("gateway", {})
+    if not isinstance(gw, dict):
+        raise ConfigError("[gateway] must be a table")
+    mailboxes = _mailboxes(data.get("mailbox"))
+
+    def pick(env_name: str, key: str, default: Any) -> Any:
+        return env.get(env_name) or gw.get(key) or default
+
+    database_url = pick(
+        "TICKETGATE_DATABASE_URL", "database_url", f"sqlite:///{home / 'ticketgate.db'}"
+    )
+    trusted = gw.get("trusted_authserv_ids", [])
+    if env.get("TICKETGATE_TRUSTED_AUTHSERV_IDS"):
+        trusted = env["TICKETGATE_TRUSTED_AUTHSERV_IDS"].split(",")
+    return Settings(
+        home=home,
+        database_url=database_url,
+        mailboxes=mailboxes,
+        transport=pick("TICKETGATE_TRANSPORT", "transport", "file"),
+        from_address=pick("TICKETGATE_FROM", "from_address", mailboxes[0].address),
+        message_id_domain=pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
+                               mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        instance_id=pick("TICKETGATE_INSTANCE_ID", "instance_id", "ticketgate"),
+        escalation_address=pick("TICKETGATE_ESCALATION_ADDRESS", "escalation_address", None),
+        trusted_authserv_ids=tuple(t.strip().lower() for t in trusted if t.strip()),
+        public_url=pick("TICKETGATE_PUBLIC_URL", "public_url", "http://127.0.0.1:8080"),
+        reopen_days=int(pick("TICKETGATE_REOPEN_DAYS", "reopen_days", 30)),
+        sqlite_synchronous=pick("TICKETGATE_SQLITE_SYNCHRONOUS", "sqlite_synchronous", "FULL"),
+        smtp=_smtp(_table(data, "smtp"), env),
+        imap=_imap(data.get("imap"), mailboxes),
+        broker_url=pick("TICKETGATE_BROKER_URL", "broker_url", None),
+        http_host=gw.get("http_host", "127.0.0.1"),
+        http_port=int(gw.get("http_port", 8080)),
+        **_lifecycle(gw, data, env),
+        **_notices(_table(data, "notices"), env),
+    )

@@ -1,0 +1,188 @@
+"""Cases in the browser: list and search, the timeline, and the analyst's actions.
+
+Place in the flow: where analysts work what ``workflows.apply`` and triage put on cases. The page
+reads ``workflows.views.case_detail`` (with its timers and SLA clocks) and the case's audit
+events; posting an update, requesting info, proposing a solution, closing and reopening go
+through ``actions`` to ``workflows.cases`` (state machine, audit, outbox), as the CLI does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from gateway.http import queries
+from gateway.http.accounts import Permission, Principal
+from gateway.http.actions import (
+    PostAction,
+    close_case,
+    escalate_case,
+    post_to_case,
+    reopen_case,
+)
+from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.mailview import frame_document
+from gateway.http.pages import done, page
+from gateway.http.pages_triage import attachment_response, frame_response
+from workflows import views
+from workflows.blobs import read_blob
+from workflows.cases import find_case
+from workflows.domain import CaseStatus, Family
+from workflows.errors import DomainError, NotFound
+from workflows.storage.models import Attachment, AuditEvent, CaseUpdate
+
+router = APIRouter(include_in_schema=False)
+READ = Depends(page_permission(Permission.CASES_READ))
+WRITE = Depends(form_permission(Permission.CASES_WRITE))
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: str | None
+    kind: str  # update, status, audit
+    title: str
+    text: str
+    update_id: int | None = None
+    has_html: bool = False
+    full_text: str = ""
+
+
+def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
+              html_ids: set[int], full: dict[int, str]) -> list[TimelineEntry]:
+    entries = [TimelineEntry(u.created_at, "update", f"{u.direction} {u.kind} — {u.author}",
+                             u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""))
+               for u in detail.updates]
+    entries += [TimelineEntry(c["at"], "status", f"status {c['from'] or '—'} → {c['to']}",
+                              f"event: {c['event']}") for c in detail.status_changes]
+    entries += [TimelineEntry(e.at.isoformat(), "audit", f"{e.action} by {e.actor}",
+                              ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items())
+                                        if v not in (None, "", [])))
+                for e in events]
+    return sorted(entries, key=lambda e: (e.at or "", {"status": 0, "update": 1,
+                                                          "audit": 2}[e.kind]))
+
+
+@router.get("/cases")
+def case_list(
+    request: Request,
+    principal: Annotated[Principal, READ],
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: Annotated[str, Query(max_length=24)] = "",
+    organization: Annotated[str, Query(max_length=200)] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    rt = runtime(request)
+    with rt.db.transaction() as s:
+        listing = queries.case_page(s, q=q, status=status or None,
+                                    organization=organization or None, page=page_number)
+        organizations = queries.organization_names(s)
+    return page(request, principal, "case_list.html", title="Cases", listing=listing,
+                statuses=[c.value for c in CaseStatus], organizations=organizations,
+                filters={"q": q, "status": status, "organization": organization})
+
+
+@router.get("/cases/{number}")
+def case_page(request: Request, number: str, principal: Annotated[Principal, READ]
+              ) -> HTMLResponse:
+    rt = runtime(request)
+    with rt.db.transaction() as s:
+        detail = views.case_detail(s, number, settings=rt.settings, now=rt.now())
+        case = find_case(s, number)
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                .order_by(AuditEvent.at, AuditEvent.id)))
+        rows = list(s.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id)))
+    html_ids = {u.id for u in rows if u.html}
+    full = {u.id: u.full_text for u in rows if u.full_text and u.full_text != u.visible_text}
+    escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
+    return page(request, principal, "case.html", title=detail.number, case=detail,
+                timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
+                post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value)
+
+
+def _update(request: Request, number: str, update_id: int) -> CaseUpdate:
+    rt = runtime(request)
+    with rt.db.transaction() as s:
+        case = find_case(s, number)
+        row = s.get(CaseUpdate, update_id)
+        if row is None or row.case_id != case.id:
+            raise NotFound(f"case {case.number} has no update {update_id}")
+        return row
+
+
+@router.get("/cases/{number}/updates/{update_id}/mail")
+def case_update_frame(request: Request, number: str, update_id: int,
+                      principal: Annotated[Principal, READ], images: bool = False
+                      ) -> HTMLResponse:
+    row = _update(request, number, update_id)
+    # Stored already cleaned by nh3 at apply time; cleaned again here in case the stored
+    # copy predates a stricter allow-list.
+    return frame_response(frame_document(row.html or ""), remote_images=images)
+
+
+@router.get("/cases/{number}/attachments/{attachment_id}")
+def case_attachment(request: Request, number: str, attachment_id: int,
+                    principal: Annotated[Principal, READ], inline: bool = False) -> Response:
+    rt = runtime(request)
+    with rt.db.transaction() as s:
+        case = find_case(s, number)
+        att = s.get(Attachment, attachment_id)
+        if att is None or att.case_id != case.id:
+            raise NotFound(f"case {case.number} has no attachment {attachment_id}")
+        if att.purged_at is not None:
+            raise NotFound(f"attachment {attachment_id} was purged on "
+                           f"{att.purged_at:%Y-%m-%d}")
+        sha, filename, content_type = att.sha256, att.filename, att.content_type
+    try:
+        payload = read_blob(rt.settings.blob_dir, sha)
+    except FileNotFoundError:
+        raise NotFound(f"attachment {attachment_id} is no longer stored") from None
+    return attachment_response(payload, filename, content_type, attachment_id, inline=inline)
+
+
+@router.post("/cases/{number}/post")
+def case_post(request: Request, number: str, principal: Annotated[Principal, WRITE],
+              body: Annotated[str, Form(max_length=100_000)] = "",
+              action: Annotated[PostAction, Form()] = PostAction.POST) -> Response:
+    try:
+        result = post_to_case(runtime(request), principal, number, body, action)
+    except DomainError as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    return done(request, f"/cases/{result.number}",
+                f"Update sent to the contact; {result.number} is {result.status}."
+                if result.sent else f"Update queued; {result.number} is {result.status}.")
+
+
+@router.post("/cases/{number}/close")
+def case_close(request: Request, number: str, principal: Annotated[Principal, WRITE],
+               resolution: Annotated[str, Form(max_length=16)] = "resolved") -> Response:
+    try:
+        result = close_case(runtime(request), principal, number,
+                            cancelled=resolution == "cancelled")
+    except DomainError as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    return done(request, f"/cases/{result.number}", f"{result.number} closed ({resolution}).")
+
+
+@router.post("/cases/{number}/escalate")
+def case_escalate(request: Request, number: str, principal: Annotated[Principal, WRITE],
+                  to: Annotated[str, Form(max_length=8)] = "tsup") -> Response:
+    try:
+        result = escalate_case(runtime(request), principal, number, Family(to))
+    except (DomainError, ValueError) as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    return done(request, f"/cases/{result.number}",
+                f"{number} escalated: {result.number} opened and linked.")
+
+
+@router.post("/cases/{number}/reopen")
+def case_reopen(request: Request, number: str, principal: Annotated[Principal, WRITE]
+                ) -> Response:
+    try:
+        result = reopen_case(runtime(request), principal, number)
+    except DomainError as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    return done(request, f"/cases/{result.number}", f"{result.number} reopened.")

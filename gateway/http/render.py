@@ -1,0 +1,91 @@
+"""Server-rendered pages: the console's Jinja2 environment and the words it shows.
+
+Place in the flow: the last step of every console request; ``render_page`` is pure (a template
+name and a context in, HTML out). Autoescape is on and undefined names raise
+(``StrictUndefined``), so a template never prints a mail's text unescaped or a typo silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+CONSOLE = TEMPLATES / "console"
+STATIC = CONSOLE / "static"
+
+# Why a message waits in triage, in words (workflows.domain.Reason values).
+REASON_TEXT: dict[str, str] = {
+    "unauthorized_sender": "A valid reply, but from someone who may not update that case.",
+    "spoofed_sender": "A trusted receiving server says DMARC failed for the sender's domain.",
+    "invalid_reference": "It carries a case reference whose signature does not verify.",
+    "unknown_case": "It carries a valid reference to a case that does not exist.",
+    "no_reference": "It mentions a case number but carries no reference.",
+    "new_mail": "New mail without a case reference, to a mailbox that sends new mail to "
+                "triage.",
+    "unknown_sender": "New mail from someone who is not a designated contact.",
+    "reopen_request": "A reply to a case closed recently: reopen it, or open a new case.",
+    "closed_too_long": "A reply to a case closed too long ago to reopen; the sender was asked "
+                       "to open a new case.",
+}
+
+
+def age_text(since: dt.datetime | None, now: dt.datetime) -> str:
+    """'3 h', '2 d', 'now': how long something has waited."""
+    if since is None:
+        return ""
+    seconds = max(0, int((now - since).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "now"
+
+
+def when_text(value: dt.datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration_text(seconds: int) -> str:
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{sign}{hours} h {rest // 60:02d} min"
+
+
+def size_text(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size} {unit}"
+        size //= 1024
+    return f"{size} GB"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(CONSOLE),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when_text
+    env.filters["duration"] = duration_text
+    env.filters["size"] = size_text
+    env.globals["reason_text"] = REASON_TEXT
+    return env
+
+
+def render_page(name: str, context: dict[str, Any]) -> str:
+    return _env().get_template(name).render(context)

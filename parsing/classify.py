@@ -1,0 +1,279 @@
+"""Who wrote this mail: a person, an autoresponder, a mail system, a list, or we ourselves?
+
+Place in the flow: ``parsing.parse`` builds ``Facts`` from the parsed headers and text and calls
+``classify``; the class lands in ``ParsedMail.automation`` and every rule that hit in
+``automation_rules``, so a decision trace can say *why* a mail was not treated as a customer
+reply. An auto-reply or a bounce must never reopen a case or answer back (RFC 3834 2).
+
+GNU Mailman style: each rule is a name, a one-line description and one check; ``RULES`` maps
+rules to classes; when several classes hit, ``PRECEDENCE`` decides: LOOP > BOUNCE > AUTO_REPLY
+> LIST > HUMAN (our own mail coming back matters most; a bounce of a list post is a bounce).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from parsing import bounce, reference
+from parsing.model import Address, AutomationClass
+
+MAX_HOPS = 25  # RFC 5321 6.3: a loop shows as a pile of Received fields; 25 is far past normal
+LOOP_HEADER = "x-ticketgate-loop"  # set on everything we send; its value is our instance id
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules look at ("msg-ish"), built once per message."""
+
+    headers: Mapping[str, list[str]]  # lower-case name -> raw values in order
+    subject: str
+    sender: Address | None
+    message_id: str | None
+    content_type: str  # of the message itself, lower case
+    report_type: str  # the report-type parameter of multipart/report, lower case
+    text_head: str  # the start of the text body
+    hops: int  # Received fields
+    key: bytes | None = None
+
+    def has(self, name: str) -> bool:
+        return name in self.headers
+
+    def first(self, name: str) -> str:
+        values = self.headers.get(name)
+        return values[0].strip() if values else ""
+
+    def tokens(self, name: str) -> set[str]:
+        """Comma/semicolon-separated lower-case values of every ``name`` field."""
+        return {
+            t.strip().lower()
+            for value in self.headers.get(name, [])
+            for t in re.split(r"[,;]", value)
+            if t.strip()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    description: str
+    check: Callable[[Facts], bool]
+
+
+def rule(name: str, description: str) -> Callable[[Callable[[Facts], bool]], Rule]:
+    def wrap(check: Callable[[Facts], bool]) -> Rule:
+        return Rule(name, description, check)
+
+    return wrap
+
+
+# --- LOOP: our own outbound mail came back -------------------------------------------------
+
+
+@rule("loop_header", "carries X-Ticketgate-Loop, which we set on everything we send")
+def _loop_header(f: Facts) -> bool:
+    return f.has(LOOP_HEADER)
+
+
+@rule("own_message_id", "its Message-ID is one we generate (and verifies when a key is given)")
+def _own_message_id(f: Facts) -> bool:
+    match = reference.MESSAGE_ID_RE.match(f.message_id or "")
+    if match is None:
+        return False
+    if f.key is None:
+        return True
+    expected = reference.sign(match.group(1), f.key)
+    return hmac.compare_digest(match.group(2).lower(), expected)
+
+
+@rule("too_many_hops", f"more than {MAX_HOPS} Received fields: it is going round in circles")
+def _too_many_hops(f: Facts) -> bool:
+    return f.hops > MAX_HOPS
+
+
+# --- BOUNCE: a delivery status notification or a look-alike --------------------------------
+
+_BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon"})
+_BOUNCE_SUBJECT = re.compile(
+    r"^(?:undelivered mail returned to sender|delivery status notification \((?:failure|delay)\)"
+    r"|undeliverable:|undelivered:|undeliverable mail|mail delivery failed|failure notice"
+    r"|returned mail:|delivery failure|mail delivery failure|delivery has failed"
+    r"|warning: message .{0,80} delayed|delayed mail \(still being retried\))",
+    re.I,
+)
+
+
+@rule("dsn_report", "multipart/report; report-type=delivery-status (RFC 3464)")
+def _dsn_report(f: Facts) -> bool:
+    return f.content_type == "multipart/report" and f.report_type == "delivery-status"
+
+
+@rule("mailer_daemon_sender", "From is MAILER-DAEMON@ or postmaster@ (the null sender's stand-ins)")
+def _mailer_daemon(f: Facts) -> bool:
+    return f.sender is not None and f.sender.email.partition("@")[0] in _BOUNCE_SENDERS
+
+
+@rule("bounce_subject", "subject of a common non-delivery report (Postfix, Exchange, Gmail, ...)")
+def _bounce_subject(f: Facts) -> bool:
+    return _BOUNCE_SUBJECT.match(f.subject) is not None
+
+
+@rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
+def _qmail(f: Facts) -> bool:
+    return bounce.QMAIL_SENTINEL in f.text_head
+
+
+@rule("exim_bounce_text", "body of an Exim delivery failure or delay report")
+def _exim(f: Facts) -> bool:
+    return bounce.EXIM_SENTINEL in f.text_head
+
+
+@rule("x_failed_recipients", "has X-Failed-Recipients (Exim and others on bounces)")
+def _x_failed(f: Facts) -> bool:
+    return f.has("x-failed-recipients")
+
+
+# --- AUTO_REPLY: autoresponders, RFC 3834 -------------------------------------------------
+
+_AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+_AUTO_SUBJECT = re.compile(
+    r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply"
+    r"|auto(?:matic)?[ -]?re(?:ply|sponse)|autoreply|auto|abwesenheitsnotiz"
+    r"|automatische antwort|réponse automatique"
+    r"|risposta automatica|respuesta automática|autosvar|automatisch antwoord"
+    r"|fuera de la oficina|afwezig|vacation(?: reply| notice| message)?"
+    r"|away from (?:the|my) office|on vacation)\s*(?:[:：(]|$)"
+    # Lotus Notes: "Jane Doe is out of the office."
+    r"|(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)",
+    re.I,
+)
+_AUTO_PHRASE = re.compile(r"out of (?:the )?office|automatic reply|auto-?reply|abwesenheit", re.I)
+
+
+@rule("auto_submitted", "Auto-Submitted other than 'no' (RFC 3834 5.1)")
+def _auto_submitted(f: Facts) -> bool:
+    value = f.first("auto-submitted").partition(";")[0].strip().lower()
+    return bool(value) and value != "no"
+
+
+@rule("x_autoreply", "X-Autoreply / X-Autorespond style header from an autoresponder")
+def _x_autoreply(f: Facts) -> bool:
+    return any(f.first(h).lower() not in ("no", "false", "0") for h in _AUTO_HEADERS if f.has(h))
+
+
+@rule("precedence_auto_reply", "Precedence: auto_reply")
+def _precedence_auto(f: Facts) -> bool:
+    return "auto_reply" in f.tokens("precedence")
+
+
+@rule("auto_reply_subject", "subject starts like an out-of-office or automatic reply")
+def _auto_subject(f: Facts) -> bool:
+    # An explicit "Auto-Submitted: no" is the sender saying a person wrote it (RFC 3834 5.1):
+    # it outranks a guess from the subject.
+    if f.first("auto-submitted").lower().startswith("no"):
+        return False
+    return _AUTO_SUBJECT.search(f.subject) is not None
+
+
+@rule("ms_inbox_rules_loop", "X-MS-Exchange-Inbox-Rules-Loop: generated by an Outlook rule")
+def _inbox_rules(f: Facts) -> bool:
+    return f.has("x-ms-exchange-inbox-rules-loop")
+
+
+@rule("suppress_with_auto_signal", "X-Auto-Response-Suppress All/OOF plus another weak signal")
+def _suppress(f: Facts) -> bool:
+    # Outlook sets X-Auto-Response-Suppress on ordinary mail too: it asks others not to answer,
+    # it does not say this mail is automatic. Only with a second, weak hint does it count.
+    if not f.tokens("x-auto-response-suppress") & {"all", "oof"}:
+        return False
+    null_return_path = f.first("return-path").replace(" ", "") == "<>"
+    return null_return_path or _AUTO_PHRASE.search(f.subject) is not None
+
+
+@rule("mdn_report", "multipart/report; report-type=disposition-notification (read receipt)")
+def _mdn(f: Facts) -> bool:
+    return f.content_type == "multipart/report" and f.report_type == "disposition-notification"
+
+
+# --- LIST: mailing lists and bulk mail -----------------------------------------------------
+
+
+@rule("list_id", "has List-Id (RFC 2919)")
+def _list_id(f: Facts) -> bool:
+    return f.has("list-id")
+
+
+@rule("list_unsubscribe", "has List-Unsubscribe (RFC 2369)")
+def _list_unsubscribe(f: Facts) -> bool:
+    return f.has("list-unsubscribe")
+
+
+@rule("list_headers", "has another RFC 2369 List-* field (Post, Help, Subscribe, Owner, Archive)")
+def _list_headers(f: Facts) -> bool:
+    return any(f.has(h) for h in ("list-post", "list-help", "list-subscribe", "list-owner"))
+
+
+@rule("precedence_bulk", "Precedence: bulk, list or junk (RFC 3834 2 asks not to answer them)")
+def _precedence_bulk(f: Facts) -> bool:
+    return bool(f.tokens("precedence") & {"bulk", "list", "junk"})
+
+
+@rule("x_mailing_list", "X-Mailing-List or Mailing-List (ezmlm, older list managers)")
+def _x_mailing_list(f: Facts) -> bool:
+    return f.has("x-mailing-list") or f.has("mailing-list")
+
+
+_CAMPAIGN_HEADERS = (
+    "list-unsubscribe-post",  # RFC 8058 one-click unsubscribe
+    "x-campaign",
+    "x-campaign-id",
+    "x-mc-user",  # Mailchimp
+    "x-csa-complaints",
+)
+
+
+@rule("esp_bulk", "Feedback-ID of a bulk sender together with campaign headers")
+def _esp_bulk(f: Facts) -> bool:
+    return f.has("feedback-id") and any(f.has(h) for h in _CAMPAIGN_HEADERS)
+
+
+RULES: tuple[tuple[Rule, AutomationClass], ...] = (
+    (_loop_header, AutomationClass.LOOP),
+    (_own_message_id, AutomationClass.LOOP),
+    (_too_many_hops, AutomationClass.LOOP),
+    (_dsn_report, AutomationClass.BOUNCE),
+    (_mailer_daemon, AutomationClass.BOUNCE),
+    (_bounce_subject, AutomationClass.BOUNCE),
+    (_qmail, AutomationClass.BOUNCE),
+    (_exim, AutomationClass.BOUNCE),
+    (_x_failed, AutomationClass.BOUNCE),
+    (_auto_submitted, AutomationClass.AUTO_REPLY),
+    (_x_autoreply, AutomationClass.AUTO_REPLY),
+    (_precedence_auto, AutomationClass.AUTO_REPLY),
+    (_auto_subject, AutomationClass.AUTO_REPLY),
+    (_inbox_rules, AutomationClass.AUTO_REPLY),
+    (_suppress, AutomationClass.AUTO_REPLY),
+    (_mdn, AutomationClass.AUTO_REPLY),
+    (_list_id, AutomationClass.LIST),
+    (_list_unsubscribe, AutomationClass.LIST),
+    (_list_headers, AutomationClass.LIST),
+    (_precedence_bulk, AutomationClass.LIST),
+    (_x_mailing_list, AutomationClass.LIST),
+    (_esp_bulk, AutomationClass.LIST),
+)
+PRECEDENCE = (
+    AutomationClass.LOOP,
+    AutomationClass.BOUNCE,
+    AutomationClass.AUTO_REPLY,
+    AutomationClass.LIST,
+)
+
+
+def classify(facts: Facts) -> tuple[AutomationClass, tuple[str, ...]]:
+    """The winning class and the names of all rules that hit, in table order."""
+    hits = [(r.name, cls) for r, cls in RULES if r.check(facts)]
+    classes = {cls for _, cls in hits}
+    winner = next((c for c in PRECEDENCE if c in classes), AutomationClass.HUMAN)
+    return winner, tuple(name for name, _ in hits)

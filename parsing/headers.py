@@ -1,0 +1,187 @@
+"""Header fields -> typed values: addresses, Message-IDs, the date, Authentication-Results.
+
+Place in the flow: ``parsing.parse`` hands the top-level fields from ``parsing.mime`` to the
+functions here; each returns a value plus the defects it worked around. Only the fields that
+routing decides on are interpreted; everything else travels as (name, decoded value) pairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.utils import getaddresses, parsedate_to_datetime
+
+from parsing import _mailparser
+from parsing.decode import decode_words
+from parsing.model import Address, AuthResult, Defect
+
+MAX_ADDRESS_INPUT = 16 * 1024  # characters of an address field parsed (the parser is pure Python)
+MAX_ADDRESSES = 500
+MAX_IDS = 500  # Message-IDs kept from References
+MAX_AUTH_RESULTS = 20
+MAX_SUBJECT = 16 * 1024
+
+# The common shapes, "Name <user@host>" and "user@host", without the stdlib's character-by-
+# character parser; anything with quotes, comments or groups goes to getaddresses.
+_SIMPLE_MAILBOX = re.compile(r"\s*([^\"<>,;:()\\]*?)\s*<([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)>\s*")
+_BARE_ADDRESS = re.compile(r"\s*([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)\s*")
+_MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
+_COMMENT = re.compile(r"\([^()]*\)")
+_DMARC = re.compile(r"(?:^|[\s;])dmarc\s*=\s*([A-Za-z0-9_-]+)", re.I)
+_HEADER_FROM = re.compile(r"header\.from\s*=\s*\"?([^\s;\"]+)", re.I)
+
+
+def decode_value(value: str) -> tuple[str, str | None]:
+    """A header value with RFC 2047 encoded-words decoded (values arrive unfolded)."""
+    return decode_words(value)
+
+
+def subject(value: str | None) -> tuple[str, list[Defect]]:
+    """The decoded subject with whitespace collapsed (folding and tabs become one space)."""
+    if not value:
+        return "", []
+    text, problem = decode_words(value)
+    defects = [Defect("subject", problem)] if problem else []
+    text = " ".join(text.split())
+    if len(text) > MAX_SUBJECT:
+        defects.append(Defect("subject", f"subject longer than {MAX_SUBJECT} characters; cut"))
+        text = text[:MAX_SUBJECT]
+    return text, defects
+
+
+def addresses(values: list[str], where: str) -> tuple[tuple[Address, ...], list[Defect]]:
+    """Mailboxes of an address-list field (RFC 5322 3.4); group syntax flattens to members."""
+    if not values:
+        return (), []
+    defects: list[Defect] = []
+    joined = ", ".join(values)
+    if len(joined) > MAX_ADDRESS_INPUT:
+        defects.append(Defect(where, f"field longer than {MAX_ADDRESS_INPUT} characters; cut"))
+        joined = joined[:MAX_ADDRESS_INPUT]
+    # Parse before decoding RFC 2047: a decoded display name may contain "," or "<".
+    pairs = _simple_pairs(joined)
+    if pairs is None:
+        try:
+            pairs = getaddresses([joined])
+        except (RecursionError, ValueError, IndexError, TypeError) as exc:
+            problem = f"unparsable address field ({type(exc).__name__})"
+            return (), [*defects, Defect(where, problem)]
+    found = []
+    rejected = False
+    for name, addr in pairs[:MAX_ADDRESSES]:
+        addr = addr.strip()
+        local, at, domain = addr.rpartition("@")
+        if not at or not local or not domain or len(addr.split()) != 1:
+            rejected = rejected or bool(addr or name)
+            continue
+        display, problem = decode_words(name)
+        if problem:
+            defects.append(Defect(where, problem))
+        found.append(Address(addr.lower(), " ".join(display.split()).strip("\"' ")))
+    if rejected:
+        defects.append(Defect(where, "unparsable mailbox skipped"))
+    return tuple(found), defects
+
+
+def _simple_pairs(value: str) -> list[tuple[str, str]] | None:
+    """(name, address) pairs when every item has a simple shape, else None."""
+    if '"' in value or "(" in value or ":" in value:
+        return None
+    pairs = []
+    for item in value.split(","):
+        match = _SIMPLE_MAILBOX.fullmatch(item) or _BARE_ADDRESS.fullmatch(item)
+        if match is None:
+            if item.strip():
+                return None
+            continue
+        groups = match.groups()
+        pairs.append((groups[0], groups[1]) if len(groups) == 2 else ("", groups[0]))
+    return pairs
+
+
+def sender(values: list[str]) -> tuple[Address | None, list[Defect]]:
+    """The From mailbox; RFC 5322 allows several, routing needs one (the first)."""
+    if not values:
+        return None, [Defect("from", "no From header")]
+    found, defects = addresses(values, "from")
+    if not found:
+        return None, [*defects, Defect("from", f"unparsable From {values[0][:120]!r}")]
+    if len(found) > 1:
+        defects.append(Defect("from", "several From mailboxes; using the first"))
+    return found[0], defects
+
+
+def message_id(value: str | None) -> str | None:
+    """The msg-id without angle brackets (RFC 5322 3.6.4), forgiving missing brackets."""
+    if not value:
+        return None
+    match = _MSG_ID.search(value)
+    if match:
+        return match.group(1)
+    token = value.strip().strip("<>").split()
+    return token[0][:998] if token else None
+
+
+def id_list(values: list[str]) -> tuple[str, ...]:
+    """In-Reply-To/References ids in order, without brackets; bare ids when nobody bracketed."""
+    found: list[str] = []
+    for value in values:
+        ids = _MSG_ID.findall(value)
+        if not ids:
+            ids = [t.strip("<>,;") for t in value.split() if "@" in t]
+        found.extend(i for i in ids if i)
+    unique = list(dict.fromkeys(found))
+    if len(unique) > MAX_IDS:  # keep the root and the most recent ancestors
+        unique = unique[: MAX_IDS // 2] + unique[-MAX_IDS // 2 :]
+    return tuple(unique)
+
+
+def date(value: str | None) -> tuple[dt.datetime | None, list[Defect]]:
+    """An aware datetime; obsolete syntax (RFC 5322 4.3) goes to mail-parser's reader."""
+    if value is None:
+        return None, []
+    value = value.strip()[:200]
+    if not value:
+        return None, [Defect("date", "empty Date header")]
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        parsed = None
+    if parsed is not None and parsed.tzinfo is not None and parsed.year >= 1900:
+        return parsed, []
+    # The stdlib refused, lost the zone, or read an obsolete 2/3-digit year literally.
+    fallback = _mailparser.obsolete_date(value)
+    if fallback is not None:
+        return fallback, []
+    if parsed is not None and parsed.year >= 1900:
+        if value.endswith("-0000"):  # RFC 5322 3.3: UTC, local zone unknown; not a defect
+            return parsed.replace(tzinfo=dt.UTC), []
+        problem = f"zone not understood in {value!r}; assumed UTC"
+        return parsed.replace(tzinfo=dt.UTC), [Defect("date", problem)]
+    return None, [Defect("date", f"unparsable Date {value!r}")]
+
+
+def auth_results(values: list[str]) -> tuple[AuthResult, ...]:
+    """``Authentication-Results`` (RFC 8601): authserv-id, DMARC result and its header.from."""
+    results = []
+    for value in values[:MAX_AUTH_RESULTS]:
+        text = _COMMENT.sub(" ", value[:8192])
+        authserv, _, rest = text.partition(";")
+        tokens = authserv.split()
+        if not tokens:
+            continue
+        dmarc = header_from = None
+        for clause in rest.split(";"):
+            match = _DMARC.search(clause)
+            if match:
+                dmarc = match.group(1).lower()
+                found = _HEADER_FROM.search(clause)
+                header_from = found.group(1) if found else None
+                break
+        if dmarc and header_from is None:
+            found = _HEADER_FROM.search(rest)
+            header_from = found.group(1) if found else None
+        if header_from:
+            header_from = header_from.rpartition("@")[2].lower().rstrip(".")
+        results.append(AuthResult(tokens[0], dmarc, header_from or None))
+    return tuple(results)

@@ -1,0 +1,135 @@
+"""What the parser hands to the rest of the gateway.
+
+Place in the flow: ``parsing.parse(raw) -> ParsedMail`` is the first step a worker takes after
+``intake.accept`` committed the raw bytes. Everything here is a frozen dataclass or an enum so
+that the stages after parsing (threading, ``workflows.decide``) receive values, not a mutable
+bag of metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AutomationClass(StrEnum):
+    """Who (or what) wrote the message, as far as routing cares."""
+
+    HUMAN = "human"
+    AUTO_REPLY = "auto_reply"  # out-of-office, vacation, "we received your mail" (RFC 3834)
+    BOUNCE = "bounce"  # delivery status notification (RFC 3464) or a look-alike
+    LIST = "list"  # mailing list or bulk mail (RFC 2369 List-*, Precedence: bulk)
+    LOOP = "loop"  # our own outbound mail came back to us
+
+
+class ReferenceSource(StrEnum):
+    """Where a reference token was found, in matching precedence order (RFC 5322 3.6.4 first)."""
+
+    THREAD = "thread"  # our Message-ID in In-Reply-To / References
+    SUBJECT = "subject"
+    BODY = "body"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox from a header: display name (decoded) and addr-spec (lower-cased)."""
+
+    email: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """Something wrong with the message that the parser worked around instead of raising."""
+
+    where: str  # "headers", "part 2", "attachment 'x.pdf'", "tnef", ...
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file carried by the message. ``filename`` is the sender's name: metadata only."""
+
+    filename: str | None
+    content_type: str
+    payload: bytes
+    inline: bool = False
+    content_id: str | None = None
+    from_tnef: bool = False  # unpacked from a winmail.dat
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCandidate:
+    """Something shaped like a reference token; ``verify`` says whether it is ours."""
+
+    number: str  # case number, canonical upper case: CASE-1001, TSUP-1001, 100100
+    mac: str  # lower-case base32 signature as found
+    source: ReferenceSource
+    valid: bool | None = None  # None: not checked (no key given to parse)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """What a delivery failure report says about the mail that failed."""
+
+    original_message_id: str | None  # without angle brackets
+    failed_recipients: tuple[str, ...]
+    permanent: bool = True  # 5.x.x (RFC 3463) vs 4.x.x delayed
+    format: str = "rfc3464"  # rfc3464, qmail, exim, postfix-text, heuristic
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    """One ``Authentication-Results`` header (RFC 8601), reduced to what routing needs."""
+
+    authserv_id: str
+    dmarc: str | None  # pass, fail, none, ... (lower-case) or None when absent
+    header_from: str | None  # the header.from domain the DMARC result is about
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMail:
+    """Everything a decision needs to know about one message. Never raised for: see defects."""
+
+    message_id: str | None  # without angle brackets
+    subject: str
+    from_: Address | None
+    reply_to: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    date: dt.datetime | None = None
+    in_reply_to: tuple[str, ...] = ()  # Message-IDs without angle brackets
+    references: tuple[str, ...] = ()
+    text: str = ""  # the text body (text/plain, or the HTML converted to text)
+    html: str | None = None  # the HTML body as sent (sanitize before showing it)
+    visible_reply: str = ""  # ``text`` with quotes and signatures trimmed
+    attachments: tuple[Attachment, ...] = ()
+    automation: AutomationClass = AutomationClass.HUMAN
+    automation_rules: tuple[str, ...] = ()  # names of the classifier rules that hit
+    bounce: Bounce | None = None
+    auth_results: tuple[AuthResult, ...] = ()
+    tokens: tuple[TokenCandidate, ...] = ()  # in precedence order: thread, subject, body
+    case_numbers: tuple[str, ...] = ()  # bare case numbers mentioned (suggestions, never links)
+    defects: tuple[Defect, ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # decoded, in order
+
+    def header(self, name: str) -> str | None:
+        """First value of header ``name`` (case-insensitive), or None."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def valid_tokens(self) -> tuple[TokenCandidate, ...]:
+        return tuple(t for t in self.tokens if t.valid)
+
+    @property
+    def invalid_tokens(self) -> tuple[TokenCandidate, ...]:
+        return tuple(t for t in self.tokens if t.valid is False)

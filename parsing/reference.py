@@ -1,0 +1,126 @@
+"""The signed Reference ID that ties a reply back to its case.
+
+Place in the flow: ``workflows.outbound`` calls ``format_token``/``make_message_id`` on every
+mail that leaves a case; ``parsing.parse`` calls ``find_tokens``/``verify`` on every mail that
+comes in. Pure: the key is passed in, never read from settings.
+
+Shape: ``[ref:CASE-1001:k7q2m4xa9pzr3w5t]``. The signature is an HMAC-SHA256 of the canonical
+case number, truncated to 80 bits and written in RFC 4648 base32 (letters and digits 2-7), so it
+survives what mail clients do to text: upper/lower case changes (base32 has one case), ``> ``
+quoting and format=flowed wrapping (no spaces inside), quoted-printable (no ``=``), and
+HTML-to-text. Knowing a case number is not enough to forge one.
+
+Our Message-IDs carry the same token: ``<ref.CASE-1001.k7q2m4xa9pzr3w5t.RANDOM@domain>``, so
+In-Reply-To/References thread back even when the subject and body were rewritten (RFC 5322 3.6.4).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+import secrets
+
+from parsing.model import ReferenceSource, TokenCandidate
+
+MAC_CHARS = 16  # 80 bits of base32
+
+# A case number: Customer Care CASE-n, Technical Support TSUP-n, Project Coordination 6 digits.
+_NUMBER = r"(?:CASE|TSUP)-\d{1,9}|\d{6}"
+_MAC = f"[A-Za-z2-7]{{{MAC_CHARS}}}"
+# Lenient on purpose: clients change case, and some replace ":" or insert a space after it.
+TOKEN_RE = re.compile(r"ref[:#]\s?(" + _NUMBER + r")[:#.](" + _MAC + r")(?![A-Za-z2-7])", re.I)
+MESSAGE_ID_RE = re.compile(r"^ref\.(" + _NUMBER + r")\.(" + _MAC + r")\.[^@\s]+@", re.I)
+# Bare case numbers people write: "CASE-1001", "TSUP-1234", "case 100100", "ticket #100123".
+# Bounded repeats: two adjacent unbounded \s* made this quadratic on long runs of spaces.
+BARE_NUMBER_RE = re.compile(
+    r"\b((?:CASE|TSUP)-\d{3,9})\b"
+    r"|\b(?:case|ticket)[ \t]{0,3}(?:(?:no\.?|number)[ \t]{0,3})?#?[ \t]{0,3}(\d{6})\b",
+    re.I,
+)
+
+
+def canonical_number(number: str) -> str:
+    return number.strip().upper()
+
+
+def sign(number: str, key: bytes) -> str:
+    """The lower-case base32 MAC of ``number`` under ``key``."""
+    digest = hmac.new(key, b"ticketgate-ref-v1:" + canonical_number(number).encode(), "sha256")
+    return base64.b32encode(digest.digest()[:10]).decode("ascii").lower()
+
+
+def format_token(number: str, key: bytes) -> str:
+    """The token as it appears in subjects and bodies."""
+    number = canonical_number(number)
+    return f"[ref:{number}:{sign(number, key)}]"
+
+
+def make_message_id(number: str, key: bytes, domain: str) -> str:
+    """A fresh Message-ID (without angle brackets) that carries the case's token."""
+    number = canonical_number(number)
+    return f"ref.{number}.{sign(number, key)}.{secrets.token_hex(8)}@{domain}"
+
+
+def verify(candidate: TokenCandidate, key: bytes) -> bool:
+    """True when the candidate's MAC is the one ``key`` gives its number (constant time)."""
+    return hmac.compare_digest(candidate.mac.lower(), sign(candidate.number, key))
+
+
+def find_in_message_ids(ids: tuple[str, ...]) -> list[TokenCandidate]:
+    """Tokens carried by our Message-IDs among In-Reply-To/References values."""
+    found = []
+    for value in ids:
+        match = MESSAGE_ID_RE.match(value.strip().strip("<>"))
+        if match:
+            found.append(
+                TokenCandidate(
+                    canonical_number(match.group(1)), match.group(2).lower(), ReferenceSource.THREAD
+                )
+            )
+    return found
+
+
+def find_tokens(text: str, source: ReferenceSource) -> list[TokenCandidate]:
+    """Every token-shaped string in ``text``, in order of appearance."""
+    return [
+        TokenCandidate(canonical_number(m.group(1)), m.group(2).lower(), source)
+        for m in TOKEN_RE.finditer(text)
+    ]
+
+
+def find_bare_numbers(text: str) -> list[str]:
+    """Case numbers mentioned without a token, canonical and de-duplicated, in order."""
+    seen: dict[str, None] = {}
+    for match in BARE_NUMBER_RE.finditer(text):
+        seen.setdefault(canonical_number(match.group(1) or match.group(2)), None)
+    return list(seen)
+
+
+def collect(
+    *,
+    thread_ids: tuple[str, ...],
+    subject: str,
+    body: str,
+    key: bytes | None,
+) -> tuple[tuple[TokenCandidate, ...], tuple[str, ...]]:
+    """All tokens (precedence order, verified when ``key`` is given) and bare numbers.
+
+    Bare numbers exclude those that appear inside a token: a token is a reference, not a mention.
+    """
+    found = (
+        find_in_message_ids(thread_ids)
+        + find_tokens(subject, ReferenceSource.SUBJECT)
+        + find_tokens(body, ReferenceSource.BODY)
+    )
+    unique: dict[tuple[str, str, ReferenceSource], TokenCandidate] = {}
+    for token in found:
+        unique.setdefault((token.number, token.mac, token.source), token)
+    tokens = tuple(
+        TokenCandidate(t.number, t.mac, t.source, verify(t, key)) if key is not None else t
+        for t in unique.values()
+    )
+    stripped = TOKEN_RE.sub(" ", subject + "\n" + body)
+    tokened = {t.number for t in tokens}
+    bare = tuple(n for n in find_bare_numbers(stripped) if n not in tokened)
+    return tokens, bare

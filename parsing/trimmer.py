@@ -1,0 +1,404 @@
+"""Reply trimming: the part of a reply its author wrote, without quotes and signatures.
+
+Place in the flow: called by ``parsing.parse`` on the text body; the visible reply becomes the
+case update people read, while the full text is kept beside it.
+
+The approach follows discourse/email_reply_trimmer: every line gets a one-letter kind (empty,
+delimiter, signature, embedded-email marker, header, quote, code fence, text), and the reply is
+cut by looking at the shape of that string of letters ("text, then a marker, then only quotes"
+means everything from the marker on was quoted). Everything is line by line with capped line
+lengths and possessive or bounded regexes, so the cost stays linear in the size of the body.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from parsing import trimmer_patterns as P
+
+
+@dataclass(frozen=True, slots=True)
+class TrimmedReply:
+    visible: str
+    elided: str
+
+
+# Line kinds. Upper-case letters (code fences and the lines between them) match none of the
+# rules below, which is how code blocks are protected from the delimiter cut.
+EMPTY, DELIMITER, SIGNATURE, EMBEDDED, HEADER, QUOTE, TEXT = "edsbhqt"
+CODE_OPEN, CODE_CLOSE, CODE_EITHER = "cxp"
+
+# Rules over the string of kinds. Quantifiers are possessive where giving characters back can
+# never produce a match, which keeps each search linear in the number of lines.
+_CODE_BLOCK = re.compile(r"[cp][etd]*+[xp]")
+_REPLY_AT_END = re.compile(r"b[^t]++t[et]*+$")
+_MARKER_AFTER_TEXT = re.compile(r"te*+b")
+_MARKER_THEN_QUOTE = re.compile(r"te*+b[eqbh]*+([te]*+)$")
+_THREE_HEADERS = re.compile(r"t[eq]*+h{3}")
+
+# A marker followed by this many lines of text is probably the author's inline reply rather
+# than a quoted message, so the text after it is kept (upstream uses the same threshold).
+_MAX_TEXT_AFTER_QUOTE = 7
+# Wrapped "On ..., X wrote:" headers are re-joined over at most this many following lines.
+_MAX_JOIN = 4
+
+
+def trim_reply(text: str) -> TrimmedReply:
+    """Split ``text`` into what the author wrote and what was quoted or signed."""
+    lines = _preprocess(text)
+    if not lines:
+        return TrimmedReply(visible="", elided="")
+    kept = _trim_lines(lines, _classify_all(lines))
+    visible = "\n".join(kept).strip()
+    return TrimmedReply(visible=visible, elided=_elided(lines, kept))
+
+
+def extract_embedded_email(text: str) -> tuple[str, str] | None:
+    """Return ``(embedded, before)`` for a forwarded / Outlook-quoted message, else ``None``.
+
+    ``embedded`` starts at the quoted header block; ``before`` is what precedes it, minus the
+    separator and marker lines.
+    """
+    lines = _preprocess(text)
+    pattern = _classify_all(lines)
+    index = _header_block_start(pattern)
+    if index is not None:
+        embedded = "\n".join(lines[index:]).strip()
+    else:
+        # Apple Mail wraps forwarded messages in "> " quotes after its marker line.
+        m = re.search(r"b(?:[ed]*+q|[eqd]*+t)", pattern)
+        if m is None:
+            return None
+        index = m.start()
+        embedded = "\n".join(re.sub(r"^>\s*", "", line) for line in lines[index + 1 :]).strip()
+    before_end = index - _before_separator_length(pattern[:index])
+    return embedded, "\n".join(lines[:before_end]).strip()
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def _preprocess(text: str) -> list[str]:
+    """Normalise line endings and exotic quoting, re-join wrapped headers; return the lines."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        return []
+    lines = text.split("\n")
+    lines = _drop_pgp(lines)
+    lines = _drop_unsubscribe_footer(lines)
+    lines = _unwrap_enclosed_quotes(lines)
+    lines = [_normalise_quote_prefix(_drop_alias_header(line)) for line in lines]
+    lines = _join_wrapped_markers(lines)
+    return "\n".join(lines).strip().split("\n")
+
+
+def _drop_pgp(lines: list[str]) -> list[str]:
+    # Clear-signed mail: the armour lines are not part of anything the author wrote.
+    if lines[0].upper() == "-----BEGIN PGP SIGNED MESSAGE-----":
+        rest = 1
+        if rest < len(lines) and re.fullmatch(r"Hash: \w+", lines[rest]):
+            rest += 1
+        while rest < len(lines) and not lines[rest].strip():
+            rest += 1
+        lines = lines[rest:] or [""]
+    try:
+        start = lines.index("-----BEGIN PGP SIGNATURE-----")
+        end = len(lines) - 1 - lines[::-1].index("-----END PGP SIGNATURE-----")
+    except ValueError:
+        return lines
+    return [*lines[:start], "", *lines[end + 1 :]] if end > start else lines
+
+
+def _drop_unsubscribe_footer(lines: list[str]) -> list[str]:
+    # Mailing-list footers ("Unsubscribe: x@y" and maybe a URL line) at the very end.
+    for back in (1, 2):
+        if len(lines) < back:
+            break
+        line = lines[-back]
+        if (
+            len(line) <= P.MAX_LINE
+            and P.UNSUBSCRIBE.match(line)
+            and (back == 1 or re.fullmatch(r".+http:.+", lines[-1][: P.MAX_LINE]))
+        ):
+            return lines[:-back]
+    return lines
+
+
+def _drop_alias_header(line: str) -> str:
+    # '>>>>> "Bob" == Bob Smith <bob@x> writes:' (Emacs/Gnus attribution) carries no text.
+    if '>>>>> "' in line and " writes:" in line and len(line) <= P.MAX_LINE:
+        return P.ALIAS_QUOTE_HEADER.sub("", line, count=1)
+    return line
+
+
+def _unwrap_enclosed_quotes(lines: list[str]) -> list[str]:
+    """Rewrite '>>> name >>> ... <<< name <<<' and '>>>> ... <<<<' blocks as '> ' quotes."""
+    closers: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        key = _enclosed_key(line, "<") if line.startswith("<<<") else None
+        if key is not None:
+            closers.setdefault(key, []).append(i)
+    if not closers:
+        return lines
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        key = _enclosed_key(lines[i], ">")
+        ends = closers.get(key, []) if key is not None else []
+        # The first matching closer after at least one line of content.
+        at = bisect.bisect_right(ends, i + 1)
+        if at == len(ends):
+            out.append(lines[i])
+            i += 1
+            continue
+        end = ends[at]
+        out.extend("> " + line for line in lines[i + 1 : end])
+        i = end + 1
+    return out
+
+
+def _enclosed_key(line: str, mark: str) -> str | None:
+    """The block name of an enclosed-quote fence line ("" for a bare fence), else None."""
+    if len(line) > P.MAX_LINE or not line.startswith(mark * 3):
+        return None
+    if P.ENCLOSED_FENCE[mark].fullmatch(line):
+        return ""
+    m = (P.ENCLOSED_OPEN if mark == ">" else P.ENCLOSED_CLOSE).fullmatch(line)
+    return m.group(1).strip() if m else None
+
+
+def _normalise_quote_prefix(line: str) -> str:
+    # "JD> text", "| text" and "> > text" all become plain "> " quoting.
+    if (">" not in line and "|" not in line) or len(line) > P.MAX_LINE:
+        return line
+    m = P.QUOTE_PREFIX.match(line)
+    if m is None or not m.group().strip(P.BL_CHARS + ">"):
+        return line  # already plain "> " quoting
+    return P.QUOTE_MARK.sub(">", m.group()) + line[m.end() :]
+
+
+def _join_wrapped_markers(lines: list[str]) -> list[str]:
+    """Re-join "On <date>, X <x@y> wrote:" headers that the sender's client wrapped.
+
+    Only a handful of following lines are ever considered, and only when the first line looks
+    like an opener and a later one like a closer, so this stays linear.
+    """
+    out: list[str] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        span = 0
+        if len(line) <= P.MAX_LINE and (
+            P.ON_DATE_OPENER.match(line)
+            or "wrote" in line
+            or "schrieb" in line
+            or (i + 1 < n and P.FOUR_DIGITS.search(line))
+        ):
+            span = _wrapped_span(lines, i)
+        out.append(_join(lines[i : i + span + 1]) if span else line)
+        i += span + 1
+    return out
+
+
+def _wrapped_span(lines: list[str], i: int) -> int:
+    """How many following lines belong to a header starting at line ``i`` (0 if none)."""
+    first = lines[i]
+    last = min(len(lines) - 1, i + _MAX_JOIN)
+    if P.ON_DATE_OPENER.match(first):
+        if P.ON_DATE_SOMEONE_WROTE.match(first):
+            # "Am ... schrieb X <x@y" whose closing ">:" was wrapped onto a later line.
+            return _through_colon_line(lines, i, last) if P.OPEN_ENDED_WROTE.match(first) else 0
+        # Closer words are searched in lower-cased text: re.I alternations are ~10x slower.
+        following = [line[: P.MAX_LINE].lower() for line in lines[i + 1 : last + 1]]
+        if P.ON_DATE_CLOSER.search("\n".join(following)):
+            for k, low in enumerate(following, start=i + 1):
+                if P.ON_DATE_CLOSER.search(low):
+                    joined = _join(lines[i : k + 1])
+                    if len(joined) <= P.MAX_LINE and P.ON_DATE_SOMEONE_WROTE.match(joined):
+                        return k - i
+    # "X <x@y> schrieb am Fr., 28.\nApr. 2017 um 11:53 Uhr:"
+    m = P.SOMEONE_WROTE_ON_DATE.search(first)
+    if m and m.start() >= 1 and ":" not in first[m.end() :]:
+        return _through_colon_line(lines, i, last)
+    if not P.FOUR_DIGITS.search(first):
+        return 0
+    span = 0
+    if i + 1 <= last and any(c in lines[i + 1] for c in P.DATE_SOMEONE_WROTE_CLOSERS):
+        span = int(P.date_someone_wrote(_join(lines[i : i + 2])[: P.MAX_LINE]))
+    # "2016-10-24 15:36 GMT+02:00 Foo <\nfoo@bar.com>:": the address may wrap, but the "<"
+    # is on the first line or starts the second, as upstream's regex demands.
+    if not span and ("<" in first or (i + 1 <= last and lines[i + 1].startswith("<"))):
+        for k in range(i + 1, last + 1):
+            if lines[k].endswith((">", ">:")):
+                joined = _join(lines[i : k + 1])
+                if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
+                    span = k - i
+                    break
+    # A line that already is a complete header keeps its neighbours to itself.
+    return 0 if span and P.is_embedded(first) else span
+
+
+def _through_colon_line(lines: list[str], i: int, last: int) -> int:
+    """Span up to the first later line holding a colon, if that line ends the header."""
+    for k in range(i + 1, last + 1):
+        if ":" in lines[k]:
+            return k - i if lines[k].rstrip().endswith(":") else 0
+    return 0
+
+
+def _join(lines: list[str]) -> str:
+    # A line break plus the next line's indentation becomes one space; blank lines vanish.
+    return " ".join([lines[0], *(line.lstrip() for line in lines[1:] if line.strip())])
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _classify_all(lines: list[str]) -> str:
+    # Bodies repeat lines a lot (quoted blank ">" lines, separators), so cache per call.
+    cache: dict[str, str] = {}
+    kinds = []
+    for line in lines:
+        kind = cache.get(line)
+        if kind is None:
+            kind = cache[line] = _classify(line)
+        kinds.append(kind)
+    return "".join(kinds)
+
+
+def _classify(line: str) -> str:
+    stripped = line.strip()
+    if not stripped:
+        return EMPTY
+    if not stripped.strip(P.DELIMITER_CHARS):
+        return DELIMITER
+    if len(line) <= P.MAX_LINE:
+        m = P.LINE_KIND.match(line)
+        if (m and m["signature"] is not None) or ("](" in line and P.is_signature(line)):
+            return SIGNATURE
+        if (m and m["embedded"] is not None) or P.embedded_by_content(line):
+            return EMBEDDED
+        if m:
+            return HEADER
+    if stripped.startswith(">"):
+        return QUOTE
+    if line.startswith("```"):
+        return CODE_EITHER if P.CODE_CLOSE.match(line) else CODE_OPEN
+    if stripped.startswith("```") and P.CODE_CLOSE.match(line):
+        return CODE_CLOSE
+    return TEXT
+
+
+# --------------------------------------------------------------------------- trimming
+
+
+def _trim_lines(lines: list[str], pattern: str) -> list[str]:
+    """Apply the cutting rules to ``lines`` whose kinds are ``pattern``; return what is kept."""
+    # Delimiters inside code blocks are content, not a signature separator.
+    pattern = _CODE_BLOCK.sub(lambda m: m.group().upper(), pattern)
+
+    # Everything after the first delimiter ("-- ", "____", "====") is signature or footer.
+    cut = pattern.find(DELIMITER)
+    if cut != -1:
+        lines, pattern = lines[:cut], pattern[:cut]
+    lines, pattern = _drop_kind(lines, pattern, SIGNATURE)
+
+    # Bottom-posting: marker, quote, then the reply at the end.
+    if _REPLY_AT_END.match(pattern):
+        return lines[pattern.index(TEXT) :]
+
+    # Text, then a marker that no quote follows: the marker starts the old message.
+    last_quote = pattern.rfind(QUOTE)
+    m = _MARKER_AFTER_TEXT.search(pattern, last_quote + 1)
+    if m:
+        lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
+
+    # Text, then a marker followed by the quote (unless a long inline answer follows).
+    m = _MARKER_THEN_QUOTE.search(_tail_of(pattern, "eqbht"))
+    if m and m.group(1).count(TEXT) < _MAX_TEXT_AFTER_QUOTE:
+        cut = len(pattern) - len(_tail_of(pattern, "eqbht")) + m.start() + 1
+        lines, pattern = lines[:cut], pattern[:cut]
+
+    # A trailing run of quotes / markers goes, keeping the line just before it.
+    tail = len(_tail_of(pattern, "qbe"))
+    if tail:
+        cut = len(pattern) - tail
+        keep = cut if cut > 0 and pattern[cut - 1] == TEXT else cut + 1
+        lines, pattern = lines[:keep], pattern[:keep]
+
+    lines, pattern = _drop_kind(lines, pattern, EMBEDDED)
+    pattern = _merge_wrapped_headers(pattern)
+
+    # At least three header lines after text: an Outlook-style quoted message starts there.
+    m = _THREE_HEADERS.search(pattern)
+    if m:
+        lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
+    lines, pattern = _drop_kind(lines, pattern, HEADER)
+
+    # Trailing quotes and blank lines go once there is some text to keep.
+    tail = len(_tail_of(pattern, "eq"))
+    if tail and TEXT in pattern:
+        lines = lines[: len(pattern) - tail]
+    return lines
+
+
+def _tail_of(pattern: str, kinds: str) -> str:
+    """The longest suffix of ``pattern`` made only of ``kinds``."""
+    return pattern[len(pattern.rstrip(kinds)) :]
+
+
+def _drop_kind(lines: list[str], pattern: str, kind: str) -> tuple[list[str], str]:
+    if kind not in pattern:
+        return lines, pattern
+    keep = [i for i, k in enumerate(pattern) if k != kind]
+    return [lines[i] for i in keep], "".join(pattern[i] for i in keep)
+
+
+def _merge_wrapped_headers(pattern: str) -> str:
+    """Mark wrapped header values ("To: a,\\n b") as header lines too.
+
+    The first run of header/text/empty lines holding a header, then at least one other line,
+    then a header directly followed by an empty line, becomes all headers (upstream's
+    ``h+[hte]+h+e``), computed run by run instead of with a backtracking regex.
+    """
+    for run in re.finditer(r"[hte]+", pattern):
+        start = pattern.find(HEADER, run.start(), run.end())
+        end = pattern.rfind("he", run.start(), run.end())
+        if start != -1 and end >= start + 2:
+            return pattern[:start] + HEADER * (end + 2 - start) + pattern[end + 2 :]
+    return pattern
+
+
+def _header_block_start(pattern: str) -> int | None:
+    """Start of the first run of 3+ header lines (only blanks, quotes, delimiters between)
+    that a text line follows, or that holds a quote line after its third header."""
+    for run in re.finditer(r"[heqd]+", pattern):
+        heads = [i for i, kind in enumerate(run.group()) if kind == HEADER][:3]
+        if len(heads) == 3 and (
+            pattern[run.end() : run.end() + 1] == TEXT or QUOTE in run.group()[heads[2] :]
+        ):
+            return run.start() + heads[0]
+    return None
+
+
+def _before_separator_length(prefix: str) -> int:
+    """Length of the blank/marker/delimiter lines that end ``prefix`` (upstream's
+    ``e*(b[eqd]*|b*[ed]*)$``), found by matching the reversed string from its start."""
+    rev = prefix[::-1]
+    a = re.match(r"[eqd]*+be*+", rev)
+    b = re.match(r"[ed]*+b*+e*+", rev)
+    return max(len(a.group()) if a else 0, len(b.group()) if b else 0)
+
+
+def _elided(original: list[str], kept: list[str]) -> str:
+    # Walk both lists in step: every original line not matched by the next kept line was elided.
+    elided: list[str] = []
+    k = 0
+    for line in original:
+        if k < len(kept) and line == kept[k]:
+            k += 1
+        else:
+            elided.append(line)
+    return "\n".join(elided).strip()

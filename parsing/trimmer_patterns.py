@@ -1,0 +1,255 @@
+"""Line-classification tables and matchers for :mod:`parsing.trimmer`.
+
+Ported from the ideas (not the code) of discourse/email_reply_trimmer. Every matcher here looks
+at a single line (or a few lines joined into one) whose length the caller has capped, and every
+regex is either anchored, prefiltered by a cheap substring test, or written with possessive /
+bounded quantifiers, so no input can make a matcher backtrack for long.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Ruby's [[:blank:]]: whitespace that does not break the line (space, tab, NBSP, ...); BL is the
+# bare character-class body so it can be combined with other characters.
+BL = r" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+B = f"[{BL}]"
+BL_CHARS = " \t\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+
+# Lines longer than this never get the regex matchers: quote headers and "sent from" lines are
+# short, and the cap is what keeps every per-line regex cheap on hostile input.
+MAX_LINE = 500
+
+DELIMITER_CHARS = "-_,=+~#*ᐧ—"
+
+_ONE_LINE_SIGNATURES = [
+    "從我的 iPhone 傳送",
+    r"\w+ from mobile",
+    r"[(<]*sent (?:from|via|with|by) .",
+    # Upstream matches any line starting "From my"; requiring a short line keeps the
+    # author's own "From my point of view, ..." sentences.
+    r"from my .{1,20}$",
+    "get outlook for ",
+    "envoyé depuis (?:mon|yahoo mail)",
+    r"von meinem .+ gesendet",
+    r"diese nachricht wurde von .+ gesendet",
+    "inviato da ",
+    "sendt fra min ",
+    "enviado do meu ",
+    "enviado desde mi ",
+    "verzonden met ",
+    "verstuurd vanaf mijn ",
+    "från min ",
+]
+SIGNATURE = re.compile(rf"{B}*(?:{'|'.join(_ONE_LINE_SIGNATURES)})", re.I)
+# Markdown links are unwrapped before the signature test ("Sent from [Outlook](https://...)").
+# The label excludes "[" so each "[" starts at most one short scan.
+MARKDOWN_LINK = re.compile(r"\[([^\[\]]+)\]\([^()]*\)")
+
+
+# "On <date>, <someone> wrote:" in several languages: (opener, words that stop the lazy scan,
+# closer). The scan between opener and closer may not cross another opener/closer word, so a
+# sentence that merely starts with "On" does not swallow the text up to a later "wrote".
+_ON_DATE_SOMEONE_WROTE = [
+    ("在", "在|写道", "写道"),  # Chinese
+    ("Op", r"Op|het\svolgende\sgeschreven|schreef", r"het\svolgende\sgeschreven|schreef[^:]+"),
+    ("In message", "In message|writes", "writes"),  # English (usenet)
+    ("(?:On|At)", "On|wrote|writes|says|said", "wrote|writes|says|said"),  # English
+    ("Le", r"Le|nous\sa\sdit|a\s+écrit", r"nous\sa\sdit|a\s+écrit"),  # French
+    ("Am", r"Am|schrieben\sSie", r"schrieben\sSie"),  # German (formal)
+    ("Am", "Am|geschrieben", "geschrieben|schrieb[^:]+"),  # German
+    ("Il", r"Il|ha\sscritto", r"ha\sscritto"),  # Italian
+    ("(?:Dnia|Dňa)", "Dnia|Dňa|napisał", r"napisał(?:\(a\))?"),  # Polish / Slovak
+    ("Em", "Em|escreveu", "escreveu"),  # Portuguese
+    ("El", "El|escribió", "escribió"),  # Spanish
+]
+ON_DATE_SOMEONE_WROTE = re.compile(
+    rf"[{BL}<>-]*(?:"
+    + "|".join(
+        rf"{on} (?:(?!\b(?>{stop})\b).)+?(?:{wrote})" for on, stop, wrote in _ON_DATE_SOMEONE_WROTE
+    )
+    + rf")[{BL}.:>-]*$",
+    re.I,
+)
+# "Am ... schrieb X <x@y" / "Op ... schreef X het": the header goes on past the line end.
+OPEN_ENDED_WROTE = re.compile(rf"[{BL}<>-]*(?:Am|Op) .*?\b(?:schrieb|schreef)[^:]*$", re.I)
+# Cheap tests used to decide whether a header may have been wrapped over several lines.
+ON_DATE_OPENER = re.compile(r"[\s<>-]*(?:在|Op|In message|On|At|Le|Am|Il|Dnia|Dňa|Em|El) ", re.I)
+ON_DATE_CLOSER = re.compile(  # matched against lower-cased lines
+    r"写道|geschreven|schreef|writes|wrote|says|said|a dit|écrit|schrieben|schrieb|scritto"
+    r"|napisał|escreveu|escribió"
+)
+
+# "Am 18.09.2013 um 16:24 schrieb codinghorror <info@discourse.org>:" (the name comes last).
+ON_DATE_WROTE_SOMEONE = re.compile(
+    rf"[{BL}>]*(?:Op|Am|Den|søn\.)\s.+\s(?:schreef|schrieb|skrev)\s[^:]++:"
+)
+# "суббота, 14 марта 2015 г. пользователь etewiah написал:", "... napisał(a):", "... пише:"
+YEAR_THEN_WROTE = ("napisał(a):", "пише:")
+DATE_SOMEONE_WROTE_CLOSERS = (*YEAR_THEN_WROTE, "написал:")
+DATE_SOMEONE_WROTE_RU = re.compile(r"\d{4}.{1,80}пользователь.{0,160}?написал:")
+FOUR_DIGITS = re.compile(r"\d{4}")
+# "<someone@example.com>" closing a line, possibly followed by ":".
+ANGLE_EMAIL_AT_END = re.compile(r"<[^@<>]++@[^@<>.]++\.[^@<>]++>:?$")
+# "Max Mustermann <x@y.z> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:"
+SOMEONE_WROTE_ON_DATE = re.compile(r"\bwrote\s+on\b|\bschrieb\s+am\b")
+COLON_AFTER_TEXT = re.compile(r"[^:]:")
+# "2016-03-03 17:21 GMT+01:00 Some One"
+ISO_DATE_SOMEONE = re.compile(rf"[{BL}>]*20\d\d-\d\d-\d\d \d\d:\d\d GMT\+\d\d:\d\d [\w{BL}]+$")
+# The "@domain.tld" part of an address; the local part is checked by hand (see trimmer).
+EMAIL_TAIL = re.compile(r"(?<=[\w.+-])@[\w.-]+\.\w{2,}\b")
+POSTED_BY_SOMEONE_ON_DATE = re.compile(rf"[{BL}>]*Posted by .+ on \d\d/\d\d/\d{{4}}$", re.I)
+FORWARDED = re.compile(
+    rf"[{BL}>]*(?:Begin forwarded message:|Début du message transféré :)"
+    rf"|[{BL}>*]*-{{2,}}{B}*(?:(?:Forwarded|Original|Reply) Message|Message transféré"
+    rf"|Ursprüngliche Nachricht|Mensaje original|原始邮件){B}*-{{2,}}",
+    re.I,
+)
+
+# Outlook-style header blocks ("From: ... / Sent: ... / To: ... / Subject: ...").
+_HEADERS_WITH_DATE = [
+    "Sendt", "Sent", "Date", "Le", "Gesendet", "Enviada em", "Enviado", "Fecha", "Data",
+    "Datum", "Skickat", "发送时间",
+]  # fmt: skip
+_HEADERS_WITH_TEXT = [
+    "Fra", "Til", "Emne",  # Norwegian
+    "From", "To", "Cc", "Reply-To", "Subject",  # English
+    "De", "Expéditeur", "À", "Destinataire", "Répondre à", "Objet",  # French
+    "Von", "An", "Betreff",  # German
+    "Para", "Assunto", "Asunto",  # Portuguese, Spanish
+    "Da", "Risposta", "A", "Oggetto",  # Italian
+    "Van", "Beantwoorden - Aan", "Aan", "Onderwerp",  # Dutch
+    "Från", "Till", "Ämne",  # Swedish
+    "发件人", "收件人", "主题",  # Chinese
+]  # fmt: skip
+HEADER_WITH_DATE = re.compile(rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_DATE)})[{BL}*]*:.*\d")
+HEADER_WITH_TEXT = re.compile(rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_TEXT)})[{BL}*]*:.*\w", re.I)
+
+# Other quoting styles, rewritten to "> " before classification.
+QUOTE_PREFIX = re.compile(rf"(?:{B}*+[^\W\d_]*+[>|])++")  # "JD> ", "| ", "> > "
+QUOTE_MARK = re.compile(r"[^\W\d_]+>|\|")
+ALIAS_QUOTE_HEADER = re.compile(r'.*>{5} "[^"]+" == .+ writes:')
+ENCLOSED_OPEN = re.compile(r">>> ?(.+?) ?>>>")
+ENCLOSED_CLOSE = re.compile(r"<<< ?(.+?) ?<<<")
+ENCLOSED_FENCE = {">": re.compile(rf">{{4,}}{B}*"), "<": re.compile(rf"<{{4,}}{B}*")}
+UNSUBSCRIBE = re.compile(r"Unsubscribe: .+@.+", re.I)
+CODE_CLOSE = re.compile(r" {0,3}```\s*$")
+
+# The anchored rules in one regex, in upstream's order of precedence (signature, then marker,
+# then header), so classifying a line costs a single regex call.
+EMBEDDED_ANCHORED = re.compile(
+    "|".join(
+        f"(?i:{rx.pattern})" if rx.flags & re.I else rx.pattern
+        for rx in (
+            ON_DATE_SOMEONE_WROTE,
+            ON_DATE_WROTE_SOMEONE,
+            ISO_DATE_SOMEONE,
+            POSTED_BY_SOMEONE_ON_DATE,
+            FORWARDED,
+        )
+    )
+)
+LINE_KIND = re.compile(
+    f"(?P<signature>(?i:{SIGNATURE.pattern}))|(?P<embedded>{EMBEDDED_ANCHORED.pattern})"
+    f"|(?P<header>{HEADER_WITH_DATE.pattern}|(?i:{HEADER_WITH_TEXT.pattern}))"
+)
+
+
+# --------------------------------------------------------------------------- matchers
+# Each takes one line no longer than MAX_LINE.
+
+
+def is_signature(line: str) -> bool:
+    """A "Sent from my phone" style line, which is dropped wherever it appears."""
+    if "](" in line:
+        line = MARKDOWN_LINK.sub(r"\1", line)
+    return SIGNATURE.match(line) is not None
+
+
+def is_embedded(line: str) -> bool:
+    """A line that introduces a quoted or forwarded message ("On ..., X wrote:")."""
+    return EMBEDDED_ANCHORED.match(line) is not None or embedded_by_content(line)
+
+
+def embedded_by_content(line: str) -> bool:
+    """The marker rules that are not anchored at the start of the line."""
+    # Each of them needs a colon somewhere or a line ending in "wrote" / "schrieb" / ">".
+    if ":" not in line and not line.rstrip().endswith(("wrote", "schrieb", ">")):
+        return False
+    return (
+        date_someone_wrote(line)
+        or date_someone_email(line)
+        or someone_wrote_on_date(line)
+        or someone_via_something_wrote(line)
+        or someone_email_wrote(line)
+    )
+
+
+def date_someone_wrote(line: str) -> bool:
+    """'<date with a year> ... napisał(a):' / '... пише:' / '... пользователь X написал:'."""
+    if "написал:" in line and DATE_SOMEONE_WROTE_RU.search(line):
+        return True
+    for closer in YEAR_THEN_WROTE:
+        at = line.find(closer)
+        while at != -1:
+            # A four-digit year must end 1..160 characters before the closer.
+            if FOUR_DIGITS.search(line, max(0, at - 164), at - 1):
+                return True
+            at = line.find(closer, at + 1)
+    return False
+
+
+def date_someone_email(line: str) -> bool:
+    """'2015-10-18 0:17 GMT+03:00 Matt Palmer <info@discourse.org>:' and the like."""
+    lt = line.rfind("<")
+    if lt < 5 or not ANGLE_EMAIL_AT_END.match(line, lt):
+        return False
+    # A four-digit year must end 1..81 characters before the "<".
+    return FOUR_DIGITS.search(line, max(0, lt - 85), lt - 1) is not None
+
+
+def someone_wrote_on_date(line: str) -> bool:
+    """'Max <x@y.z> schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:'."""
+    if "wrote" not in line and "schrieb" not in line:
+        return False
+    for m in SOMEONE_WROTE_ON_DATE.finditer(line):
+        if m.start() >= 1:
+            return COLON_AFTER_TEXT.search(line, m.end() + 1) is not None
+    return False
+
+
+def someone_via_something_wrote(line: str) -> bool:
+    """'codinghorror via Discourse Meta wrote:'."""
+    s = line.rstrip().removesuffix(":")
+    for wrote in (" wrote", " schrieb"):
+        if s.endswith(wrote):
+            head = s[: -len(wrote)]
+            at = head.find(" via ", 1)
+            return at != -1 and at + 5 < len(head)
+    return False
+
+
+def someone_email_wrote(line: str) -> bool:
+    """'Some One <info@discourse.org> wrote:'."""
+    s = line.removesuffix(":")
+    if not s.endswith("wrote") or "@" not in s:
+        return False
+    head = s[:-5]
+    for m in EMAIL_TAIL.finditer(head):
+        if m.end() < len(head) and _local_part_starts_after_text(head, m.start()):
+            return True
+    return False
+
+
+def _local_part_starts_after_text(s: str, at: int) -> bool:
+    # The address's local part must begin at a word boundary with something before it.
+    i = at
+    while i > 1 and (s[i - 1].isalnum() or s[i - 1] in "_.+-"):
+        i -= 1
+        if _is_word(s[i - 1]) != _is_word(s[i]):
+            return True
+    return False
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"

@@ -1,0 +1,142 @@
+"""The operator's command line: JSON on stdout, one-line errors, stable exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import reply_to
+
+
+def outbox_mail(tmp_path: Path) -> bytes:
+    [path] = (tmp_path / "var" / "outbox").glob("*.eml")
+    return path.read_bytes()
+
+
+def test_case_open_prints_number_and_status(cli, desk):
+    """Scripts read the number of the case they opened."""
+    shown = cli("case", "show", "CASE-1001").out[0]
+    assert (shown["number"], shown["severity"]) == ("CASE-1001", "high")
+
+
+def test_post_prints_message_id_and_status(cli, desk, tmp_path):
+    """A request for info moves the case to awaiting_info and leaves the .eml in the outbox."""
+    shown = cli("case", "show", "CASE-1001").out[0]
+    assert shown["status"] == "awaiting_info"
+    assert desk.encode() in outbox_mail(tmp_path)
+
+
+def test_ingest_reply_prints_one_line_and_reopens(cli, desk, tmp_path):
+    """`ingest` is the CLI door to the same intake as SMTP and IMAP."""
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(reply_to(outbox_mail(tmp_path), sender="alice@acme.example"))
+    run = cli("ingest", str(reply))
+    assert run.out == [{"source": str(reply), "message_id": "reply-1@client.example",
+                        "outcome": "linked", "reason": "reply", "case": "CASE-1001",
+                        "status": "open"}]
+
+
+def test_ingest_same_file_twice_is_a_duplicate(cli, desk, tmp_path):
+    """Redelivery is a no-op."""
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(reply_to(outbox_mail(tmp_path), sender="alice@acme.example"))
+    cli("ingest", str(reply))
+    again = cli("ingest", str(reply)).out[0]
+    assert (again["outcome"], again["reason"]) == ("duplicate", "same_bytes")
+    updates = cli("case", "show", "CASE-1001").out[0]["updates"]
+    assert [u["kind"] for u in updates] == ["post", "reply"]
+
+
+def test_ingest_folder_prints_one_line_per_message(cli, desk, tmp_path):
+    """A folder is read recursively, one JSON line per file."""
+    folder = tmp_path / "in" / "cur"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        (folder / f"{i}.eml").write_bytes(
+            b"From: x@y.example\r\nMessage-ID: <m%d@y>\r\nSubject: hi\r\n\r\nhello\r\n" % i)
+    assert len(cli("ingest", str(tmp_path / "in")).out) == 3
+
+
+def test_unreadable_path_is_one_line_error_and_nonzero(cli, desk, tmp_path):
+    """A missing file is reported without a traceback; the others are still ingested."""
+    good = tmp_path / "good.eml"
+    good.write_bytes(b"From: x@y.example\r\nSubject: hi\r\n\r\nhello\r\n")
+    run = cli("ingest", str(tmp_path / "missing.eml"), str(good))
+    assert run.code == 1 and len(run.out) == 1
+    assert run.err.count("\n") == 1 and "Traceback" not in run.err
+
+
+def test_unknown_case_is_a_clear_error(cli, desk):
+    """Unknown cases get one line and exit 1."""
+    run = cli("case", "show", "CASE-9999")
+    assert (run.code, run.out) == (1, [])
+    assert run.err.strip() == "ticketgate: error: no case CASE-9999"
+
+
+def test_wrong_arguments_exit_2_without_usage_dump(cli):
+    """A typo in an option is one line, exit 2."""
+    run = cli("case", "open", "--org", "Acme")
+    assert run.code == 2 and run.err.count("\n") == 1
+
+
+def test_option_values_are_case_insensitive(cli, desk):
+    """--severity HIGH and --family TSUP work like their lower-case forms."""
+    run = cli("case", "open", "--org", "Acme", "--contact", "alice@acme.example",
+              "--subject", "Escalated", "--family", "TSUP", "--severity", "Critical")
+    assert run.out[0]["number"] == "TSUP-1001"
+
+
+def test_project_coordination_numbers_have_six_digits(cli, desk):
+    """Project Coordination cases are numbered 100100, 100101, ..."""
+    run = cli("case", "open", "--org", "Acme", "--contact", "alice@acme.example",
+              "--subject", "Rollout", "--family", "pc")
+    assert run.out[0]["number"] == "100100"
+
+
+def test_close_then_reopen(cli, desk):
+    """Closing records the resolution; reopening within 30 days makes it open again."""
+    closed = cli("case", "close", "CASE-1001", "--cancelled").out[0]
+    reopened = cli("case", "reopen", "CASE-1001").out[0]
+    assert (closed["status"], closed["resolution"], reopened["status"]) == (
+        "closed", "cancelled", "open")
+
+
+def test_post_to_closed_case_is_refused(cli, desk):
+    """Analysts cannot mail from a closed case; the state machine says why."""
+    cli("case", "close", "CASE-1001")
+    run = cli("case", "post", "CASE-1001", "--body", "hello")
+    assert run.code == 1 and "closed" in run.err
+
+
+def test_uninitialized_home_says_run_init(tmp_path, monkeypatch, capsys):
+    """Commands on a fresh machine say what to do instead of failing deep inside."""
+    from gateway.cli import main
+
+    monkeypatch.setenv("TICKETGATE_HOME", str(tmp_path / "fresh"))
+    monkeypatch.delenv("TICKETGATE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TICKETGATE_CONFIG", raising=False)
+    assert main(["case", "show", "CASE-1"]) == 3
+    assert "ticketgate init" in capsys.readouterr().err
+
+
+def test_database_down_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """A database that cannot be reached is exit 3 and one line, nothing half-done."""
+    from gateway.cli import main
+
+    monkeypatch.setenv("TICKETGATE_HOME", str(tmp_path / "var"))
+    monkeypatch.setenv("TICKETGATE_DATABASE_URL",
+                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    monkeypatch.delenv("TICKETGATE_CONFIG", raising=False)
+    assert main(["init"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("ticketgate: error: cannot reach the database") and err.count("\n") == 1
+
+
+def test_parse_shows_whether_references_verify(cli, desk, tmp_path):
+    """`parse` answers "why did this mail go there?": our token is valid, a forged one not."""
+    sent = tmp_path / "sent.eml"
+    sent.write_bytes(outbox_mail(tmp_path))
+    forged = tmp_path / "forged.eml"
+    forged.write_bytes(outbox_mail(tmp_path).replace(b"[ref:CASE-1001:", b"[ref:CASE-1002:"))
+    ours, theirs = cli("parse", str(sent), str(forged)).out
+    assert {r["valid"] for r in ours["references"]} == {True}
+    assert False in {r["valid"] for r in theirs["references"]}

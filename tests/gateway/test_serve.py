@@ -1,0 +1,119 @@
+"""``ticketgate serve`` as ``make run`` starts it: a fresh home, mail in, decided, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import smtplib
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from tests.conftest import require_service
+from tests.gateway.serving import ServeProcess
+from workflows.storage.db import Database
+from workflows.storage.models import InboundMessage
+
+CARE = "care@localhost"  # the one mailbox declared without a config file
+
+
+def _database_url(database_url: str) -> str | None:
+    # On SQLite the home starts empty (serve must initialize it); on PostgreSQL the test's
+    # own migrated database stands in for the server an operator would point at.
+    return database_url if os.environ.get("TICKETGATE_TEST_BACKEND") == "postgresql" else None
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
+    srv = ServeProcess(tmp_path / "home", database_url=_database_url(database_url),
+                       extra_args=("--http", "127.0.0.1:0"))
+    srv.start()
+    yield srv
+    srv.ensure_dead()
+
+
+def _outcome(url: str, message_id: str) -> str | None:
+    db = Database(url)
+    try:
+        with db.transaction() as s:
+            return s.scalar(select(InboundMessage.outcome)
+                            .where(InboundMessage.message_id == message_id))
+    finally:
+        db.dispose()
+
+
+def test_fresh_home_accepts_and_decides_mail(fresh, database_url):
+    """No init, no config: the first mail to care@localhost is committed and triaged."""
+    raw = (b"From: someone@example.com\r\nTo: care@localhost\r\nSubject: hello\r\n"
+           b"Message-ID: <first@example.com>\r\n\r\nIs anyone there?\r\n")
+    with smtplib.SMTP(*fresh.address, timeout=30) as smtp:
+        smtp.sendmail("someone@example.com", [CARE], raw)
+    url = _database_url(database_url) or f"sqlite:///{fresh.home / 'ticketgate.db'}"
+    deadline = time.monotonic() + 30
+    while _outcome(url, "first@example.com") is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _outcome(url, "first@example.com") == "triaged"
+
+
+def test_start_says_where_it_listens_and_how_to_send_a_first_mail(fresh):
+    """The operator sees the address, a command to copy, and where the console is."""
+    # The console line is printed last; SMTP already answers before any of it is printed.
+    out = fresh.wait_for_output("console and API: http://127.0.0.1:")
+    host, port = fresh.address
+    assert f"SMTP on {host}:{port}" in out
+    assert f"swaks --server {host}:{port} --to {CARE} --from you@example.com" in out
+
+
+def test_console_is_served_beside_smtp(fresh):
+    """One process serves the console too: /healthz answers with the database reachable."""
+    out = fresh.wait_for_output("console and API: http://")  # printed after SMTP answers
+    found = re.search(r"console and API: (http://\S+)", out)
+    assert found, out
+    url = found.group(1)
+    with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=30) as response:
+        body = json.loads(response.read())
+    assert response.status == 200 and body["checks"]["database"] == "ok"
+
+
+def test_sigterm_stops_cleanly(fresh):
+    """SIGTERM flushes and exits 0 (what a service manager expects)."""
+    assert fresh.stop() == 0
+
+
+def test_listener_role_hands_mail_to_the_broker(tmp_path, database_url):
+    """--role listener: the committed id goes to Celery's queue; nothing is processed here."""
+    broker = require_service("TICKETGATE_TEST_REDIS_URL", "Redis")
+    queue = f"tg-test-{uuid.uuid4().hex[:12]}"  # our own queue: the server may hold others'
+    srv = ServeProcess(tmp_path / "home", database_url=_database_url(database_url),
+                       extra_args=("--role", "listener"),
+                       env={"TICKETGATE_BROKER_URL": broker, "TICKETGATE_QUEUE": queue})
+    client = redis.Redis.from_url(broker)
+    try:
+        srv.start()
+        raw = (b"From: someone@example.com\r\nTo: care@localhost\r\nSubject: hello\r\n"
+               b"Message-ID: <listener@example.com>\r\n\r\nAnyone?\r\n")
+        with smtplib.SMTP(*srv.address, timeout=30) as smtp:
+            smtp.sendmail("someone@example.com", [CARE], raw)
+        deadline = time.monotonic() + 30
+        while client.llen(queue) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.llen(queue) == 1
+        assert srv.stop() == 0
+        url = _database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}"
+        db = Database(url)
+        try:
+            with db.transaction() as s:
+                assert s.scalar(select(InboundMessage.status)) == "received"
+        finally:
+            db.dispose()
+    finally:
+        srv.ensure_dead()
+        client.delete(queue)
+        client.close()

@@ -1,0 +1,92 @@
+"""The group-commit writer: concurrent sessions share one commit; failures reach every sender."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from gateway.smtp.writer import GroupCommitWriter, WriterClosed
+from tests.gateway.conftest import RecordingDispatcher
+from workflows.intake import AcceptResult, Envelope
+from workflows.storage.db import Database
+from workflows.storage.models import InboundMessage
+
+ENVELOPE = Envelope(mailbox="care@desk.example", mail_from="a@acme.example",
+                    rcpt_tos=("care@desk.example",), transport="smtp")
+
+
+def _raw(n: int) -> bytes:
+    return f"Message-ID: <w-{n}@acme.example>\r\n\r\nbody {n}\r\n".encode()
+
+
+def _accept_all(writer: GroupCommitWriter, raws: list[bytes]) -> list[AcceptResult]:
+    async def run() -> list[AcceptResult]:
+        return await asyncio.gather(*(writer.accept(raw, ENVELOPE) for raw in raws))
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def make_writer():
+    writers: list[GroupCommitWriter] = []
+
+    def make(db: Database, dispatcher: RecordingDispatcher, **options) -> GroupCommitWriter:
+        writer = GroupCommitWriter(db, dispatcher, **options)
+        writer.start()
+        writers.append(writer)
+        return writer
+
+    yield make
+    for writer in writers:
+        writer.close()
+
+
+def test_concurrent_messages_share_one_commit(rt, make_writer, dispatched):
+    """Ten sessions within the window: one transaction, one fsync, ten 250s."""
+    writer = make_writer(rt.db, dispatched, window=5.0, max_batch=10)
+    results = _accept_all(writer, [_raw(n) for n in range(10)])
+    writer.close()  # submission follows the 250s; after close it has happened
+    assert writer.batches == 1
+    assert [r.created for r in results] == [True] * 10
+    assert sorted(dispatched.ids) == sorted(r.inbound_id for r in results)
+
+
+def test_redelivered_bytes_are_not_dispatched_again(rt, make_writer, dispatched):
+    """Only new rows go to processing; the old one was already submitted."""
+    writer = make_writer(rt.db, dispatched, window=0.0)
+    first = _accept_all(writer, [_raw(1)])
+    again = _accept_all(writer, [_raw(1)])
+    writer.close()
+    assert (again[0].inbound_id, again[0].created) == (first[0].inbound_id, False)
+    assert dispatched.ids == [first[0].inbound_id]
+
+
+def test_failed_commit_fails_every_waiting_session(rt, make_writer, dispatched, tmp_path):
+    """A database error reaches each sender (who answers 451); nothing is dispatched."""
+    missing = tmp_path / "missing"
+    down = Database(f"sqlite:///{missing / 'x.db'}")
+    missing.rmdir()
+    writer = make_writer(down, dispatched, window=5.0, max_batch=3)
+    try:
+        async def run() -> list[object]:
+            return await asyncio.gather(*(writer.accept(_raw(n), ENVELOPE) for n in range(3)),
+                                        return_exceptions=True)
+
+        outcomes = asyncio.run(run())
+    finally:
+        writer.close()
+        down.dispose()
+    assert all(isinstance(o, Exception) for o in outcomes)
+    assert dispatched.ids == []
+
+
+def test_closed_writer_takes_nothing(rt, make_writer, dispatched):
+    """After close (shutdown) a late DATA is refused instead of waiting forever."""
+    writer = make_writer(rt.db, dispatched)
+    writer.close()
+    with pytest.raises(WriterClosed):
+        _accept_all(writer, [_raw(1)])
+    with rt.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 0

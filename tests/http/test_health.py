@@ -1,0 +1,73 @@
+"""Health page, /healthz and /metrics: figures counted from the database."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+
+from gateway.http.server import start_http_server
+from tests.conftest import require_service
+from tests.http.conftest import csrf_of
+from tests.support import CARE, ingest, new_mail
+from workflows.domain import MessageStatus
+from workflows.intake import Envelope, accept
+from workflows.storage.models import InboundMessage
+
+
+def test_healthz_reports_the_database_without_a_session(client):
+    """Load balancers probe it anonymously; it says ok or not, nothing more."""
+    response = client.get("/healthz")
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
+
+@pytest.mark.services
+def test_healthz_reaches_a_real_broker(desk):
+    """With Redis configured, the probe connects to it."""
+    url = require_service("TICKETGATE_TEST_REDIS_URL", "Redis")
+    rt = dataclasses.replace(desk.rt, settings=dataclasses.replace(desk.rt.settings,
+                                                                   broker_url=url))
+    handle = start_http_server(rt, "127.0.0.1", 0)
+    try:
+        response = httpx.get(f"{handle.url}/healthz", timeout=30)
+    finally:
+        handle.stop()
+    assert (response.status_code, response.json()["checks"]["broker"]) == (200, "ok")
+
+
+def test_healthz_fails_when_the_broker_is_unreachable(desk):
+    """A closed port: the probe says unavailable (503) instead of hanging or lying."""
+    rt = dataclasses.replace(desk.rt, settings=dataclasses.replace(
+        desk.rt.settings, broker_url="redis://127.0.0.1:9/0"))
+    handle = start_http_server(rt, "127.0.0.1", 0)
+    try:
+        response = httpx.get(f"{handle.url}/healthz", timeout=30)
+    finally:
+        handle.stop()
+    assert (response.status_code, response.json()["checks"]["broker"]) == (503, "unreachable")
+
+
+def test_metrics_count_messages_by_outcome_and_reason(desk, client):
+    """Prometheus text, scraped with an API token."""
+    ingest(desk.rt, new_mail(sender="alice@acme.example"))
+    text = client.get("/metrics", headers=desk.bearer()).text
+    assert 'ticketgate_messages_total{outcome="triaged",reason="new_mail"} 1' in text
+    assert 'ticketgate_queue_depth{queue="triage"} 1' in text
+    assert "# TYPE ticketgate_intake_latency_seconds histogram" in text
+
+
+def test_a_failed_message_is_retried_from_the_health_page(desk, admin):
+    """The operator sees the failure and replays it with one click."""
+    # Committed but never applied, then marked as a worker marks a message that raised.
+    accept(desk.rt.db, new_mail(sender="alice@acme.example"), Envelope(mailbox=CARE),
+           now=desk.rt.now())
+    with desk.rt.db.transaction() as s:
+        row = s.get(InboundMessage, 1)
+        assert row is not None
+        row.status, row.error = MessageStatus.FAILED.value, "RuntimeError: boom"
+        s.add(row)
+    page = admin.get("/health").text
+    assert "RuntimeError: boom" in page
+    admin.post("/health/failed/1/retry", data={"csrf_token": csrf_of(page)})
+    assert "None." in admin.get("/health").text.split("Failed messages")[1].split("Bounces")[0]

@@ -1,0 +1,51 @@
+"""docker/compose.yaml and the README's "Running with Docker" section describe the same services.
+
+No Docker engine runs here: these tests read the files. The README lists each service as a
+bullet starting with its name in backticks (- `worker` — ...); the compose file's top-level
+``services`` must name exactly those.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = ROOT / "docker" / "compose.yaml"
+BEGIN, END = "<!-- docker:begin -->", "<!-- docker:end -->"
+SERVICE_BULLET = re.compile(r"^[-*] `([a-z0-9][a-z0-9_.-]*)`", re.M)
+
+
+def _compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _readme_services(readme: Path = ROOT / "README.md") -> set[str]:
+    text = readme.read_text(encoding="utf-8")
+    section = text[text.index(BEGIN) + len(BEGIN):text.index(END)]
+    return set(SERVICE_BULLET.findall(section))
+
+
+def test_compose_file_parses_with_services():
+    """A YAML slip would only show on a machine with Docker; catch it here."""
+    assert isinstance(_compose().get("services"), dict)
+
+
+def test_readme_and_compose_name_the_same_services():
+    """The README must not promise a service compose lacks, nor leave one unexplained."""
+    assert _readme_services() == set(_compose()["services"])
+
+
+def test_ticketgate_roles_share_one_home_volume():
+    """The secret and blobs live in the home: every role must mount the same volume there."""
+    services = _compose()["services"]
+    home = "/var/lib/ticketgate"
+    mounts = {name: [v for v in services[name].get("volumes", []) if v.endswith(":" + home)]
+              for name in ("init", "gateway", "worker", "beat")}
+    assert mounts == {name: [f"ticketgate-home:{home}"] for name in mounts}

@@ -1,0 +1,1 @@
+"""The domain: cases, routing decisions, intake, outbox, storage."""

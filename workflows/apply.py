@@ -1,0 +1,209 @@
+"""Carry out a ``Decision``: the one function that turns effects into rows.
+
+Place in the flow: right after ``workflows.decide``, in the same transaction as the snapshot it
+was decided on. The message's outcome, the case change, the update, the attachments, the triage
+item, the audit event and the outbox rows commit together or not at all; outbound mail is only
+queued here and sent after commit by ``workflows.outbox``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import nh3
+from sqlalchemy.orm import Session
+
+from parsing import AutomationClass, ParsedMail
+from workflows.blobs import store_blob
+from workflows.blocklist import BLOCKLIST_ACTOR, is_blocked
+from workflows.cases import audit, find_case, open_case, set_status
+from workflows.decision import (
+    AddUpdate,
+    ChangeStatus,
+    Decision,
+    FlagEscalated,
+    MarkBounced,
+    MarkNoticeBounced,
+    OpenCase,
+    QueueTriage,
+    RecordNoticeInquiry,
+    SendMail,
+)
+from workflows.domain import (
+    Direction,
+    MessageStatus,
+    OutboundKind,
+    OutboundStatus,
+    TriageState,
+    UpdateKind,
+)
+from workflows.notices.bounces import mark_delivery_bounced, suppress
+from workflows.notices.inquiries import record_inquiry
+from workflows.outbound import queue_mail
+from workflows.settings import Settings
+from workflows.storage.models import (
+    Attachment,
+    Case,
+    CaseUpdate,
+    Contact,
+    InboundMessage,
+    Organization,
+    OutboundMessage,
+    TriageItem,
+)
+
+ACTOR = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    case_number: str | None
+    outbound_ids: tuple[int, ...]
+
+
+def sanitize_html(html: str | None) -> str | None:
+    """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list)."""
+    if not html:
+        return None
+    return nh3.clean(html[:2_000_000], url_schemes={"http", "https", "mailto", "cid"})
+
+
+def store_attachments(session: Session, settings: Settings, row: InboundMessage,
+                      mail: ParsedMail, case_id: int | None, now: dt.datetime) -> None:
+    for att in mail.attachments:
+        digest = store_blob(settings.blob_dir, att.payload)
+        session.add(Attachment(
+            case_id=case_id, inbound_message_id=row.id, sha256=digest, size=len(att.payload),
+            content_type=att.content_type, filename=att.filename, inline=att.inline,
+            created_at=now,
+        ))
+
+
+def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
+               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> None:
+    """Record ``row`` on ``case`` (once: the update is unique per inbound message)."""
+    session.add(CaseUpdate(
+        case_id=case.id, kind=kind.value, direction=Direction.INBOUND.value,
+        author=mail.from_.email if mail.from_ else row.envelope_from,
+        visible_text=mail.visible_reply, full_text=mail.text,
+        html=sanitize_html(mail.html), inbound_message_id=row.id, created_at=now,
+    ))
+    if kind is UpdateKind.REPLY:
+        store_attachments(session, settings, row, mail, case.id, now)
+        case.updated_at = now
+
+
+def _case(session: Session, number: str) -> Case:
+    """The case by number, cached on the session: apply looks the same case up several
+    times per message, and a batch touches the same few cases over and over."""
+    cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
+    case = cache.get(number)
+    if case is None:
+        case = cache[number] = find_case(session, number)
+    return case
+
+
+def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+          mail: ParsedMail, decision: Decision, now: dt.datetime) -> Applied:
+    case_number = decision.case_number
+    outbound: list[OutboundMessage] = []
+    blocked = False
+    for effect in decision.effects:
+        match effect:
+            case AddUpdate(number, kind):
+                add_update(session, settings, _case(session, number), row, mail, kind, now)
+            case ChangeStatus(number, _to, event):
+                set_status(session, _case(session, number), event, now)
+            case FlagEscalated(number):
+                case = _case(session, number)
+                case.escalated = True
+                audit(session, actor=ACTOR, action="case.escalate", now=now, case_id=case.id,
+                      inbound_id=row.id, notified=settings.escalation_address)
+            case QueueTriage(reason, suggested):
+                suggested_id = _case(session, suggested).id if suggested else None
+                # An admin blocked this sender (workflows.blocklist): discard on arrival.
+                blocked = is_blocked(session, mail.from_.email if mail.from_ else None)
+                session.add(TriageItem(
+                    inbound_message_id=row.id, reason=reason.value,
+                    suggested_case_id=suggested_id, created_at=now,
+                    state=(TriageState.DISCARDED if blocked else TriageState.PENDING).value,
+                    resolved_at=now if blocked else None,
+                    resolved_by=BLOCKLIST_ACTOR if blocked else None))
+                if blocked:
+                    audit(session, actor=BLOCKLIST_ACTOR, action="triage.discarded", now=now,
+                          inbound_id=row.id, reason=reason.value, blocked=True)
+                elif mail.automation is AutomationClass.HUMAN:
+                    store_attachments(session, settings, row, mail, None, now)
+            case OpenCase(org_id, contact_id, subject):
+                contact = session.get(Contact, contact_id)
+                assert contact is not None
+                case = open_case(session, organization_id=org_id, contact=contact,
+                                 subject=subject, now=now, actor=ACTOR)
+                case_number = case.number
+                add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+                outbound.append(queue_mail(
+                    session, settings, key, kind=OutboundKind.NEW_CASE_ACK, case=case,
+                    to=(contact.email,), subject=f"Case {case.number} opened: {subject}",
+                    context={"contact_name": contact.name, "contact_email": contact.email,
+                             "subject": subject},
+                    automated=True, now=now, in_reply_to=row.message_id))
+            case SendMail(kind, to, number):
+                mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
+                if mail_row is not None:
+                    outbound.append(mail_row)
+            case MarkBounced(out_id, failed, permanent):
+                out = session.get(OutboundMessage, out_id)
+                if out is not None and permanent:
+                    out.status = OutboundStatus.BOUNCED.value
+                    out.bounced_at = now
+                    out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # An address gone for case mail is gone for notices too.
+                    suppress(session, failed, now, reason="bounce of case mail")
+                elif out is not None:
+                    out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
+            case MarkNoticeBounced(delivery_id, failed, permanent):
+                mark_delivery_bounced(session, delivery_id, failed, permanent, now)
+            case RecordNoticeInquiry(notice_id):
+                # The triage item (QueueTriage, same decision) shows the notice through this.
+                record_inquiry(session, notice_id, row.id, now)
+    case_id = _case(session, case_number).id if case_number else None
+    row.status = MessageStatus.PROCESSED.value
+    row.outcome = decision.outcome.value
+    row.reason = decision.reason.value
+    row.trace = list(decision.trace)
+    if blocked:
+        row.trace.append("sender is blocked: discarded on arrival")
+    row.case_id = case_id
+    row.processed_at = now
+    row.error = None
+    audit(session, actor=ACTOR, action=f"inbound.{decision.outcome.value}", now=now,
+          case_id=case_id, inbound_id=row.id, reason=decision.reason.value)
+    return Applied(case_number, tuple(o.id for o in outbound))
+
+
+def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+               mail: ParsedMail, kind: OutboundKind, to: tuple[str, ...], number: str | None,
+               now: dt.datetime) -> OutboundMessage | None:
+    case = find_case(session, number) if number else None
+    if kind is OutboundKind.CLOSED_TOO_LONG and case is not None:
+        return queue_mail(
+            session, settings, key, kind=kind, case=case, to=to,
+            subject=f"Case {case.number} is closed", automated=True, now=now,
+            context={"closed_on": f"{case.closed_at:%Y-%m-%d}" if case.closed_at else "",
+                     "reopen_days": settings.reopen_days},
+            in_reply_to=row.message_id)
+    if kind is OutboundKind.ESCALATION and case is not None:
+        if not settings.escalation_address:
+            return None  # recorded on the case and in the audit log; nobody to mail
+        org = session.get(Organization, case.organization_id)
+        return queue_mail(
+            session, settings, key, kind=kind, case=None, to=(settings.escalation_address,),
+            subject=f"Escalation request: {case.number} {case.subject}", automated=True,
+            now=now, context={
+                "number": case.number, "severity": case.severity, "status": case.status,
+                "subject": case.subject, "organization": org.name if org else "",
+                "requester": mail.from_.email if mail.from_ else "",
+                "body": mail.visible_reply,
+                "case_url": f"{settings.public_url}/cases/{case.number}"})
+    raise ValueError(f"no way to send {kind.value} here")

@@ -1,0 +1,86 @@
+"""Organizations and their contacts: who may open and update cases.
+
+Place in the flow: managed by the CLI (``org add``, ``contact add``); read by
+``workflows.snapshot`` to tell a designated contact from anyone else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.errors import NotFound, Refused
+from workflows.outbound import checked_address
+from workflows.storage.models import Contact, Organization
+
+
+def add_organization(
+    session: Session,
+    *,
+    name: str,
+    domains: list[str],
+    timezone: str,
+    country: str | None,
+    notify: list[str],
+    now: dt.datetime,
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise Refused("an organization needs a name")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise Refused(f"unknown time zone {timezone!r} (use an IANA name like Europe/Paris)"
+                      ) from None
+    if session.scalars(select(Organization).where(Organization.name == name)).first():
+        raise Refused(f"organization {name!r} already exists")
+    org = Organization(
+        name=name,
+        domains=[d.strip().lower().lstrip("@") for d in domains if d.strip()],
+        timezone=timezone,
+        country=country.upper() if country else None,
+        notify=[checked_address(a).lower() for a in notify],
+        created_at=now,
+    )
+    session.add(org)
+    session.flush()
+    return org
+
+
+def find_organization(session: Session, name: str) -> Organization:
+    org = session.scalars(select(Organization).where(Organization.name == name.strip())).first()
+    if org is None:
+        raise NotFound(f"no organization named {name!r}")
+    return org
+
+
+def add_contact(
+    session: Session,
+    *,
+    organization: str,
+    email: str,
+    name: str,
+    designated: bool,
+    now: dt.datetime,
+) -> Contact:
+    org = find_organization(session, organization)
+    email = checked_address(email).lower()
+    if session.scalars(select(Contact).where(Contact.email == email)).first():
+        raise Refused(f"contact {email} already exists")
+    contact = Contact(
+        organization_id=org.id, email=email, name=name, designated=designated, created_at=now
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def find_contact(session: Session, email: str) -> Contact:
+    contact = session.scalars(select(Contact).where(Contact.email == email.strip().lower())
+                              ).first()
+    if contact is None:
+        raise NotFound(f"no contact {email}")
+    return contact

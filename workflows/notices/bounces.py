@@ -1,0 +1,58 @@
+"""Bounces of notice mail: mark the delivery bounced and skip the address in later notices.
+
+Place in the flow: the inbound core parses a DSN (RFC 3464), ``workflows.snapshot`` finds the
+delivery by the original Message-ID (``delivery_by_message_id``), ``workflows.decide`` emits
+``MarkNoticeBounced`` and ``workflows.apply`` calls ``mark_delivery_bounced`` in its transaction.
+A permanent bounce of case mail (``MarkBounced``) also calls ``suppress`` for its failed
+recipients: an address that no longer exists does not exist for notices either. A delayed DSN
+(``permanent`` False) only notes the delay: the mail may still arrive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.notices.model import DeliveryStatus
+from workflows.storage.models import NoticeDelivery, NoticeSuppression
+
+
+def delivery_by_message_id(session: Session, message_id: str) -> int | None:
+    """The id of the notice delivery that had this Message-ID (angle brackets optional)."""
+    value = message_id.strip().strip("<>")
+    if not value.lower().startswith("notice."):
+        return None  # not one of ours: save the query (every bounce of case mail asks)
+    return session.scalar(select(NoticeDelivery.id).where(NoticeDelivery.message_id == value))
+
+
+def suppress(session: Session, recipients: Iterable[str], now: dt.datetime, *, reason: str,
+             delivery_id: int | None = None) -> int:
+    """Skip these addresses in every later notice; returns how many were new."""
+    added = 0
+    for address in sorted({r.strip().lower() for r in recipients if r.strip()}):
+        if session.get(NoticeSuppression, address) is None:
+            session.add(NoticeSuppression(recipient=address, reason=reason[:64], since=now,
+                                          delivery_id=delivery_id))
+            added += 1
+    session.flush()
+    return added
+
+
+def mark_delivery_bounced(session: Session, delivery_id: int, failed: Iterable[str],
+                          permanent: bool, now: dt.datetime) -> None:
+    delivery = session.get(NoticeDelivery, delivery_id)
+    if delivery is None:
+        return
+    failed = tuple(failed)
+    if not permanent:
+        delivery.last_error = f"delayed (DSN) for {', '.join(failed) or delivery.recipient}"
+        return
+    delivery.status = DeliveryStatus.BOUNCED.value
+    delivery.bounced_at = now
+    delivery.last_error = f"bounced: {', '.join(failed) or delivery.recipient}"
+    # The delivery had one recipient; a DSN naming another address still means this one.
+    suppress(session, (delivery.recipient,), now, reason="bounce of a notice",
+             delivery_id=delivery.id)

@@ -1,0 +1,50 @@
+"""Notice reference numbers and the Message-IDs of notice deliveries. Pure.
+
+Place in the flow: ``service.create_notice`` formats a reference (``MNT-2026-0042``) for every
+notice; ``mailings`` gives every delivery a Message-ID that carries it; ``workflows.snapshot``
+looks for references in inbound mail (``find_references``, ``references_in_thread``) so a reply
+or a new mail quoting one lands on that notice as an inquiry.
+
+Unlike case tokens, notice references are not signed: quoting one never links or changes
+anything, it only puts the mail in triage next to the notice, so a guessed reference gains
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+
+REFERENCE_RE = re.compile(r"\b(MNT|EMG|INC|ADV)-(\d{4})-(\d{4,6})\b", re.I)
+_THREAD_RE = re.compile(r"^notice\.((?:MNT|EMG|INC|ADV)-\d{4}-\d{4,6})\.", re.I)
+SCAN_LIMIT = 100_000  # characters of a body searched: enough for any quote, bounded for a flood
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    return f"{prefix}-{year:04d}-{number:04d}"
+
+
+def find_references(*texts: str) -> list[str]:
+    """References mentioned in ``texts``, upper-cased and de-duplicated, in order."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for match in REFERENCE_RE.finditer(text[:SCAN_LIMIT]):
+            seen.setdefault(match.group(0).upper(), None)
+    return list(seen)
+
+
+def references_in_thread(message_ids: Iterable[str]) -> list[str]:
+    """References carried by our notice Message-IDs among In-Reply-To/References values."""
+    found: dict[str, None] = {}
+    for value in message_ids:
+        match = _THREAD_RE.match(value.strip().strip("<>"))
+        if match:
+            found.setdefault(match.group(1).upper(), None)
+    return list(found)
+
+
+def make_message_id(reference: str | None, domain: str) -> str:
+    """A fresh Message-ID (no angle brackets) for one delivery: ``notice.REF.RANDOM@domain``,
+    so a reply that keeps only In-Reply-To still finds its notice (RFC 5322 3.6.4)."""
+    return f"notice.{reference or 'report'}.{secrets.token_hex(10)}@{domain}"

@@ -1,0 +1,188 @@
+"""Outbound mail: render a template into a message and queue it in the outbox.
+
+Place in the flow: ``workflows.apply`` and the case services call ``queue_mail`` inside their
+transaction; ``workflows.outbox.send_queued`` sends the rows after commit. ``render_message`` is
+pure. Every mail that leaves a case carries its Reference ID three times: in the Message-ID, as a
+subject tag and as a body marker (text and HTML), so a reply finds its way back whatever the
+customer's client keeps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy.orm import Session
+
+from parsing import reference
+from workflows.domain import OutboundKind, OutboundStatus
+from workflows.notices import ratelimit
+from workflows.settings import Settings
+from workflows.storage.models import Case, OutboundMessage
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DESK_NAME = "Customer Care"
+_ADDR = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
+
+
+# Automated mail sent in answer to inbound mail: the kinds a mail loop could drive.
+RESPONSES = frozenset({OutboundKind.NEW_CASE_ACK, OutboundKind.CLOSED_TOO_LONG})
+
+
+class BadAddress(ValueError):
+    pass
+
+
+@cache
+def _env(autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+    )
+
+
+def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The (text, html) bodies of ``templates/mail/<name>``; HTML is autoescaped."""
+    text = _env(False).get_template(f"mail/{name}.txt.j2").render(context)
+    html = _env(True).get_template(f"mail/{name}.html.j2").render(context)
+    return text, html
+
+
+def one_line(value: str) -> str:
+    """A header value with no line breaks: nothing can be injected through it (RFC 5322 2.2)."""
+    return " ".join(value.replace("\x00", "").split())
+
+
+def checked_address(value: str) -> str:
+    value = value.strip()
+    if not _ADDR.match(value) or len(value) > 320:
+        raise BadAddress(f"not a usable email address: {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    message_id: str
+    subject: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+def render_message(
+    *,
+    settings: Settings,
+    key: bytes,
+    template: str,
+    context: dict[str, Any],
+    subject: str,
+    to: tuple[str, ...],
+    case_number: str | None,
+    automated: bool,
+    now: dt.datetime,
+    in_reply_to: str | None = None,
+) -> RenderedMail:
+    recipients = tuple(checked_address(a) for a in to)
+    if not recipients:
+        raise BadAddress("a mail needs at least one recipient")
+    domain = settings.message_id_domain
+    if case_number:
+        token = reference.format_token(case_number, key)
+        message_id = reference.make_message_id(case_number, key, domain)
+        subject = f"{one_line(subject)} {token}"
+    else:
+        token = ""
+        message_id = reference.make_message_id("000000", key, domain)
+        subject = one_line(subject)
+    text, html = render(
+        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}
+    )
+    msg = EmailMessage(policy=SMTP)
+    user, _, host = checked_address(settings.from_address).partition("@")
+    msg["From"] = HeaderAddress(DESK_NAME, user, host)
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{message_id}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{one_line(in_reply_to).strip('<>')}>"
+        msg["References"] = f"<{one_line(in_reply_to).strip('<>')}>"
+    # Marks every mail we send so that if it ever comes back in, it is recognised as a loop.
+    msg["X-Ticketgate-Loop"] = one_line(settings.instance_id)
+    if automated:
+        # RFC 3834 5.1: automatic responders must not answer this; Microsoft's equivalent too.
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return RenderedMail(message_id, subject, recipients, msg.as_bytes())
+
+
+def queue_mail(
+    session: Session,
+    settings: Settings,
+    key: bytes,
+    *,
+    kind: OutboundKind,
+    case: Case | None,
+    to: tuple[str, ...],
+    subject: str,
+    context: dict[str, Any],
+    automated: bool,
+    now: dt.datetime,
+    in_reply_to: str | None = None,
+) -> OutboundMessage:
+    """Render and add an outbox row (status queued) to the caller's transaction."""
+    mail = render_message(
+        settings=settings,
+        key=key,
+        template=kind.value,
+        context=context,
+        subject=subject,
+        to=to,
+        case_number=case.number if case else None,
+        automated=automated,
+        now=now,
+        in_reply_to=in_reply_to,
+    )
+    status, error = OutboundStatus.QUEUED, None
+    if automated:
+        # One hourly budget per recipient, shared with notices. Mail that answers inbound mail
+        # is held back past it (RFC 3834 5): an autoresponder that ignores Auto-Submitted
+        # cannot make us answer it without end. Scheduled mail (reminders) only counts.
+        over = [r for r in mail.recipients
+                if kind in RESPONSES
+                and not ratelimit.allow(session, r, now, per_hour=settings.automated_per_hour)]
+        if over:
+            status = OutboundStatus.FAILED
+            error = (f"not sent: {', '.join(over)} already got {settings.automated_per_hour} "
+                     "automated mails in the last hour")
+        else:
+            ratelimit.record(session, mail.recipients, now, source=kind.value)
+    row = OutboundMessage(
+        message_id=mail.message_id,
+        case_id=case.id if case else None,
+        kind=kind.value,
+        recipients=list(mail.recipients),
+        subject=mail.subject,
+        raw=mail.raw,
+        automated=automated,
+        status=status.value,
+        last_error=error,
+        attempts=0,
+        failed_recipients=[],
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,126 @@
+"""The one typed settings object, built once at start by ``gateway.config`` and passed in.
+
+Place in the flow: every stage that needs configuration receives a ``Settings`` (or the parts
+of it it needs); nothing reads environment variables or files behind its back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workflows.domain import MailboxPolicy
+from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    address: str  # lower-case
+    policy: MailboxPolicy = MailboxPolicy.TRIAGE
+    escalation: bool = False  # the escalation alias: valid replies also flag the case
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The SMTP/LMTP listener ([smtp] in the TOML file)."""
+
+    host: str = "127.0.0.1"
+    port: int = 2525
+    hostname: str = "localhost"  # announced in the greeting; passed so aiosmtpd never resolves
+    lmtp: bool = False
+    tls_cert: Path | None = None  # with tls_key: offer STARTTLS
+    tls_key: Path | None = None
+    require_tls: bool = False
+    auth_required: bool = False
+    auth_users: tuple[tuple[str, str], ...] = ()  # (user, password) pairs for AUTH PLAIN/LOGIN
+    size_limit: int = 25 * 1024 * 1024
+    max_sessions: int = 200
+    group_commit_ms: float = 2.0  # how long DATA waits to share a commit with other sessions
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    """One polled mailbox ([[imap]] in the TOML file)."""
+
+    name: str
+    host: str
+    user: str
+    mailbox: str  # the declared mailbox address this account's mail counts as delivered to
+    port: int = 993
+    tls: bool = True
+    password: str | None = None
+    oauth2_token_command: str | None = None  # prints an access token (XOAUTH2)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    batch_size: int = 100
+    poll_interval: float = 60.0  # fallback poll when IDLE is unavailable or hangs
+    idle: bool = True
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path
+    database_url: str
+    mailboxes: tuple[Mailbox, ...]
+    transport: str = "file"  # "file" (home/outbox/*.eml) or "smtp://host:port"
+    from_address: str = "care@localhost"
+    message_id_domain: str = "ticketgate.localhost"
+    instance_id: str = "ticketgate"  # value of X-Ticketgate-Loop on everything we send
+    escalation_address: str | None = None
+    trusted_authserv_ids: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8080"
+    reopen_days: int = 30
+    sqlite_synchronous: str = "FULL"
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: tuple[ImapAccount, ...] = ()
+    broker_url: str | None = None  # None: embedded (in-process) workers
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # The case lifecycle on the clock (workflows.timers, workflows.scheduler):
+    care_team_address: str | None = None  # SLA warnings and breaches; None: recorded only
+    follow_up_days: tuple[int, int, int] = (2, 5, 10)  # reminder #1, #2, auto-close
+    sla_targets: tuple[SlaTarget, ...] = DEFAULT_SLA_TARGETS
+    sla_warning_share: float = 0.25  # warn when this share of a target is left
+    escalate_unanswered_hours: float = 1.0  # High/Critical with no analyst answer
+    purge_after_days: int = 30  # attachments of cases closed longer are purged
+    scheduler_interval: float = 60.0  # seconds between embedded scheduler passes
+    # Outbound notices (workflows.notices):
+    notice_zone: str = "America/Denver"  # maintenance windows, blackouts and the RCA clock
+    notice_holiday_country: str = "US"  # holiday blackouts and RCA business days
+    notice_lead_days: tuple[int, int] = (7, 14)  # planned (weekly) maintenance notice range
+    notice_quarterly_days: int = 30  # quarterly maintenance: at least this many days' notice
+    notice_annual_days: int = 90  # annual maintenance: at least this many days' notice
+    notice_window_days: str = "tue,thu,sat"  # weekly maintenance windows start on these days
+    notice_window_hours: str = "23:00-04:00"  # ... and run these hours (notice_zone)
+    notice_follow_up_minutes: int = 30  # incident follow-up cadence
+    notice_rca_business_days: int = 5  # RCA due after the all-clear
+    notice_retry_minutes: tuple[int, ...] = (5, 15, 60, 240)  # backoff on 4xx; then failed
+    notice_stale_minutes: int = 15  # a "sending" claim older than this is "maybe sent"
+    notice_batch_size: int = 500  # deliveries claimed, sent and recorded together
+    notice_list_id: str | None = None  # List-Id (RFC 2919); None: notices.<message_id_domain>
+    rca_reminder_address: str | None = None  # None: care_team_address; neither: recorded only
+    automated_per_hour: int = 20  # automated mails per recipient per hour (all kinds)
+
+    @property
+    def secret_path(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def default_mailbox(self) -> Mailbox:
+        return self.mailboxes[0]
+
+    def mailbox(self, address: str) -> Mailbox | None:
+        address = address.strip().lower()
+        for box in self.mailboxes:
+            if box.address == address:
+                return box
+        return None

@@ -1,0 +1,122 @@
+"""Engine, sessions and migrations.
+
+Place in the flow: every effect goes through ``Database.transaction()``: one transaction per
+stage boundary (intake commit, decision apply), never a session held across stages.
+SQLite is the embedded default; PostgreSQL is the same code with another URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or is not initialized; nothing was changed."""
+
+
+def _sqlite_pragmas(synchronous: str):
+    def on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see on_begin).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        # WAL lets readers run beside the writer; busy_timeout makes concurrent writers wait
+        # instead of failing; FULL syncs the WAL on each commit so a 250 survives power loss.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
+
+
+def _begin_immediate(conn):  # type: ignore[no-untyped-def]
+    # A deferred transaction that reads and then writes cannot wait for another writer in WAL
+    # mode (SQLITE_BUSY_SNAPSHOT skips the busy handler); taking the write lock up front makes
+    # concurrent writers (the SMTP intake and a worker) queue on busy_timeout instead of failing.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+        self.url = url
+        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"database error: {exc.orig}") from exc
+        finally:
+            session.close()
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        try:
+            with self.engine.begin() as conn:
+                cfg = self._alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from exc
+
+    def check_current(self) -> None:
+        """Raise ``DatabaseUnavailable`` unless the schema is at the newest migration."""
+        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from exc
+        if current != head:
+            raise DatabaseUnavailable(
+                "the database is not initialized or is out of date: run `ticketgate init`"
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()

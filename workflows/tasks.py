@@ -1,0 +1,269 @@
+"""Celery tasks: the same ``process_message`` the embedded worker runs, on workers at scale.
+
+Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
+calls ``CeleryDispatcher.submit(ids)``, which publishes one ``process_inbound(id)`` message per
+committed row. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
+``workflows.process.process_message`` with that id. Beat (``celery -A workflows.tasks beat``)
+runs three periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck ``processing``
+(so a lost broker message only delays a mail, never loses it), ``send_outbox`` sends queued
+outbound mail a crash left behind, and ``run_timers`` runs one ``workflows.scheduler`` pass
+(follow-ups, SLA notices, escalations, purge; timers live in the database, never in Celery ETAs).
+
+Delivery is at-least-once and processing exactly-once: tasks take ids, never objects, and
+``process_message`` claims its row first, so running a task twice applies once. That is what
+makes ``acks_late`` + ``reject_on_worker_lost`` safe: a worker killed mid-task gets its message
+redelivered instead of acknowledged-and-lost.
+
+Configuration: the app reads ``gateway.config.load_settings()`` (environment and TOML) the first
+time its configuration is needed, in the worker, beat, or a client such as the listener; the
+queue name comes from ``TICKETGATE_QUEUE`` (default ``ticketgate``). The worker is a process entry
+point: that is why this domain module reaches for the edge's configuration loader and runtime
+builder, lazily and only there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from workflows.dispatch import STUCK_AFTER, sweep
+from workflows.process import process_message
+from workflows.runtime import Runtime
+from workflows.scheduler import run_pass
+from workflows.settings import Settings
+from workflows.storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+PROCESS_INBOUND = "ticketgate.process_inbound"
+SWEEP = "ticketgate.sweep"
+SEND_OUTBOX = "ticketgate.send_outbox"
+RUN_TIMERS = "ticketgate.run_timers"
+
+# A hard limit on one task's run time (enforced by the prefork pool). It bounds how long a row
+# can legitimately stay ``processing``, so the sweeper's STUCK_AFTER must be longer.
+TASK_TIME_LIMIT = 240
+# Redis redelivers a message nobody acknowledged after this many seconds. It must be longer than
+# any task's run time (and we never use ETA/countdown tasks for timers), or a slow task would be
+# delivered a second time while it still runs; the claim makes that harmless but wasteful.
+VISIBILITY_TIMEOUT = 3600
+assert dt.timedelta(seconds=TASK_TIME_LIMIT) < STUCK_AFTER < dt.timedelta(
+    seconds=VISIBILITY_TIMEOUT)
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryOptions:
+    """What the Celery deployment adds to ``Settings``: the queue and the periodic cadence."""
+
+    queue: str = "ticketgate"
+    sweep_every: float = 30.0  # seconds between sweeps (beat)
+    outbox_every: float = 60.0  # seconds between outbox passes (beat)
+
+
+def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
+    """Options from the environment (``TICKETGATE_QUEUE``); defaults otherwise."""
+    env = os.environ if env is None else env
+    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions.queue)
+
+
+def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
+    """The Celery configuration for ``settings`` (pure: no connection is made)."""
+    if not settings.broker_url:
+        from gateway.config import ConfigError
+
+        raise ConfigError("no broker configured: set TICKETGATE_BROKER_URL (redis://... or "
+                          "amqp://...) or broker_url in [gateway]")
+    transport_options: dict[str, Any] = {}
+    if settings.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        transport_options["visibility_timeout"] = VISIBILITY_TIMEOUT
+    return {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": transport_options,
+        "task_default_queue": options.queue,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,  # outcomes live in the database, not in a result backend
+        # Acknowledge after the task ran, and requeue when the pool process died under it: the
+        # task is idempotent, so a second delivery is safe and a lost one is not.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_time_limit": TASK_TIME_LIMIT,
+        # One message at a time per process: with late acks a prefetched message would wait
+        # unacknowledged behind a slow one (and count against the visibility timeout).
+        "worker_prefetch_multiplier": 1,
+        # On a broker connection loss the broker redelivers unacknowledged messages anyway;
+        # cancelling the running copies avoids doing the work twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "beat_schedule_filename": str(settings.home / "celerybeat-schedule"),
+        "beat_schedule": {
+            # ``expires``: a sweep still queued when the next one is due is dropped, so a
+            # backlog or a stopped worker never piles sweeps up.
+            "sweep": {"task": SWEEP, "schedule": options.sweep_every,
+                      "options": {"expires": options.sweep_every}},
+            "send-outbox": {"task": SEND_OUTBOX, "schedule": options.outbox_every,
+                            "options": {"expires": options.outbox_every}},
+            "run-timers": {"task": RUN_TIMERS, "schedule": settings.scheduler_interval,
+                           "options": {"expires": settings.scheduler_interval}},
+        },
+    }
+
+
+class TicketgateCelery(Celery):
+    """The Celery app, configured from one ``Settings`` when its configuration is first read.
+
+    Without ``settings`` (``celery -A workflows.tasks``), they come from
+    ``gateway.config.load_settings()`` at that moment; a client may pass its own. The worker's
+    ``Runtime`` is built lazily, once per process (pool processes are forked: each builds its
+    own database engine, never sharing the parent's connections).
+    """
+
+    def __init__(self, settings: Settings | None = None, options: CeleryOptions | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__("ticketgate", **kwargs)
+        self._settings = settings
+        self._options = options
+        self._runtime: Runtime | None = None
+        self._runtime_lock = threading.Lock()
+        self.on_configure.connect(self._configure_from_settings, weak=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from gateway.config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def options(self) -> CeleryOptions:
+        if self._options is None:
+            self._options = celery_options()
+        return self._options
+
+    def _configure_from_settings(self, sender: Celery, **_: Any) -> None:
+        # Called by Celery while it loads its configuration, before anything connects.
+        self.config_from_object(celery_config(self.settings, self.options))
+
+    def runtime(self) -> Runtime:
+        """This process's runtime, built on first use."""
+        with self._runtime_lock:
+            if self._runtime is None:
+                from gateway.app import build_runtime
+
+                self._runtime = build_runtime(self.settings)
+            return self._runtime
+
+    def forget_runtime(self, *, dispose: bool) -> None:
+        """Drop the runtime; ``dispose`` closes its connections (never after a fork, where
+        they belong to the parent)."""
+        with self._runtime_lock:
+            if self._runtime is not None and dispose:
+                self._runtime.db.dispose()
+            self._runtime = None
+
+
+app = TicketgateCelery()
+
+
+class CeleryDispatcher:
+    """The ``Dispatcher`` at scale: one ``process_inbound`` message per committed id.
+
+    Call ``submit`` only after the commit of the rows (the worker must find them). A broker
+    that is down does not fail the caller: the rows are committed, so the sweeper will submit
+    them again; the mail is delayed, not lost.
+    """
+
+    def __init__(self, celery: Celery, *, queue: str | None = None) -> None:
+        self.celery = celery
+        self.queue = queue
+
+    @classmethod
+    def from_settings(cls, settings: Settings, options: CeleryOptions | None = None
+                      ) -> CeleryDispatcher:
+        """A dispatcher with its own client app (e.g. for ``serve --role listener``)."""
+        options = options or celery_options()
+        return cls(TicketgateCelery(settings, options, set_as_current=False),
+                   queue=options.queue)
+
+    def submit(self, inbound_ids: Sequence[int]) -> None:
+        if not inbound_ids:
+            return
+        try:
+            with self.celery.producer_or_acquire() as producer:
+                for inbound_id in inbound_ids:
+                    self.celery.send_task(PROCESS_INBOUND, args=(int(inbound_id),),
+                                          queue=self.queue, producer=producer)
+        except BrokerUnavailable as exc:
+            log.warning("broker unavailable, %d message(s) left for the sweeper: %s",
+                        len(inbound_ids), exc)
+
+    def close(self) -> None:
+        """Close the broker connections this dispatcher's app opened."""
+        self.celery.close()
+
+
+@app.task(bind=True, name=PROCESS_INBOUND, acks_late=True, reject_on_worker_lost=True,
+          autoretry_for=(DatabaseUnavailable,), retry_backoff=2, retry_backoff_max=60,
+          max_retries=5)
+def process_inbound(self: Task, inbound_id: int) -> None:
+    """Process one committed inbound message (idempotent: a second run changes nothing)."""
+    process_message(_app_of(self).runtime(), inbound_id)  # logs the decision itself
+
+
+@app.task(bind=True, name=SWEEP, acks_late=True, reject_on_worker_lost=True)
+def sweep_stuck(self: Task) -> int:
+    """Re-enqueue rows left ``received`` (a lost or never-sent message) or stuck
+    ``processing`` longer than any task may run (its worker died); returns how many."""
+    celery = _app_of(self)
+    dispatcher = CeleryDispatcher(celery, queue=celery.conf.task_default_queue)
+    submitted = sweep(celery.runtime(), dispatcher)
+    if submitted:
+        log.info("sweep re-enqueued %d message(s)", submitted)
+    return submitted
+
+
+@app.task(bind=True, name=SEND_OUTBOX, acks_late=True, reject_on_worker_lost=True)
+def send_outbox(self: Task) -> int:
+    """Send queued outbound mail a crash left behind; returns how many were sent."""
+    report = _app_of(self).runtime().send_outbox()
+    if report.sent or report.deferred or report.failed:
+        log.info("outbox: %d sent, %d deferred, %d failed", report.sent, report.deferred,
+                 report.failed)
+    return report.sent
+
+
+@app.task(bind=True, name=RUN_TIMERS, acks_late=True, reject_on_worker_lost=True)
+def run_timers(self: Task) -> int:
+    """One scheduler pass as of now; returns how many timers fired. Idempotent: each timer is
+    claimed in the transaction that acts on it, so overlapping passes act once."""
+    rt = _app_of(self).runtime()
+    return len(run_pass(rt, rt.now()).fired)
+
+
+def _app_of(task: Task) -> TicketgateCelery:
+    celery = task.app
+    if not isinstance(celery, TicketgateCelery):  # pragma: no cover - wiring error
+        raise TypeError("ticketgate tasks must run on a TicketgateCelery app")
+    return celery
+
+
+@worker_process_init.connect
+def _fresh_runtime_after_fork(**_: Any) -> None:
+    # A forked pool process must not reuse connections opened by its parent.
+    app.forget_runtime(dispose=False)
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _dispose_runtime(**_: Any) -> None:
+    app.forget_runtime(dispose=True)
