@@ -38,11 +38,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+from gateway.smtp_client import SmtpTransport
 from workflows import directory
 from workflows.notices import service
 from workflows.notices.mime import for_recipient
 from workflows.notices.model import NoticeKind, NoticeRequest, Window
-from workflows.notices.smtp import KeepAliveSmtp
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox, Settings
 from workflows.storage.db import Database
@@ -113,7 +113,7 @@ def run_once(label: str, port: int, args: argparse.Namespace, workdir: Path) -> 
     start = dt.datetime(2026, 3, 8, 6, 0, tzinfo=dt.UTC)
     now = start - dt.timedelta(days=10)
     rt = Runtime(settings=settings, db=db, key=b"k" * 32,
-                 transport=KeepAliveSmtp("127.0.0.1", port), clock=lambda: now)
+                 transport=SmtpTransport("127.0.0.1", port), clock=lambda: now)
     tz = zones(args.zones)
     with db.transaction() as s:
         for i in range(args.orgs):
@@ -139,7 +139,7 @@ def run_once(label: str, port: int, args: argparse.Namespace, workdir: Path) -> 
                        NoticeDelivery.message_id).all()
     raws = [(for_recipient(parts[p], r, m), r, m) for p, r, m in rows]
     began = time.perf_counter()
-    with KeepAliveSmtp("127.0.0.1", port).session() as conn:
+    with SmtpTransport("127.0.0.1", port).session() as conn:
         for raw, recipient, message_id in raws:
             conn.send(raw, settings.from_address, [recipient], message_id)
     transport = total / (time.perf_counter() - began)

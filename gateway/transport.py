@@ -2,18 +2,19 @@
 
 Place in the flow: the edge ``workflows.outbox.send_queued`` hands each message to. Chosen by
 configuration: ``file`` (the default: one ``.eml`` per message in ``$TICKETGATE_HOME/outbox``,
-so a fresh machine needs no mail server) or ``smtp://host:port``.
+so a fresh machine needs no mail server) or ``smtp://host:port`` (``gateway.smtp_client``: one
+pipelined connection per notice fan-out, one connection per case mail).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import smtplib
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gateway.smtp_client import SmtpTransport
 from workflows.outbox import Transport, TransportError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -35,28 +36,6 @@ class FileTransport:
             os.replace(tmp, self.folder / name)  # atomic: readers never see half a mail
         except OSError as exc:
             raise TransportError(f"cannot write {name}: {exc}", temporary=True) from exc
-
-
-class SmtpTransport:
-    def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
-
-    def send(self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str) -> None:
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                refused = smtp.sendmail(sender, list(recipients), raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise TransportError(f"all recipients refused: {exc.recipients}",
-                                 temporary=all(400 <= c < 500 for c in codes)) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise TransportError(f"{exc.smtp_code} {exc.smtp_error!r}",
-                                 temporary=400 <= exc.smtp_code < 500) from exc
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise TransportError(f"cannot reach {self.host}:{self.port}: {exc}",
-                                 temporary=True) from exc
-        if refused:
-            raise TransportError(f"some recipients refused: {refused}", temporary=False)
 
 
 def make_transport(spec: str, outbox_dir: Path) -> Transport:

@@ -1,4 +1,5 @@
-"""``parsing/`` is pure: it imports nothing from ``gateway/`` or ``workflows/``.
+"""Module boundaries: ``parsing/`` imports nothing from ``gateway/`` or ``workflows/``, and
+``workflows/`` opens no connection of its own (network clients live in ``gateway/``).
 
 ARCHITECTURE.md module boundaries: edges call the domain, the domain calls parsing, never the
 other way round. Walking the AST catches imports inside functions too.
@@ -30,3 +31,20 @@ def test_parsing_imports_no_edge_or_domain_module(path: Path) -> None:
     """A parser that reached into the database or settings could not be tested bytes-in."""
     bad = [m for m in _imported_modules(path) if m.split(".")[0] in FORBIDDEN]
     assert bad == [], f"{path.name} imports {bad}"
+
+
+WORKFLOWS = PARSING.parent / "workflows"
+# The wire belongs to gateway/: sockets, mail protocols, HTTP. The domain talks to a
+# ``Transport``/``Dispatcher`` it is handed, so it can be tested without a server.
+NETWORK = ("socket", "smtplib", "imaplib", "imapclient", "aiosmtpd", "fastapi", "uvicorn",
+           "gateway")
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(WORKFLOWS)))
+def test_workflows_opens_no_connection_of_its_own(path: Path) -> None:
+    """Network clients live in gateway/ (ARCHITECTURE.md): the domain is handed its edges."""
+    allowed_lazy = {"tasks.py"}  # the Celery entry point builds its runtime from gateway.app
+    bad = [m for m in _imported_modules(path) if m.split(".")[0] in NETWORK
+           and not (path.name in allowed_lazy and m.startswith("gateway."))]
+    assert bad == [], f"{path.relative_to(WORKFLOWS)} imports {bad}"

@@ -32,6 +32,14 @@ class TransportError(Exception):
         self.temporary = temporary
 
 
+class UncertainDelivery(TransportError):
+    """The connection broke after the end of DATA: the server may have taken the message
+    (RFC 5321 6.1). Case mail retries it (at-least-once); notices never resend it unasked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, temporary=True)
+
+
 class Transport(Protocol):
     def send(self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str) -> None:
         """Hand one message over; raise ``TransportError`` when it was not taken."""

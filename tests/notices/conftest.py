@@ -15,10 +15,10 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from gateway.smtp_client import SmtpTransport
 from workflows import directory
 from workflows.notices import service
 from workflows.notices.model import NoticeKind, NoticeRequest, Window
-from workflows.notices.smtp import KeepAliveSmtp
 from workflows.runtime import Runtime
 
 UTC = dt.UTC
@@ -93,8 +93,8 @@ def sink() -> Iterator[tuple[Sink, int]]:
 
 @pytest.fixture
 def nrt(rt: Runtime, sink: tuple[Sink, int]) -> Runtime:
-    """The test runtime, sending through the keep-alive SMTP transport to the sink."""
-    return dataclasses.replace(rt, transport=KeepAliveSmtp("127.0.0.1", sink[1], timeout=30))
+    """The test runtime, sending through the SMTP transport (pipelined) to the sink."""
+    return dataclasses.replace(rt, transport=SmtpTransport("127.0.0.1", sink[1], timeout=30))
 
 
 @pytest.fixture

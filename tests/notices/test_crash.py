@@ -17,13 +17,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from gateway.smtp_client import SmtpTransport
 from tests.conftest import ROOT
 from tests.notices.conftest import free_port
 from workflows import directory
 from workflows.notices import service
 from workflows.notices.model import NoticeKind, NoticeRequest
 from workflows.notices.scheduler import run_due
-from workflows.notices.smtp import KeepAliveSmtp
 from workflows.storage.models import NoticeDelivery
 
 
@@ -68,7 +68,7 @@ def test_sigkill_mid_send_leaves_uncertain_rows_that_are_never_resent(rt, stalli
     batch's claims are recorded together, so its unsent rows are uncertain too: a missing
     notice rather than a duplicate)."""
     handler, port = stalling
-    rt = dataclasses.replace(rt, transport=KeepAliveSmtp("127.0.0.1", port))
+    rt = dataclasses.replace(rt, transport=SmtpTransport("127.0.0.1", port))
     with rt.db.transaction() as s:
         directory.add_organization(
             s, name="Initech", domains=["initech.example"], timezone="America/Denver",

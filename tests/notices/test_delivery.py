@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select, update
 
+from gateway.smtp_client import SmtpTransport
 from tests.notices.conftest import NOW, create, create_and_send
 from tests.support import ingest
 from workflows import cases, directory
@@ -19,7 +20,6 @@ from workflows.notices.mailings import queue_notice_mailing
 from workflows.notices.model import NoticeKind, Purpose
 from workflows.notices.render import Occasion
 from workflows.notices.scheduler import run_due
-from workflows.notices.smtp import KeepAliveSmtp
 from workflows.storage.models import (
     NoticeDelivery,
     NoticeSuppression,
@@ -45,7 +45,7 @@ class Killed(BaseException):
 class DiesAfter:
     """A transport that hands ``n`` messages to the real one, then the process 'dies'."""
 
-    def __init__(self, real: KeepAliveSmtp, n: int) -> None:
+    def __init__(self, real: SmtpTransport, n: int) -> None:
         self.real, self.n = real, n
 
     def send(self, raw: bytes, sender: str, recipients: Sequence[str], message_id: str) -> None:

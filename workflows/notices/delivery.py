@@ -10,7 +10,7 @@ the two leaves the row in ``sending``: it *may* have been sent, and nothing tell
 a row, once older than ``notice_stale_minutes``, becomes ``uncertain`` and is reported, never
 resent automatically: a notice missing for one recipient is a smaller harm than a duplicate to a
 whole list, and ``notice send REF --resend-uncertain`` lets an operator decide. The same goes for
-a connection lost after the end of DATA (``smtp.UncertainDelivery``). A batch that runs long
+a connection lost after the end of DATA (``outbox.UncertainDelivery``). A batch that runs long
 releases its unsent claims so they never go stale while waiting.
 
 A 4xx (or a lost connection before the message was taken) defers the delivery with backoff
@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session
 from workflows.notices import ratelimit
 from workflows.notices.mime import for_recipient
 from workflows.notices.model import PENDING, DeliveryStatus
-from workflows.notices.smtp import KeepAliveSmtp, UncertainDelivery
-from workflows.outbox import Transport, TransportError
+from workflows.outbox import Transport, TransportError, UncertainDelivery
 from workflows.runtime import Runtime
 from workflows.storage.models import (
     AutomatedMailLog,
@@ -80,13 +79,6 @@ class _Claimed:
     recipient: str
     message_id: str
     attempts: int
-
-
-def sending_transport(rt: Runtime) -> Transport:
-    """The runtime's transport, or a connection-keeping one for ``smtp://`` (same server)."""
-    if isinstance(rt.transport, SessionTransport):
-        return rt.transport
-    return KeepAliveSmtp.from_url(rt.settings.transport) or rt.transport
 
 
 @contextmanager
@@ -151,7 +143,7 @@ def send_pending(rt: Runtime, *, at: dt.datetime, mailing_ids: Sequence[int] | N
     # Release unsent claims well before another worker would call them stale.
     budget = settings.notice_stale_minutes * 60 / 3
     started = time.monotonic()
-    with _opened(transport or sending_transport(rt)) as conn:
+    with _opened(transport or rt.transport) as conn:
         while True:
             # A claim is stamped when it is made, so a long send never looks stale to others.
             now = at + dt.timedelta(seconds=time.monotonic() - started)

@@ -1,9 +1,9 @@
-"""An SMTP client that keeps one connection for many messages and pipelines its commands.
+"""The outbound SMTP client: one connection for many messages, commands pipelined.
 
-Place in the flow: the transport ``delivery.send_pending`` hands notice mail to when the
-configured transport is ``smtp://host:port`` (``sending_transport``). It is an edge adapter and
-belongs beside ``gateway.transport.SmtpTransport``; it lives here because this package owns the
-fan-out, and it imports nothing from the domain but the ``Transport`` contract.
+Place in the flow: the ``smtp://host:port`` transport (``gateway.transport.make_transport``).
+Case mail from ``workflows.outbox.send_queued`` goes through ``send``; notice fan-out
+(``workflows.notices.delivery``) opens a ``session()`` and hands it runs of messages through
+``send_many``. It knows nothing of the domain beyond the ``Transport`` contract.
 
 Why not ``smtplib``: a fan-out of thousands of one-recipient messages is bound by round trips.
 smtplib waits for each reply (MAIL, RCPT, DATA, end of data: four round trips a message); with
@@ -22,19 +22,11 @@ import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
-from workflows.outbox import TransportError
+from workflows.outbox import TransportError, UncertainDelivery
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class UncertainDelivery(TransportError):
-    """The connection broke after the end of DATA: the server may have taken the message."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, temporary=True)
 
 
 class Reply(NamedTuple):
@@ -307,20 +299,13 @@ class _Connection:
             self._sock = self._file = None
 
 
-class KeepAliveSmtp:
-    """A ``Transport`` whose ``session()`` keeps one pipelined connection for many messages."""
+class SmtpTransport:
+    """A ``Transport`` whose ``session()`` keeps one pipelined connection for many messages;
+    ``send`` alone opens a connection for one message."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 30.0,
                  helo: str = "localhost") -> None:
         self.host, self.port, self.timeout, self.helo = host, port, timeout, helo
-
-    @classmethod
-    def from_url(cls, url: str) -> KeepAliveSmtp | None:
-        """``smtp://host:port`` (the ``transport`` setting) or None for anything else."""
-        parts = urlsplit(url)
-        if parts.scheme != "smtp" or not parts.hostname:
-            return None
-        return cls(parts.hostname, parts.port or 25)
 
     @contextmanager
     def session(self) -> Iterator[_Connection]:

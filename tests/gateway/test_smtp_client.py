@@ -1,13 +1,13 @@
-"""The keep-alive SMTP transport against a real server: pipelined runs, refusals, lost lines."""
+"""The outbound SMTP transport against a real server: pipelined runs, refusals, lost lines."""
 
 from __future__ import annotations
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from gateway.smtp_client import SmtpTransport
 from tests.notices.conftest import Sink, free_port
-from workflows.notices.smtp import KeepAliveSmtp, UncertainDelivery
-from workflows.outbox import TransportError
+from workflows.outbox import TransportError, UncertainDelivery
 
 SENDER = "care@desk.example"
 
@@ -22,7 +22,7 @@ def server(request):  # type: ignore[no-untyped-def]
     handler = Sink(pipelining=request.param)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    yield handler, KeepAliveSmtp("127.0.0.1", controller.port, timeout=30)
+    yield handler, SmtpTransport("127.0.0.1", controller.port, timeout=30)
     controller.stop()
 
 
@@ -74,6 +74,6 @@ def test_a_line_cut_after_the_content_is_uncertain_and_the_rest_go_on_a_new_one(
 
 def test_nobody_listening_is_temporary_for_every_message():
     """Connection refused: nothing was taken, all can be retried."""
-    with KeepAliveSmtp("127.0.0.1", free_port(), timeout=5).session() as conn:
+    with SmtpTransport("127.0.0.1", free_port(), timeout=5).session() as conn:
         results = conn.send_many(items("a@x", "b@x"))
     assert all(isinstance(r, TransportError) and r.temporary for r in results)
