@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.cases import find_case
+from workflows.cases import find_case, linked_cases
 from workflows.domain import MessageStatus, TriageState
 from workflows.errors import NotFound
 from workflows.settings import Settings
@@ -72,6 +72,13 @@ class OutboundView:
 
 
 @dataclass(frozen=True)
+class LinkedCaseView:
+    number: str
+    family: str
+    status: str
+
+
+@dataclass(frozen=True)
 class CaseDetail:
     number: str
     family: str
@@ -89,7 +96,8 @@ class CaseDetail:
     updates: list[UpdateView]
     attachments: list[AttachmentView]
     outbound: list[OutboundView]
-    linked_case: str | None = None
+    linked_case: str | None = None  # the original, or the first escalation
+    linked_cases: list[LinkedCaseView] = field(default_factory=list)  # every link, either way
     timers: list[TimerLine] = field(default_factory=list)  # with settings: the lifecycle
     clocks: list[ClockLine] = field(default_factory=list)  # SLA response/resolution clocks
 
@@ -127,6 +135,8 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
                                list(o.failed_recipients), iso(o.sent_at), iso(o.bounced_at),
                                o.last_error) for o in outs],
         linked_case=linked.number if linked else None,
+        linked_cases=[LinkedCaseView(c.number, c.family, c.status)
+                      for c in linked_cases(session, case)],
         timers=timer_lines(session, settings, case) if settings else [],
         clocks=case_clocks(session, settings, case, now) if settings and now else [],
     )

@@ -69,3 +69,12 @@ def test_escalating_opens_the_linked_case(desk, admin):
     response = _post(admin, f"/cases/{number}/escalate", to="tsup")
     assert response.headers["location"] == "/cases/TSUP-1001"
     assert f'href="/cases/{number}"' in admin.get("/cases/TSUP-1001").text
+
+
+def test_after_escalating_to_tsup_the_page_offers_only_project_coordination(desk, admin):
+    """One open escalation per family: the form no longer offers the one in progress."""
+    number = open_case(desk.rt)
+    _post(admin, f"/cases/{number}/escalate", to="tsup")
+    page = admin.get(f"/cases/{number}").text
+    assert 'href="/cases/TSUP-1001"' in page
+    assert '<option value="pc">' in page and '<option value="tsup">' not in page

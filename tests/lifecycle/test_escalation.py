@@ -64,13 +64,13 @@ def test_the_new_case_runs_its_own_sla_clocks(rt, people, clock):
 
 
 @pytest.mark.parametrize("setup, to, message", [
-    ("linked", Family.PC, "already linked to TSUP-1001"),
+    ("linked", Family.TSUP, "already escalated to Technical Support as TSUP-1001"),
     ("closed", Family.TSUP, "is closed"),
     ("tsup", Family.TSUP, "already is a Technical Support case"),
     ("plain", Family.CASE, "escalate to Technical Support"),
 ])
 def test_escalations_that_make_no_sense_are_refused(rt, people, clock, setup, to, message):
-    """One link per case, open cases only, always to another family."""
+    """One open escalation per family, open cases only, always to another family."""
     number = open_case(rt, family=Family.TSUP if setup == "tsup" else Family.CASE)
     if setup == "linked":
         escalate(rt, number, Family.TSUP)
@@ -79,3 +79,34 @@ def test_escalations_that_make_no_sense_are_refused(rt, people, clock, setup, to
         close(rt, number)
     with pytest.raises(Refused, match=message):
         escalate(rt, number, to)
+
+
+def test_a_case_can_be_escalated_to_both_other_families(rt, people, clock):
+    """TSUP for the fault, PC for the project work: both point at the original."""
+    number = open_case(rt)
+    tsup, pc = escalate(rt, number, Family.TSUP), escalate(rt, number, Family.PC)
+    original = case_row(rt, number)
+    assert (case_row(rt, tsup.linked).linked_case_id,
+            case_row(rt, pc.linked).linked_case_id) == (original.id, original.id)
+    assert [c.number for c in _links(rt, number)] == ["TSUP-1001", "100100"]
+
+
+def test_a_closed_escalation_does_not_block_a_new_one(rt, people, clock):
+    """The TSUP case was resolved and the fault came back: a second TSUP case may open."""
+    number = open_case(rt)
+    first = escalate(rt, number, Family.TSUP)
+    close(rt, first.linked)
+    assert escalate(rt, number, Family.TSUP).linked == "TSUP-1002"
+
+
+def test_an_escalation_sees_its_original_among_its_links(rt, people, clock):
+    """The escalated case's detail names the case it came from."""
+    done = escalate(rt, open_case(rt), Family.TSUP)
+    assert [(c.number, c.family) for c in _links(rt, done.linked)] == [("CASE-1001", "case")]
+
+
+def _links(rt, number: str):
+    from workflows.views import case_detail
+
+    with rt.db.transaction() as s:
+        return case_detail(s, number).linked_cases

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from workflows.calendar import TimeUnit
-from workflows.cases import audit, find_case, open_case
+from workflows.cases import audit, find_case, linked_cases, open_case
 from workflows.domain import CaseStatus, Direction, Family, OutboundKind, Severity, UpdateKind
 from workflows.errors import Refused
 from workflows.outbound import queue_mail
@@ -62,10 +62,12 @@ def escalate_case(session: Session, settings: Settings, key: bytes, *, number: s
         raise Refused(f"case {original.number} already is a {FAMILY_NAMES[to]} case")
     if original.status == CaseStatus.CLOSED.value:
         raise Refused(f"case {original.number} is closed: reopen it before escalating")
-    if original.linked_case_id is not None:
-        linked = session.get(Case, original.linked_case_id)
-        raise Refused(f"case {original.number} is already linked to "
-                      f"{linked.number if linked else 'another case'}")
+    # One open escalation per family: a second TSUP case for the same problem would split the
+    # work; escalating to Project Coordination as well (or again, once TSUP closed) is normal.
+    for other in linked_cases(session, original):
+        if other.family == to.value and other.status != CaseStatus.CLOSED.value:
+            raise Refused(f"case {original.number} is already escalated to "
+                          f"{FAMILY_NAMES[to]} as {other.number}")
     contact = session.get(Contact, original.contact_id) if original.contact_id else None
     if contact is None:
         raise Refused(f"case {original.number} has no contact to open the escalation for")
@@ -73,7 +75,9 @@ def escalate_case(session: Session, settings: Settings, key: bytes, *, number: s
                     subject=original.subject, family=to, severity=Severity(original.severity),
                     case_type=original.case_type, sub_type=original.sub_type, now=now,
                     actor=actor)
-    new.linked_case_id, original.linked_case_id = original.id, new.id
+    new.linked_case_id = original.id  # DOMAIN.md: the escalation keeps a pointer to the original
+    if original.linked_case_id is None:  # and the original its first escalation (`linked_case`)
+        original.linked_case_id = new.id
     original.updated_at = now
     family = FAMILY_NAMES[to]
     _note(session, original, f"Escalated to {family} as {new.number}.", actor, now)
