@@ -17,7 +17,7 @@ from typing import Any
 
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
-from workflows.settings import ImapAccount, Mailbox, Settings, SmtpSettings
+from workflows.settings import ImapAccount, ImapTls, Mailbox, Settings, SmtpSettings
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
@@ -94,13 +94,23 @@ def _imap(raw: Any, mailboxes: tuple[Mailbox, ...]) -> tuple[ImapAccount, ...]:
             raise ConfigError(f"imap #{i + 1} must be a table")
         values = {"name": item.get("user", f"imap{i + 1}"),
                   "mailbox": mailboxes[0].address, **item}
+        if isinstance(values.get("ca_file"), str) and values["ca_file"].strip():
+            values["ca_file"] = Path(values["ca_file"].strip())
+        elif "ca_file" in values:
+            raise ConfigError(f"imap #{i + 1}: `ca_file` must be the path of a PEM file")
         try:
+            # ``tls``: "implicit", "starttls", "none", or the old boolean (ImapAccount resolves
+            # it with the port; a wrong value is a ValueError naming the accepted ones).
             account = ImapAccount(**values)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"imap #{i + 1}: {exc}") from None
         if not (account.password or account.oauth2_token_command):
             raise ConfigError(f"imap {account.name}: `password` or `oauth2_token_command` "
                               "is required")
+        if account.ca_file is not None and account.tls is ImapTls.NONE:
+            # Most likely a mistake (a CA given, TLS switched off): refuse rather than send
+            # the password in clear text while the operator believes it is protected.
+            raise ConfigError(f"imap {account.name}: `ca_file` is set but `tls` is \"none\"")
         accounts.append(account)
     return tuple(accounts)
 
@@ -197,6 +207,23 @@ def _notices(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+def _post_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
+    """``post_file_max_bytes`` / ``post_files_max_bytes``: files on an analyst's update."""
+    values: dict[str, int] = {}
+    for key in ("post_file_max_bytes", "post_files_max_bytes"):
+        raw = env.get(f"TICKETGATE_{key.upper()}") or gw.get(key)
+        if raw is None:
+            continue
+        try:
+            values[key] = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[gateway] {key}: expected a number of bytes, not {raw!r}"
+                              ) from None
+        if values[key] < 1:
+            raise ConfigError(f"[gateway] {key} must be at least 1")
+    return values
+
+
 def load_settings(
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -249,4 +276,5 @@ def load_settings(
         http_port=int(gw.get("http_port", 8080)),
         **_lifecycle(gw, data, env),
         **_notices(_table(data, "notices"), env),
+        **_post_limits(gw, env),
     )

@@ -7,6 +7,7 @@ of it it needs); nothing reads environment variables or files behind its back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from workflows.domain import MailboxPolicy
@@ -38,6 +39,37 @@ class SmtpSettings:
     group_commit_ms: float = 2.0  # how long DATA waits to share a commit with other sessions
 
 
+class ImapTls(StrEnum):
+    """How an IMAP connection is protected (``tls`` of an [[imap]] account)."""
+
+    IMPLICIT = "implicit"  # TLS from the first byte, port 993: preferred (RFC 8314 3.3)
+    STARTTLS = "starttls"  # plain connect, then STARTTLS before any login (RFC 3501 6.2.1)
+    NONE = "none"  # clear text, password included: only for loopback or a tunnel
+
+
+IMAPS_PORT = 993  # RFC 8314 7.2
+IMAP_PORT = 143  # RFC 3501 2.1
+
+
+def resolve_imap_tls(tls: ImapTls | str | bool, port: int) -> tuple[ImapTls, int]:
+    """The TLS mode and port of an account from ``tls`` and ``port`` as configured (0: unset).
+
+    The old boolean keeps its old meaning so existing configurations connect as before: ``true``
+    is implicit TLS, or STARTTLS on port 143; ``false`` is clear text; the port defaults to 993
+    either way. A mode name picks its own standard port. Raises ``ValueError`` for another value.
+    """
+    if isinstance(tls, bool):
+        port = port or IMAPS_PORT
+        if not tls:
+            return ImapTls.NONE, port
+        return (ImapTls.STARTTLS if port == IMAP_PORT else ImapTls.IMPLICIT), port
+    choices = ", ".join(f'"{m.value}"' for m in ImapTls)
+    if not isinstance(tls, str) or tls.strip().lower() not in set(ImapTls):
+        raise ValueError(f"tls must be {choices}, true or false, not {tls!r}")
+    mode = ImapTls(tls.strip().lower())
+    return mode, port or (IMAPS_PORT if mode is ImapTls.IMPLICIT else IMAP_PORT)
+
+
 @dataclass(frozen=True, slots=True)
 class ImapAccount:
     """One polled mailbox ([[imap]] in the TOML file)."""
@@ -46,8 +78,13 @@ class ImapAccount:
     host: str
     user: str
     mailbox: str  # the declared mailbox address this account's mail counts as delivered to
-    port: int = 993
-    tls: bool = True
+    port: int = 0  # 0: the standard port of the TLS mode (993 implicit, 143 otherwise)
+    # Given as a mode, its name, or the old boolean; always an ``ImapTls`` once constructed
+    # (``__post_init__``), so readers never see the old forms.
+    tls: ImapTls = ImapTls.IMPLICIT
+    # PEM bundle trusted *instead of* the system store (an internal CA, or a self-signed server
+    # certificate itself); None: the system store. The host name is checked either way.
+    ca_file: Path | None = None
     password: str | None = None
     oauth2_token_command: str | None = None  # prints an access token (XOAUTH2)
     folder: str = "INBOX"
@@ -56,6 +93,13 @@ class ImapAccount:
     poll_interval: float = 60.0  # fallback poll when IDLE is unavailable or hangs
     idle: bool = True
     timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        tls, port = resolve_imap_tls(self.tls, self.port)
+        object.__setattr__(self, "tls", tls)  # frozen: normalizing at construction is the
+        object.__setattr__(self, "port", port)  # one time a field may be set
+        if self.ca_file is not None and not isinstance(self.ca_file, Path):
+            object.__setattr__(self, "ca_file", Path(self.ca_file))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +145,10 @@ class Settings:
     notice_list_id: str | None = None  # List-Id (RFC 2919); None: notices.<message_id_domain>
     rca_reminder_address: str | None = None  # None: care_team_address; neither: recorded only
     automated_per_hour: int = 20  # automated mails per recipient per hour (all kinds)
+    # Files an analyst attaches to one case update (workflows.outgoing_files). Base64 adds a
+    # third on the wire: 20 MB of files make a mail of about 27 MB.
+    post_file_max_bytes: int = 10 * 1024 * 1024  # per file
+    post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
 
     @property
     def secret_path(self) -> Path:

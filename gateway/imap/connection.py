@@ -1,9 +1,14 @@
 """Opening an IMAP session for one configured account, and the small pure helpers around it.
 
 Place in the flow: the first step of every IMAP poller connection (``gateway.imap.poller``):
-connect (implicit TLS, STARTTLS or plain), log in with a password or an OAuth2 access token
-(XOAUTH2, for Microsoft 365 and Gmail), and read the capabilities that decide how a committed
-message leaves the folder (``Disposal``).
+connect (implicit TLS, STARTTLS or plain, as the account's ``tls`` says), log in with a password
+or an OAuth2 access token (XOAUTH2, for Microsoft 365 and Gmail), and read the capabilities that
+decide how a committed message leaves the folder (``Disposal``).
+
+TLS is all or nothing: when an account asks for it, a server that offers no STARTTLS, a failed
+handshake or a certificate that does not verify (chain or host name) ends the attempt before
+any credential is sent (``ImapTlsError``); the poller logs it and retries that account after its
+backoff, like any other connection failure.
 """
 
 from __future__ import annotations
@@ -18,15 +23,25 @@ from urllib.parse import quote
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from workflows.settings import ImapAccount
+from workflows.settings import ImapAccount, ImapTls
 
 log = logging.getLogger(__name__)
 
 STARTTLS_PORT = 143  # RFC 3501 6.2.1: the IMAP port where TLS is negotiated with STARTTLS
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code when the name check fails
 
 
 class OAuth2TokenError(RuntimeError):
     """The configured token command failed or printed nothing; the account cannot log in."""
+
+
+class ImapTlsError(OSError):
+    """TLS was asked for and could not be had; nothing was sent that needed protecting.
+
+    An ``OSError`` like the socket errors it usually wraps, so the poller treats it as an
+    expected connection failure: one log line, backoff, retry; the other accounts go on.
+    """
 
 
 class Disposal(StrEnum):
@@ -101,15 +116,83 @@ def fetch_oauth2_token(command: str, *, timeout: float) -> str:
     return token
 
 
-def connect(account: ImapAccount) -> IMAPClient:
-    """A logged-in client for ``account``, with its socket timeout; raises when it cannot."""
-    context = ssl.create_default_context() if account.tls else None
-    implicit_tls = account.tls and account.port != STARTTLS_PORT
-    client = IMAPClient(account.host, port=account.port, ssl=implicit_tls,
-                        ssl_context=context, timeout=account.timeout)
+def tls_context(account: ImapAccount) -> ssl.SSLContext:
+    """The client context for ``account``: certificate and host name always verified.
+
+    ``ca_file`` replaces the system store rather than adding to it (like curl's ``--cacert``):
+    a desk that names its internal CA trusts that CA for this server, not also every public
+    one. Partial chains are accepted from it so the file may hold the server's own (e.g.
+    self-signed) certificate or an intermediate, as Python 3.13 does by default; the host name
+    must still match. There is deliberately no way to switch verification off.
+    """
+    if account.ca_file is None:
+        return ssl.create_default_context()
     try:
-        if account.tls and not implicit_tls:
-            client.starttls(context)  # never log in in clear text when TLS was asked for
+        context = ssl.create_default_context(cafile=str(account.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ImapTlsError(f"ca_file {account.ca_file} cannot be used: {exc}") from None
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
+def _tls_failure(account: ImapAccount, exc: BaseException) -> ImapTlsError:
+    """One clear line: which server, which TLS mode, what failed, and what usually fixes it."""
+    what = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    hint = ""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        if exc.verify_code == X509_V_ERR_HOSTNAME_MISMATCH:
+            hint = f"; the certificate does not name {account.host}: use a host name it carries"
+        elif account.ca_file is None:
+            hint = "; trust the server's CA (or its self-signed certificate) with ca_file"
+        else:
+            hint = f"; not trusted by ca_file {account.ca_file}"
+    return ImapTlsError(f"{account.tls.value} TLS to {account.host}:{account.port} failed "
+                        f"({type(exc).__name__}: {what}){hint}; not logged in")
+
+
+def _open(account: ImapAccount, context: ssl.SSLContext | None) -> IMAPClient:
+    """Connected, and under TLS when asked for; not logged in yet."""
+    if account.tls is ImapTls.IMPLICIT:
+        # RFC 8314 3.3 (implicit TLS preferred): the handshake happens in the constructor,
+        # before the greeting is read; on failure the socket is already closed.
+        try:
+            return IMAPClient(account.host, port=account.port, ssl=True, ssl_context=context,
+                              timeout=account.timeout)
+        except ssl.SSLError as exc:
+            raise _tls_failure(account, exc) from exc
+    client = IMAPClient(account.host, port=account.port, ssl=False, timeout=account.timeout)
+    if account.tls is ImapTls.NONE:
+        return client
+    try:
+        # RFC 3501 6.2.1: STARTTLS only when the server announces it. A server (or a
+        # man in the middle stripping it) that does not is refused: falling back to a clear
+        # login would hand the password to whoever removed it. imapclient reads CAPABILITY
+        # again after the handshake, as the RFC requires.
+        if not client.has_capability("STARTTLS"):
+            raise ImapTlsError(f"starttls asked for, but {account.host}:{account.port} does not "
+                               "offer STARTTLS (RFC 3501 6.2.1); not logged in")
+        client.starttls(context)
+    except (ssl.SSLError, IMAPClientError) as exc:
+        _drop(client)
+        raise _tls_failure(account, exc) from exc
+    except BaseException:
+        _drop(client)
+        raise
+    return client
+
+
+def connect(account: ImapAccount) -> IMAPClient:
+    """A logged-in client for ``account``, with its socket timeout; raises when it cannot.
+
+    Credentials are sent only after TLS is in place when the account asks for it; an
+    ``ImapTlsError`` means the server was never sent the user's password or token.
+    """
+    context = None if account.tls is ImapTls.NONE else tls_context(account)
+    if account.tls is ImapTls.NONE and account.host not in LOOPBACK:
+        log.warning("imap %s: tls = none: the password crosses the network to %s in clear text",
+                    account.name, account.host)
+    client = _open(account, context)
+    try:
         if account.oauth2_token_command:
             token = fetch_oauth2_token(account.oauth2_token_command, timeout=account.timeout)
             client.oauth2_login(account.user, token)
@@ -119,6 +202,14 @@ def connect(account: ImapAccount) -> IMAPClient:
         close_quietly(client)
         raise
     return client
+
+
+def _drop(client: IMAPClient) -> None:
+    """Close the socket without a word: after a failed handshake the stream is unusable."""
+    try:
+        client.shutdown()
+    except (IMAPClientError, OSError) as exc:
+        log.debug("closing an IMAP connection to %s: %s", client.host, exc)
 
 
 def close_quietly(client: IMAPClient) -> None:

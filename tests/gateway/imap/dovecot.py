@@ -64,7 +64,7 @@ log_path = {root}/dovecot.log
 default_login_user = {user}
 default_internal_user = {user}
 default_internal_group = {group}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 # Dovecot 2.3 checks an XOAUTH2 token like a password against the passdb, so the token-command
 # path of the poller can be tested without an OAuth2 server.
@@ -86,7 +86,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -103,9 +104,16 @@ service auth {{
 
 
 class Dovecot:
-    """One Dovecot instance; ``extra_config`` lines are appended to its configuration."""
+    """One Dovecot instance; ``extra_config`` lines are appended to its configuration.
 
-    def __init__(self, binary: str, *, extra_config: str = "", users: int = 100) -> None:
+    With ``tls_cert`` and ``tls_key`` (PEM files; copied in, so the service user can read them)
+    it runs ``ssl = yes``: STARTTLS on ``port`` and implicit TLS on ``imaps_port`` (RFC 8314);
+    clear-text logins stay allowed so ``client`` keeps working. Without them: ``ssl = no``, no
+    imaps listener (``imaps_port`` is None), exactly as before.
+    """
+
+    def __init__(self, binary: str, *, extra_config: str = "", users: int = 100,
+                 tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
         self.binary = binary
         self.user = _service_user()
         entry = pwd.getpwnam(self.user)
@@ -116,6 +124,15 @@ class Dovecot:
         self._proc: subprocess.Popen[bytes] | None = None
         for sub in ("run", "state", "home"):
             (self.root / sub).mkdir()
+        self.imaps_port: int | None = None
+        ssl = "ssl = no"
+        if tls_cert is not None and tls_key is not None:
+            self.imaps_port = free_port()
+            (self.root / "tls").mkdir()
+            shutil.copyfile(tls_cert, self.root / "tls" / "cert.pem")
+            shutil.copyfile(tls_key, self.root / "tls" / "key.pem")
+            ssl = (f"ssl = yes\nssl_cert = <{self.root}/tls/cert.pem\n"
+                   f"ssl_key = <{self.root}/tls/key.pem")
         self._free_users = [(f"u{i:03d}-{uuid.uuid4().hex[:6]}@test.local", uuid.uuid4().hex)
                             for i in range(users)]
         (self.root / "users").write_text("".join(f"{user}:{{PLAIN}}{password}::::::\n"
@@ -123,7 +140,7 @@ class Dovecot:
         group = grp.getgrgid(entry.pw_gid).gr_name
         (self.root / "dovecot.conf").write_text(_CONFIG.format(
             root=self.root, user=self.user, group=group, uid=entry.pw_uid, gid=entry.pw_gid,
-            port=self.port, extra=extra_config))
+            port=self.port, extra=extra_config, ssl=ssl, imaps_port=self.imaps_port or 0))
         if os.geteuid() == 0:
             for path in (self.root, *self.root.rglob("*")):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
