@@ -26,6 +26,11 @@ from workflows.runtime import Runtime
 from workflows.settings import Mailbox, Settings
 from workflows.storage.db import Database
 
+# aiosmtpd's Controller (the SMTP sinks of the outbound and notice tests) gives its server
+# thread 5 s to start and answer a probe, then raises TimeoutError; a loaded CI machine can miss
+# that. The variable wins over the ``ready_timeout`` argument, so it covers every Controller.
+os.environ.setdefault("AIOSMTPD_CONTROLLER_TIMEOUT", "60")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "mail"
 KEY = b"k" * 32

@@ -8,11 +8,13 @@ when new mail opens a case. Every status change goes through ``workflows.state``
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import outgoing_files
 from workflows.domain import (
     FIRST_NUMBER,
     CaseStatus,
@@ -135,11 +137,16 @@ POST_EVENTS = {
 
 
 def post_update(session: Session, settings: Settings, key: bytes, *, number: str, body: str,
-                action: str | None, now: dt.datetime, actor: str) -> OutboundMessage:
-    """An analyst's update: mailed to the case contact, status moved per the state machine."""
+                action: str | None, now: dt.datetime, actor: str,
+                attachments: Sequence[outgoing_files.Upload] = ()) -> OutboundMessage:
+    """An analyst's update: mailed to the case contact, status moved per the state machine.
+
+    ``attachments`` go out with the mail and are stored on the case (``files_of(out.id)``);
+    they are checked first, so a refused file leaves nothing changed, queued or stored."""
     case = find_case(session, number)
     if not body.strip():
         raise Refused("the update is empty")
+    files = outgoing_files.prepare(attachments, outgoing_files.Limits.of(settings))
     set_status(session, case, POST_EVENTS[action], now)
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     if contact is None:
@@ -155,14 +162,17 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
         context={"body": body, "request_info": action == "request_info",
                  "propose_solution": action == "propose_solution"},
         automated=False, now=now,
-        in_reply_to=_inbound_message_id(session, last_in),
+        in_reply_to=_inbound_message_id(session, last_in), files=files,
     )
+    stored = outgoing_files.store(session, settings, files, case_id=case.id,
+                                  outbound_id=out.id, now=now)
     session.add(CaseUpdate(case_id=case.id, kind=UpdateKind.POST.value,
                            direction=Direction.OUTBOUND.value, author=actor, visible_text=body,
                            full_text=body, outbound_message_id=out.id, created_at=now))
     case.updated_at = now
     audit(session, actor=actor, action="case.post", now=now, case_id=case.id,
-          message_id=out.message_id, status=case.status)
+          message_id=out.message_id, status=case.status,
+          **({"attachments": [a.filename for a in stored]} if stored else {}))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from parsing import reference
 from workflows.domain import OutboundKind, OutboundStatus
 from workflows.notices import ratelimit
+from workflows.outgoing_files import MailFile
 from workflows.settings import Settings
 from workflows.storage.models import Case, OutboundMessage
 
@@ -91,6 +93,7 @@ def render_message(
     automated: bool,
     now: dt.datetime,
     in_reply_to: str | None = None,
+    files: Sequence[MailFile] = (),
 ) -> RenderedMail:
     recipients = tuple(checked_address(a) for a in to)
     if not recipients:
@@ -125,7 +128,35 @@ def render_message(
         msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    for f in files:
+        _attach(msg, f)
     return RenderedMail(message_id, subject, recipients, msg.as_bytes())
+
+
+def _attach(msg: EmailMessage, f: MailFile) -> None:
+    """One file after the text+HTML alternative: the first ``add_attachment`` turns the mail
+    into multipart/mixed with the alternative as its first part (RFC 2046 5.1.3).
+
+    Base64 whatever the type, so the bytes arrive exact (line ends of a text file included).
+    The name goes in Content-Disposition ``filename`` (RFC 2183 2.3) and, for clients that
+    still read only that, Content-Type ``name``; the email package writes a non-ASCII name in
+    RFC 2231 encoding (``filename*=utf-8''...``, continued over lines when long). The name has
+    no control characters (``outgoing_files.clean_filename``) and is only ever a parameter
+    value, quoted or percent-encoded, so it cannot end the header or start another."""
+    maintype, _, subtype = f.header_type.partition("/")
+    params = {"name": f.filename}
+    if maintype == "text" and _is_utf8(f.data):
+        params["charset"] = "utf-8"
+    msg.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=f.filename,
+                       params=params)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def queue_mail(
@@ -141,8 +172,11 @@ def queue_mail(
     automated: bool,
     now: dt.datetime,
     in_reply_to: str | None = None,
+    files: Sequence[MailFile] = (),
 ) -> OutboundMessage:
-    """Render and add an outbox row (status queued) to the caller's transaction."""
+    """Render and add an outbox row (status queued) to the caller's transaction. The row
+    keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
+    after the files' blobs were purged."""
     mail = render_message(
         settings=settings,
         key=key,
@@ -154,6 +188,7 @@ def queue_mail(
         automated=automated,
         now=now,
         in_reply_to=in_reply_to,
+        files=files,
     )
     status, error = OutboundStatus.QUEUED, None
     if automated:

@@ -56,6 +56,9 @@ class AttachmentView:
     size: int
     sha256: str
     purged_at: str | None
+    # The mail that carried it: a customer's (inbound) or an analyst's update (outbound).
+    inbound_message_id: int | None = None
+    outbound_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,8 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
                             iso(u.created_at), u.inbound_message_id, u.outbound_message_id)
                  for u in updates],
         attachments=[AttachmentView(a.id, a.filename, a.content_type, a.size, a.sha256,
-                                    iso(a.purged_at)) for a in atts],
+                                    iso(a.purged_at), a.inbound_message_id,
+                                    a.outbound_message_id) for a in atts],
         outbound=[OutboundView(o.message_id, o.kind, list(o.recipients), o.subject, o.status,
                                list(o.failed_recipients), iso(o.sent_at), iso(o.bounced_at),
                                o.last_error) for o in outs],

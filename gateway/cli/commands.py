@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
+from pathlib import Path
 
 from gateway.app import build_runtime, initialize
 from gateway.cli.output import emit
 from gateway.config import load_settings
-from workflows import cases, directory, triage, views
+from workflows import cases, directory, organizations, triage, views
 from workflows.domain import Family, Severity
+from workflows.errors import Refused
+from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename, files_of
 from workflows.process import pending_ids, process_message, retry_failed
 from workflows.runtime import Runtime
 
@@ -39,16 +42,21 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
+def org_json(org: organizations.OrganizationSettings) -> dict[str, object]:
+    """An organization as ``org add`` prints it (``tz``, ``calendar``), for list/show/set."""
+    return {"id": org.id, "name": org.name, "domains": list(org.domains), "tz": org.timezone,
+            "country": org.country, "notify": list(org.notify),
+            "calendar": {"timezone": org.timezone, "hours": org.hours,
+                         "workdays": org.workdays, "country": org.country,
+                         "closed_days": list(org.closed_days)},
+            "created_at": org.created_at.isoformat()}
+
+
 def org_list(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
-    from workflows.storage.models import Organization
-
     rt = _runtime(args)
     with rt.db.transaction() as s:
-        for org in s.scalars(select(Organization).order_by(Organization.name)):
-            emit({"id": org.id, "name": org.name, "domains": org.domains, "tz": org.timezone,
-                  "country": org.country, "notify": org.notify})
+        for org in organizations.all_organization_settings(s):
+            emit(org_json(org))
     return 0
 
 
@@ -82,16 +90,45 @@ def case_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_files(paths: list[str], limits: Limits) -> list[Upload]:
+    """The ``--attach`` files, sizes checked before any is read (a 4 GB file is refused, not
+    loaded); a missing or unreadable one is refused in one line naming it."""
+    found: list[tuple[Path, int]] = []
+    for spec in paths:
+        path = Path(spec)
+        try:
+            if not path.is_file():
+                raise Refused(f"cannot attach {spec}: " + ("not a file" if path.exists()
+                                                           else "no such file"))
+            found.append((path, path.stat().st_size))
+        except OSError as exc:
+            raise Refused(f"cannot attach {spec}: {exc.strerror or exc}") from None
+    check_sizes([(clean_filename(p.name, i), size) for i, (p, size) in enumerate(found)],
+                limits)
+    uploads = []
+    for path, _size in found:
+        try:
+            with path.open("rb") as fh:  # at most one byte over: prepare() refuses a grown file
+                uploads.append(Upload(path.name, fh.read(limits.per_file + 1)))
+        except OSError as exc:
+            raise Refused(f"cannot read {path}: {exc.strerror or exc}") from None
+    return uploads
+
+
 def case_post(args: argparse.Namespace) -> int:
     rt = _runtime(args)
+    uploads = _read_files(args.attach, Limits.of(rt.settings))
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=args.number, body=args.body,
-                                action=args.action, now=rt.now(), actor=_actor(args))
+                                action=args.action, now=rt.now(), actor=_actor(args),
+                                attachments=uploads)
         out_id, message_id, number = out.id, out.message_id, args.number.upper()
         status = cases.find_case(s, number).status
+        files = [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                  "size": a.size, "sha256": a.sha256} for a in files_of(s, out_id)]
     report = rt.send_outbox([out_id])
     emit({"number": number, "status": status, "message_id": message_id,
-          "sent": report.sent == 1})
+          "sent": report.sent == 1, "attachments": files})
     return 0
 
 

@@ -1,7 +1,8 @@
 """Handlers for the lifecycle commands: ``timers run``, ``sla report``, ``case escalate`` and
-``org add`` with a business calendar.
+the organizations with their business calendar (``org add``, ``org show``, ``org set``).
 
-Place in the flow: the CLI edge of ``workflows.scheduler`` and ``workflows.timers``.
+Place in the flow: the CLI edge of ``workflows.scheduler``, ``workflows.timers`` and
+``workflows.organizations``.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from gateway.cli.commands import _actor, _case_json, _runtime
+from gateway.cli.commands import _actor, _case_json, _runtime, org_json
 from gateway.cli.output import emit
 from gateway.config import ConfigError
-from workflows import directory
+from workflows import directory, organizations
 from workflows.calendar import CalendarError
 from workflows.domain import Family
 from workflows.scheduler import run_pass
@@ -40,12 +41,20 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise ConfigError(f"{option} {value!r}: expected a date like 2026-03-31") from None
 
 
+def _notify_list(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
 def org_add(args: argparse.Namespace) -> int:
     rt = _runtime(args)
+    try:  # an unknown zone is a wrong argument (exit 2), as it is for org set
+        organizations.check_timezone(args.tz)
+    except organizations.InvalidSetting as exc:
+        raise ConfigError(str(exc)) from None
     with rt.db.transaction() as s:
         org = directory.add_organization(
             s, name=args.name, domains=args.domain, timezone=args.tz, country=args.country,
-            notify=[a.strip() for a in args.notify.split(",") if a.strip()], now=rt.now())
+            notify=_notify_list(args.notify), now=rt.now())
         try:
             calendar = set_business_calendar(org, hours=args.hours, workdays=args.workdays,
                                              closed_days=args.closed)
@@ -53,6 +62,45 @@ def org_add(args: argparse.Namespace) -> int:
             raise ConfigError(str(exc)) from None
         emit({"id": org.id, "name": org.name, "domains": org.domains, "tz": org.timezone,
               "country": org.country, "notify": org.notify, "calendar": calendar.describe()})
+    return 0
+
+
+def org_show(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        emit(org_json(organizations.organization_settings(s, args.name)))
+    return 0
+
+
+def _org_change(args: argparse.Namespace) -> organizations.OrganizationChange:
+    return organizations.OrganizationChange(
+        rename=args.rename, timezone=args.tz, country=args.country, hours=args.hours,
+        workdays=args.workdays, add_closed_days=tuple(args.add_closed),
+        remove_closed_days=tuple(args.remove_closed), add_domains=tuple(args.add_domain),
+        remove_domains=tuple(args.remove_domain),
+        notify=None if args.notify is None else tuple(_notify_list(args.notify)),
+        add_notify=tuple(args.add_notify), remove_notify=tuple(args.remove_notify))
+
+
+def org_set(args: argparse.Namespace) -> int:
+    """Change an organization; prints it as ``org show`` does, plus what changed and how many
+    pending timers moved (``null`` when the calendar did not change)."""
+    change = _org_change(args)
+    if change.empty:
+        raise ConfigError("org set: nothing to change (see ticketgate org set --help)")
+    rt = _runtime(args)
+    try:
+        with rt.db.transaction() as s:
+            done = organizations.update_organization(
+                s, rt.settings, name=args.name, change=change, actor=_actor(args),
+                now=rt.now())
+    except organizations.InvalidSetting as exc:
+        raise ConfigError(str(exc)) from None
+    timers = done.timers
+    emit({**org_json(done.organization),
+          "changed": {c.field.value: {"from": c.old, "to": c.new} for c in done.changes},
+          "timers": None if timers is None else {
+              "examined": timers.examined, "moved": timers.moved, "now_due": timers.now_due}})
     return 0
 
 

@@ -71,6 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a closed day beyond the country's public holidays (repeat)")
     a.set_defaults(run=lifecycle.org_add)
     org.add_parser("list").set_defaults(run=commands.org_list)
+    a = org.add_parser("show", help="an organization's settings")
+    a.add_argument("name")
+    a.set_defaults(run=lifecycle.org_show)
+    # The same option names and formats as org add; sets change by --add-X / --remove-X.
+    a = org.add_parser("set", help="change an organization (pending timers follow a new "
+                       "calendar)")
+    a.add_argument("name")
+    a.add_argument("--rename", metavar="NEW_NAME")
+    a.add_argument("--tz", help="IANA time zone, e.g. Europe/Paris")
+    a.add_argument("--country", help="public holidays of this country ('' for none)")
+    a.add_argument("--hours", help="business hours, local time, e.g. 08:00-18:00")
+    a.add_argument("--workdays", help="business days, e.g. mon-fri or sun-thu")
+    a.add_argument("--add-closed", action="append", default=[], metavar="YYYY-MM-DD",
+                   help="a closed day beyond the public holidays (repeat)")
+    a.add_argument("--remove-closed", action="append", default=[], metavar="YYYY-MM-DD")
+    a.add_argument("--add-domain", action="append", default=[], metavar="D")
+    a.add_argument("--remove-domain", action="append", default=[], metavar="D")
+    a.add_argument("--notify", help="replace the distribution list: a@x,b@x ('' for none)")
+    a.add_argument("--add-notify", action="append", default=[], metavar="ADDRESS")
+    a.add_argument("--remove-notify", action="append", default=[], metavar="ADDRESS")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
+    a.set_defaults(run=lifecycle.org_set)
 
     contact = sub.add_parser("contact", help="contacts").add_subparsers(dest="sub",
                                                                           required=True)
@@ -96,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = case.add_parser("post", help="send an analyst's update to the case contact")
     a.add_argument("number")
     a.add_argument("--body", required=True)
+    a.add_argument("--attach", action="append", default=[], metavar="FILE",
+                   help="send this file with the update (repeat)")
     g = a.add_mutually_exclusive_group()
     g.add_argument("--request-info", dest="action", action="store_const", const="request_info")
     g.add_argument("--propose-solution", dest="action", action="store_const",

@@ -1,26 +1,44 @@
-"""``ticketgate user add`` and ``ticketgate token create``: who may use the console and the API.
+"""``ticketgate user …`` and ``ticketgate token …``: who may use the console and the API.
 
-Registered by ``gateway.cli.main`` (``OPTIONAL_COMMANDS``). Passwords are read from standard
-input (``--password-stdin``, first line) or prompted for without echo, never taken from the
-command line where ``ps`` and shell history would keep them. A token is printed once: only its
-hash is stored.
+Place in the flow: outside the message flow; an admin's shell. ``user add``, ``user passwd``
+(reset a password: every session of the user ends), ``user list``, ``user disable`` /
+``user enable``, ``token create``, ``token list`` and ``token revoke``; the rules themselves
+live in ``gateway.http.accounts``, shared with the console. Registered by ``gateway.cli.main``
+(``OPTIONAL_COMMANDS``).
+
+Passwords are read from standard input (``--password-stdin``, first line) or prompted for
+without echo, never taken from the command line where ``ps`` and shell history would keep them.
+A token is printed once: only its hash is stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import sys
 
 from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
-from gateway.http.accounts import Role, add_user, create_api_token
+from gateway.http.accounts import (
+    Role,
+    add_user,
+    find_user,
+    issue_api_token,
+    list_tokens,
+    list_users,
+    reset_password,
+    revoke_token,
+    set_disabled,
+)
 from workflows.errors import Refused
 
 
 def _password(args: argparse.Namespace) -> str | None:
-    if args.no_password:
-        return None
+    return None if args.no_password else _read_password(args)
+
+
+def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
@@ -45,12 +63,73 @@ def user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def user_passwd(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        find_user(s, args.email)  # an unknown user is said before anyone types a password
+    password = _read_password(args)
+    with rt.db.transaction() as s:
+        ended = reset_password(s, email=args.email, password=password, now=rt.now(),
+                               actor=_actor(args))
+    emit({"email": args.email.strip().lower(), "password": True, "sessions_ended": ended})
+    return 0
+
+
+def user_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for user in list_users(s):
+            emit({"email": user.email, "role": user.role, "disabled": user.disabled,
+                  "password": user.password_hash is not None,
+                  "created": _iso(user.created_at), "last_login": _iso(user.last_login_at)})
+    return 0
+
+
+def user_disable(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        user, ended = set_disabled(s, email=args.email, disabled=args.disabled, now=rt.now(),
+                                   actor=_actor(args))
+        line = {"email": user.email, "disabled": user.disabled, "sessions_ended": ended}
+    emit(line)
+    return 0
+
+
 def token_create(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     with rt.db.transaction() as s:
-        token = create_api_token(s, email=args.email, name=args.name, now=rt.now(),
-                                 actor=_actor(args))
-    emit({"email": args.email.strip().lower(), "name": args.name, "token": token})
+        token_id, token = issue_api_token(s, email=args.email, name=args.name, now=rt.now(),
+                                          actor=_actor(args))
+    emit({"id": token_id, "email": args.email.strip().lower(), "name": args.name,
+          "token": token})
+    return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        for token, user in list_tokens(s, args.email):
+            emit({"id": token.id, "email": user.email, "name": token.name,
+                  "created": _iso(token.created_at), "last_used": _iso(token.last_used_at),
+                  "revoked": _iso(token.revoked_at)})
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    lines = []
+    # all or nothing: one unknown id revokes none, and nothing is printed before the commit
+    with rt.db.transaction() as s:
+        for token_id in args.ids:
+            token, user = revoke_token(s, token_id=token_id, now=rt.now(), actor=_actor(args))
+            lines.append({"id": token.id, "email": user.email, "name": token.name,
+                          "revoked": _iso(token.revoked_at)})
+    for line in lines:
+        emit(line)
     return 0
 
 
@@ -66,6 +145,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     g.add_argument("--no-password", action="store_true",
                    help="API tokens only: the user cannot sign in to the console")
     a.set_defaults(run=user_add)
+    a = user.add_parser("passwd", help="set a user's password; signs them out everywhere "
+                        "(API tokens keep working)")
+    a.add_argument("email")
+    a.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input")
+    a.set_defaults(run=user_passwd)
+    user.add_parser("list", help="every user: role, disabled, created, last sign-in"
+                    ).set_defaults(run=user_list)
+    for name, disabled, helptext in (
+            ("disable", True, "the user can no longer sign in; their sessions end and their "
+                              "API tokens stop working"),
+            ("enable", False, "undo disable (API tokens work again; sessions do not return)")):
+        a = user.add_parser(name, help=helptext)
+        a.add_argument("email")
+        a.set_defaults(run=user_disable, disabled=disabled)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="sub",
                                                                        required=True)
@@ -73,3 +167,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.add_argument("email")
     a.add_argument("--name", default="", help="what the token is for")
     a.set_defaults(run=token_create)
+    a = token.add_parser("list", help="tokens (never their values): id, user, name, last use")
+    a.add_argument("email", nargs="?", help="only this user's tokens")
+    a.set_defaults(run=token_list)
+    a = token.add_parser("revoke", help="revoke tokens for good, by id (see token list)")
+    a.add_argument("ids", nargs="+", type=int, metavar="ID")
+    a.set_defaults(run=token_revoke)

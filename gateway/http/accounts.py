@@ -1,10 +1,11 @@
 """Console accounts: users, roles, password checks, sessions, API tokens and the login limit.
 
-Place in the flow: outside the message flow, at the HTTP edge. ``ticketgate user add`` and
-``ticketgate token create`` write users and tokens here; the console's login form and the API's
-``Authorization: Bearer`` header are checked here, and every request then carries a
-``Principal`` whose role says which of the domain's services it may call. No FastAPI in this
-module, so the CLI can use it without the web stack.
+Place in the flow: outside the message flow, at the HTTP edge. ``ticketgate user …`` and
+``ticketgate token …`` write users and tokens here (add, reset a password, disable, list,
+revoke); the console's login form, its own-password form and the API's ``Authorization: Bearer``
+header are checked here, and every request then carries a ``Principal`` whose role says which
+of the domain's services it may call. No FastAPI in this module, so the CLI can use it without
+the web stack.
 
 Secrets are never stored: passwords as argon2id hashes (RFC 9106), session and API tokens as
 their sha256 (they are 256-bit random values, so a fast hash is enough).
@@ -123,13 +124,21 @@ def _principal(user: ConsoleUser, session_row: ConsoleSession | None = None) -> 
 # --- users and tokens (the CLI) --------------------------------------------------------------
 
 
+def password_problem(password: str) -> str | None:
+    """Why ``password`` may not be set, or None. The one rule for the CLI and the console."""
+    if len(password) < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters"
+    return None
+
+
 def add_user(session: Session, *, email: str, role: Role, password: str | None,
              now: dt.datetime, actor: str) -> ConsoleUser:
     email = checked_address(email).lower()
     if session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).first():
         raise Refused(f"user {email} already exists")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise Refused(f"a password needs at least {MIN_PASSWORD} characters")
+    problem = password_problem(password) if password is not None else None
+    if problem:
+        raise Refused(problem)
     user = ConsoleUser(email=email, role=role.value, disabled=False, created_at=now,
                        password_hash=hash_password(password) if password is not None else None)
     session.add(user)
@@ -146,15 +155,92 @@ def find_user(session: Session, email: str) -> ConsoleUser:
     return user
 
 
+def list_users(session: Session) -> list[ConsoleUser]:
+    return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.email)))
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Sign a user out everywhere; how many sessions ended."""
+    return session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id)
+                           ).rowcount or 0
+
+
+def reset_password(session: Session, *, email: str, password: str, now: dt.datetime,
+                   actor: str) -> int:
+    """An admin sets a user's password (``ticketgate user passwd``); returns how many sessions
+    ended. Every session ends, since whoever holds one may be why the password is reset; API
+    tokens stay (they are revoked one by one with ``token revoke``)."""
+    user = find_user(session, email)
+    problem = password_problem(password)
+    if problem:
+        raise Refused(problem)
+    user.password_hash = hash_password(password)
+    ended = end_sessions(session, user.id)
+    audit(session, actor=actor, action="user.passwd", now=now, user=user.email,
+          sessions_ended=ended)
+    return ended
+
+
+def set_disabled(session: Session, *, email: str, disabled: bool, now: dt.datetime,
+                 actor: str) -> tuple[ConsoleUser, int]:
+    """Disable (or enable) a user; returns the user and how many sessions ended.
+
+    A disabled user cannot sign in, and ``principal_for_session`` / ``principal_for_token``
+    refuse their sessions and tokens. The sessions are also deleted, so enabling the user again
+    does not bring back a browser signed in before; tokens are only suspended (they work again
+    once enabled), since a token lost for good means touching every script that used it.
+    Idempotent: asking for the state the user is already in changes and audits nothing.
+    """
+    user = find_user(session, email)
+    if user.disabled == disabled:
+        return user, 0
+    user.disabled = disabled
+    ended = end_sessions(session, user.id) if disabled else 0
+    audit(session, actor=actor, action="user.disable" if disabled else "user.enable", now=now,
+          user=user.email, sessions_ended=ended)
+    return user, ended
+
+
 def create_api_token(session: Session, *, email: str, name: str, now: dt.datetime,
                      actor: str) -> str:
     """A new token for ``email``; the only time its value is known (only a hash is kept)."""
+    return issue_api_token(session, email=email, name=name, now=now, actor=actor)[1]
+
+
+def issue_api_token(session: Session, *, email: str, name: str, now: dt.datetime,
+                    actor: str) -> tuple[int, str]:
+    """``create_api_token`` that also gives the token's id, which ``token revoke`` takes."""
     user = find_user(session, email)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name.strip()[:200], created_at=now,
-                         token_hash=token_digest(token)))
+    row = ApiToken(user_id=user.id, name=name.strip()[:200], created_at=now,
+                   token_hash=token_digest(token))
+    session.add(row)
+    session.flush()
     audit(session, actor=actor, action="token.create", now=now, user=user.email, name=name)
-    return token
+    return row.id, token
+
+
+def list_tokens(session: Session, email: str | None = None
+                ) -> list[tuple[ApiToken, ConsoleUser]]:
+    query = select(ApiToken, ConsoleUser).join(ConsoleUser, ApiToken.user_id == ConsoleUser.id)
+    if email is not None:
+        query = query.where(ConsoleUser.id == find_user(session, email).id)
+    return [(token, user) for token, user in session.execute(query.order_by(ApiToken.id))]
+
+
+def revoke_token(session: Session, *, token_id: int, now: dt.datetime, actor: str
+                 ) -> tuple[ApiToken, ConsoleUser]:
+    """Revoke one token for good (the row stays, for the audit trail). Idempotent: a token
+    revoked before keeps its first ``revoked_at``."""
+    row = session.get(ApiToken, token_id)
+    user = session.get(ConsoleUser, row.user_id) if row is not None else None
+    if row is None or user is None:
+        raise NotFound(f"no API token {token_id} (see ticketgate token list)")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        audit(session, actor=actor, action="token.revoke", now=now, user=user.email,
+              token=row.id, name=row.name)
+    return row, user
 
 
 def principal_for_token(session: Session, token: str, now: dt.datetime) -> Principal | None:
@@ -227,12 +313,53 @@ def log_in(session: Session, *, email: str, password: str, ip: str,
     if _HASHER.check_needs_rehash(user.password_hash or ""):
         user.password_hash = hash_password(password)
     user.last_login_at = now
+    token, row = _open_session(session, user, ip=ip, now=now)
+    audit(session, actor=user.email, action="console.login", now=now, ip=ip)
+    return LoginResult(LoginOutcome.OK, token, _principal(user, row))
+
+
+def _open_session(session: Session, user: ConsoleUser, *, ip: str, now: dt.datetime
+                  ) -> tuple[str, ConsoleSession]:
     token = secrets.token_urlsafe(32)
     row = ConsoleSession(token_hash=token_digest(token), user_id=user.id, created_at=now,
                          expires_at=now + SESSION_LIFETIME, ip=ip)
     session.add(row)
     session.flush()
-    audit(session, actor=user.email, action="console.login", now=now, ip=ip)
+    return token, row
+
+
+def change_password(session: Session, principal: Principal, *, current: str, new: str,
+                    ip: str, now: dt.datetime) -> LoginResult:
+    """A signed-in user sets their own password (the console's account page).
+
+    The current password is checked like a sign-in: a wrong one counts as a failed login of
+    that account, and the login limit applies, so a browser left signed in is no oracle for
+    guessing it. On success every session of the user ends, this one included, and a new one
+    is issued in its place (``session_token``): a copy of the old cookie, wherever it went, is
+    worthless afterwards. API tokens are left alone. Raises ``Refused`` for a new password that
+    breaks the rule or equals the current one.
+    """
+    problem = password_problem(new)
+    if problem:
+        raise Refused(problem)
+    ip = ip[:64]
+    wait = throttled_for(session, email=principal.email, ip=ip, now=now)
+    if wait:
+        log.warning("password change throttled for an account from %s", ip)
+        return LoginResult(LoginOutcome.THROTTLED, retry_after=wait)
+    user = session.get(ConsoleUser, principal.user_id)
+    ok = user is not None and not user.disabled and password_matches(user.password_hash,
+                                                                       current)
+    if not ok or user is None:
+        session.add(LoginAttempt(at=now, email=principal.email, ip=ip, success=False))
+        return LoginResult(LoginOutcome.REFUSED)
+    if new == current:
+        raise Refused("the new password is the same as the current one")
+    user.password_hash = hash_password(new)
+    ended = end_sessions(session, user.id)
+    token, row = _open_session(session, user, ip=ip, now=now)
+    audit(session, actor=user.email, action="user.password", now=now, ip=ip,
+          other_sessions_ended=max(ended - 1, 0))
     return LoginResult(LoginOutcome.OK, token, _principal(user, row))
 
 

@@ -9,6 +9,7 @@ failed send never undoes a committed decision and an uncommitted one never sends
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,6 +23,7 @@ from workflows.cases import audit
 from workflows.domain import Family, OutboundKind, Severity
 from workflows.errors import Refused
 from workflows.outbound import queue_mail
+from workflows.outgoing_files import Upload, files_of
 from workflows.process import ProcessResult, retry_failed
 from workflows.runtime import Runtime
 from workflows.timers import escalation as timer_escalation
@@ -55,11 +57,23 @@ class TriageResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file that went out with an update, as stored on the case."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class CaseResult:
     number: str
     status: str
     message_id: str | None = None
     sent: bool | None = None
+    attachments: tuple[SentFile, ...] = ()
 
 
 def _reply_to_sender(session: Session, rt: Runtime, principal: Principal, item_id: int,
@@ -121,16 +135,18 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
 
 
 def post_to_case(rt: Runtime, principal: Principal, number: str, body: str,
-                 action: PostAction) -> CaseResult:
+                 action: PostAction, attachments: Sequence[Upload] = ()) -> CaseResult:
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=number, body=body,
                                 action=None if action is PostAction.POST else action.value,
-                                now=rt.now(), actor=principal.actor)
+                                now=rt.now(), actor=principal.actor, attachments=attachments)
         out_id, message_id = out.id, out.message_id
         found = cases.find_case(s, number)
         number, status = found.number, found.status
+        files = tuple(SentFile(a.id, a.filename or "", a.content_type, a.size, a.sha256)
+                      for a in files_of(s, out_id))
     report = rt.send_outbox([out_id])
-    return CaseResult(number, status, message_id, report.sent == 1)
+    return CaseResult(number, status, message_id, report.sent == 1, files)
 
 
 def close_case(rt: Runtime, principal: Principal, number: str, *, cancelled: bool

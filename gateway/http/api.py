@@ -9,6 +9,7 @@ ridden into an API write (no CSRF surface). Lists are paginated (``page``, ``per
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -49,8 +50,10 @@ from gateway.http.api_models import (
     PageNo,
     Pagination,
     PerPage,
+    PostResultOut,
     ReopenBody,
     ReplyBody,
+    SentFileOut,
     TriageDetailOut,
     TriageItemOut,
     TriageList,
@@ -62,6 +65,7 @@ from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows import views
 from workflows.errors import NotFound
+from workflows.outgoing_files import Upload
 from workflows.storage.models import (
     Contact,
     Notice,
@@ -159,15 +163,19 @@ def case_updates(request: Request, number: CaseNumber,
             for u in detail.updates]
 
 
-@router.post("/cases/{number}/updates", response_model=CaseResultOut, status_code=201,
+@router.post("/cases/{number}/updates", response_model=PostResultOut, status_code=201,
              tags=["cases"])
 def add_update(request: Request, number: CaseNumber, body: NewUpdate,
-               principal: Annotated[Principal, CASES_WRITE]) -> CaseResultOut:
+               principal: Annotated[Principal, CASES_WRITE]) -> PostResultOut:
     """Post an update to the case contact (``post``), or request info / propose a solution,
-    which also moves the status per the state machine."""
-    r = post_to_case(runtime(request), principal, number, body.body, body.action)
-    return CaseResultOut(number=r.number, status=r.status, message_id=r.message_id,
-                         sent=r.sent)
+    which also moves the status per the state machine. ``attachments`` (base64) go out with
+    the mail as files and are kept on the case; the type is decided from the bytes and the
+    name, never from ``content_type`` alone."""
+    uploads = [Upload(a.filename, a.data(), a.content_type) for a in body.attachments]
+    r = post_to_case(runtime(request), principal, number, body.body, body.action, uploads)
+    return PostResultOut(number=r.number, status=r.status, message_id=r.message_id,
+                         sent=r.sent, attachments=[SentFileOut(**asdict(f))
+                                                   for f in r.attachments])
 
 
 @router.post("/cases/{number}/close", response_model=CaseResultOut, tags=["cases"])

@@ -7,13 +7,16 @@ fits the database's integers, so a bad request is a 422 with a message, never a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from gateway.http.actions import PostAction, TriageAction
 from workflows.domain import Family, Severity
+from workflows.outgoing_files import MAX_FILES
 
 NO_NUL = r"^[^\x00]*$"
 Line = Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)]
@@ -78,9 +81,46 @@ class NewCase(Strict):
                                            pattern=r"^[a-z0-9_-]+$")] = "support"
 
 
+# A bound on the JSON, not the limit: the domain refuses files over the configured size
+# (``post_file_max_bytes``, 10 MB by default) with a 409 that says so.
+MAX_BASE64 = 64 * 1024 * 1024
+
+
+def decode_base64(value: str) -> bytes:
+    """Standard base64 (RFC 4648 4); line breaks and spaces, as in MIME, are ignored."""
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except binascii.Error:
+        raise ValueError("not valid base64 (RFC 4648, standard alphabet, padded)") from None
+
+
+class NewAttachment(Strict):
+    """A file sent with the update, its bytes in base64."""
+
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+    content_base64: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BASE64),
+                              Field(json_schema_extra={"contentEncoding": "base64"})]
+    content_type: Line | None = Field(
+        None, description="what the client says the file is: labels the mail part only when "
+                          "the bytes and the name tell nothing (the desk decides the type)")
+
+    @field_validator("content_base64")
+    @classmethod
+    def _is_base64(cls, value: str) -> str:
+        decode_base64(value)
+        return value
+
+    def data(self) -> bytes:
+        return decode_base64(self.content_base64)
+
+
 class NewUpdate(Strict):
     body: Body
     action: PostAction = PostAction.POST
+    attachments: list[NewAttachment] = Field(
+        default_factory=list, max_length=MAX_FILES,
+        description="files mailed with the update and kept on the case (10 MB each and 20 MB "
+                    "in all by default; an empty or larger file is refused with 409)")
 
 
 class CloseBody(Strict):
@@ -92,6 +132,18 @@ class CaseResultOut(BaseModel):
     status: str
     message_id: str | None = None
     sent: bool | None = None
+
+
+class SentFileOut(BaseModel):
+    id: int = Field(description="download it at /cases/{number}/attachments/{id} (console)")
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class PostResultOut(CaseResultOut):
+    attachments: list[SentFileOut] = Field(default_factory=list)
 
 
 class UpdateOut(BaseModel):

@@ -30,6 +30,7 @@ from gateway.http import (
     api,
     api_notices,
     pages,
+    pages_account,
     pages_cases,
     pages_health,
     pages_notices,
@@ -168,7 +169,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
-    pages_health.router, api.router, api_notices.router, api.schema_router)
+    pages_health.router, pages_account.router, api.router, api_notices.router, api.schema_router)
 
 
 def all_routes() -> list[APIRoute]:

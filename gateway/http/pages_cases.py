@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from starlette.datastructures import UploadFile as ReceivedFile
 
 from gateway.http import queries
 from gateway.http.accounts import Permission, Principal
@@ -33,6 +34,7 @@ from workflows.blobs import read_blob
 from workflows.cases import find_case
 from workflows.domain import CaseStatus, Family
 from workflows.errors import DomainError, NotFound
+from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
 from workflows.storage.models import Attachment, AuditEvent, CaseUpdate
 
 router = APIRouter(include_in_schema=False)
@@ -49,12 +51,33 @@ class TimelineEntry:
     update_id: int | None = None
     has_html: bool = False
     full_text: str = ""
+    files: tuple[views.AttachmentView, ...] = ()  # what the update's mail carried
+
+
+def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.AttachmentView, ...]]:
+    """Each update's files: found through the mail both name (an analyst's update and its
+    files name the outbound message; a customer's, the inbound one)."""
+    by_mail: dict[tuple[str, int], list[views.AttachmentView]] = {}
+    for a in detail.attachments:
+        if a.outbound_message_id is not None:
+            by_mail.setdefault(("out", a.outbound_message_id), []).append(a)
+        elif a.inbound_message_id is not None:
+            by_mail.setdefault(("in", a.inbound_message_id), []).append(a)
+    files = {}
+    for u in detail.updates:
+        key = (("out", u.outbound_message_id) if u.outbound_message_id is not None
+               else ("in", u.inbound_message_id or 0))
+        if key in by_mail:
+            files[u.id] = tuple(by_mail[key])
+    return files
 
 
 def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
               html_ids: set[int], full: dict[int, str]) -> list[TimelineEntry]:
+    files = _files_by_update(detail)
     entries = [TimelineEntry(u.created_at, "update", f"{u.direction} {u.kind} — {u.author}",
-                             u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""))
+                             u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""),
+                             files.get(u.id, ()))
                for u in detail.updates]
     entries += [TimelineEntry(c["at"], "status", f"status {c['from'] or '—'} → {c['to']}",
                               f"event: {c['event']}") for c in detail.status_changes]
@@ -100,7 +123,8 @@ def case_page(request: Request, number: str, principal: Annotated[Principal, REA
     escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
     return page(request, principal, "case.html", title=detail.number, case=detail,
                 timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
-                post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value)
+                post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
+                post_limits=Limits.of(rt.settings))
 
 
 def _update(request: Request, number: str, update_id: int) -> CaseUpdate:
@@ -143,17 +167,36 @@ def case_attachment(request: Request, number: str, attachment_id: int,
     return attachment_response(payload, filename, content_type, attachment_id, inline=inline)
 
 
+def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
+    """The form's files, sizes checked before reading (the parser spooled them to disk). A
+    file input left empty still sends a part with an empty name and no bytes, which the
+    parser hands over as the text "": that is no file."""
+    # Starlette's class: what the parser made (FastAPI's UploadFile only subclasses it).
+    chosen = [f for f in files if isinstance(f, ReceivedFile) and (f.filename or f.size)]
+    check_sizes([(clean_filename(f.filename or "", i), f.size) for i, f in enumerate(chosen)
+                 if f.size is not None], limits)
+    # The client's type is a hint for the MIME header only (workflows.outgoing_files).
+    return [Upload(f.filename or "", f.file.read(limits.per_file + 1), f.content_type)
+            for f in chosen]
+
+
 @router.post("/cases/{number}/post")
 def case_post(request: Request, number: str, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
-              action: Annotated[PostAction, Form()] = PostAction.POST) -> Response:
+              action: Annotated[PostAction, Form()] = PostAction.POST,
+              files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+    # The CSRF token comes from the same parsed form, urlencoded or multipart (WRITE).
+    rt = runtime(request)
     try:
-        result = post_to_case(runtime(request), principal, number, body, action)
+        uploads = _uploads(files or [], Limits.of(rt.settings))
+        result = post_to_case(rt, principal, number, body, action, uploads)
     except DomainError as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
+    with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
     return done(request, f"/cases/{result.number}",
-                f"Update sent to the contact; {result.number} is {result.status}."
-                if result.sent else f"Update queued; {result.number} is {result.status}.")
+                f"Update{with_files} sent to the contact; {result.number} is {result.status}."
+                if result.sent else
+                f"Update{with_files} queued; {result.number} is {result.status}.")
 
 
 @router.post("/cases/{number}/close")

@@ -29,8 +29,10 @@ class ServeProcess:
         self.home = home
         self.port = free_port()
         self.log = home / "serve.log"
-        # The console gets a free port of its own unless the test names one.
-        http = () if "--http" in extra_args else ("--http", f"127.0.0.1:{free_port()}")
+        # The console gets a port of its own unless the test names one: port 0, bound by the
+        # child itself (a number picked here and bound later could be taken meanwhile -- even
+        # by this SMTP port, as two free_port() calls in a row may return the same number).
+        http = () if "--http" in extra_args else ("--http", "127.0.0.1:0")
         self.args = ("serve", "--smtp", f"127.0.0.1:{self.port}", *http, *extra_args)
         self.env = {**os.environ, "TICKETGATE_HOME": str(home), **(env or {})}
         for name in ("TICKETGATE_BROKER_URL", "TICKETGATE_CONFIG", "TICKETGATE_DATABASE_URL"):
@@ -44,8 +46,13 @@ class ServeProcess:
     def address(self) -> tuple[str, int]:
         return "127.0.0.1", self.port
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start and wait until the port answers with a greeting."""
+    def start(self, timeout: float = 120.0) -> None:
+        """Start and wait until the port answers with a greeting.
+
+        A start that does not answer in time is killed before the error is raised: a child
+        left running would hold its port, and the ``ResourceWarning`` its ``Popen`` gives when
+        collected (an error under ``filterwarnings = error``) would fail some later test.
+        """
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-c", _MAIN, *self.args],
                                          env=self.env, stdout=log, stderr=log)
@@ -60,6 +67,7 @@ class ServeProcess:
             except OSError:
                 pass
             time.sleep(0.1)
+        self.ensure_dead()
         raise AssertionError(f"serve did not answer within {timeout:.0f} s:\n{self.output()}")
 
     def output(self) -> str:

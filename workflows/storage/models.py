@@ -194,6 +194,11 @@ class Attachment(Base):
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id"), index=True
     )
+    # A file an analyst sent with an update: linked to the mail that carried it, as an inbound
+    # file is to its inbound message (the update names the same outbound message).
+    outbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_messages.id"), index=True
+    )
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(200))

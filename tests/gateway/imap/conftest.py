@@ -104,9 +104,12 @@ class ImapUser:
             client.select_folder(folder, readonly=True)
             uids = client.search(["ALL"])
             fetched = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+        # A message the poller moves away between our SEARCH and FETCH comes back without its
+        # header (Dovecot answers NIL for it): it has left the folder, so it is not listed.
         return sorted(
-            data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip()
-            for data in fetched.values())
+            header.decode().split(":", 1)[1].strip()
+            for data in fetched.values()
+            if (header := data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]")) is not None)
 
 
 def make_user(server: Dovecot) -> ImapUser:

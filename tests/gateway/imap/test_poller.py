@@ -227,6 +227,9 @@ def test_without_move_messages_are_copied_and_deleted(
     run_poller(user.account(), drain_factory=Recording)
     wait_until(lambda: len(user.message_ids("Processed")) == 3, "all three are copied")
     wait_until(lambda: user.count("INBOX", "UNDELETED") == 0, "and deleted from INBOX")
+    # UID EXPUNGE is a command of its own after STORE \Deleted: wait for it, do not race it.
+    wait_until(lambda: user.count("INBOX") == left_flagged,
+               f"{left_flagged} flagged message(s) left in INBOX")
     assert (drains[0].disposal, user.count("INBOX"), len(inbound_rows(rt))) == (
         disposal, left_flagged, 3)
 
