@@ -90,10 +90,10 @@ def render_report(session: Session, org: Organization, cadence: Cadence, recipie
                   Sequence[str], start: dt.datetime, end: dt.datetime) -> RenderedNotice:
     open_cases = session.scalars(select(Case).where(
         Case.organization_id == org.id, Case.status != CaseStatus.CLOSED.value,
-        Case.created_at < end).order_by(Case.created_at))
+        Case.created_at < end).order_by(Case.created_at, Case.id))
     closed_cases = session.scalars(select(Case).where(
         Case.organization_id == org.id, Case.closed_at >= start, Case.closed_at < end)
-        .order_by(Case.closed_at))
+        .order_by(Case.closed_at, Case.id))
     zone = zone_of(org.timezone)
     ctx = {"desk_name": DESK_NAME, "organization": org.name, "zone": zone.key,
            "cadence": cadence.value, "recipients": ", ".join(recipients),
