@@ -15,7 +15,10 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from workflows.process import pending_ids, process_batch, release_stuck
@@ -49,12 +52,71 @@ def sweep(rt: Runtime, dispatcher: Dispatcher, *, stuck_after: dt.timedelta = ST
     return len(ids)
 
 
-class EmbeddedWorker:
-    """Processes submitted ids on one background thread, and sweeps every ``sweep_every`` s."""
+@dataclass(frozen=True, slots=True)
+class IntakeFirst:
+    """How the embedded worker shares the process with the listener during a burst.
 
-    def __init__(self, rt: Runtime, *, sweep_every: float = 30.0) -> None:
+    Listener and worker share one interpreter lock. Parsing and deciding as fast as mail comes
+    in halves what the listener can take, and a slow 250 is what a sending MTA feels (its
+    sessions queue, then time out). While intake runs above ``hot_rate`` msg/s, the worker
+    therefore takes at most ``share`` of the time: after a batch that took t seconds it rests
+    t * (1 - share) / share (at most ``max_rest``). Nothing waits longer than the burst plus
+    that: committed mail is safe, and the worker catches up at full speed once intake calms.
+    Below ``hot_rate`` (a desk's normal day) it processes at once, so latency is unchanged."""
+
+    hot_rate: float = 100.0
+    share: float = 0.25
+    max_rest: float = 2.0
+
+    def rest_after(self, batch_seconds: float, intake_rate: float) -> float:
+        """Seconds to rest after a batch; 0 when intake is calm. Pure."""
+        if intake_rate < self.hot_rate or batch_seconds <= 0:
+            return 0.0
+        return min(batch_seconds * (1.0 - self.share) / self.share, self.max_rest)
+
+
+class _RateMeter:
+    """Messages submitted over the last ``window`` seconds (monotonic clock)."""
+
+    def __init__(self, window: float = 1.0) -> None:
+        self.window = window
+        self._events: deque[tuple[float, int]] = deque()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int, now: float | None = None) -> None:
+        with self._lock:
+            self._events.append((time.monotonic() if now is None else now, n))
+            self._count += n
+
+    def rate(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            while self._events and self._events[0][0] < now - self.window:
+                self._count -= self._events.popleft()[1]
+            return self._count / self.window
+
+
+class _Resubmit:
+    """The worker's own sweeps: queued like any submission, but not counted as intake."""
+
+    def __init__(self, worker: EmbeddedWorker) -> None:
+        self._worker = worker
+
+    def submit(self, inbound_ids: Sequence[int]) -> None:
+        self._worker._enqueue(inbound_ids)
+
+
+class EmbeddedWorker:
+    """Processes submitted ids on one background thread, and sweeps every ``sweep_every`` s.
+    During an intake burst it yields to the listener (``IntakeFirst``)."""
+
+    def __init__(self, rt: Runtime, *, sweep_every: float = 30.0,
+                 policy: IntakeFirst = IntakeFirst()) -> None:
         self.rt = rt
         self.sweep_every = sweep_every
+        self.policy = policy
+        self._intake = _RateMeter()
         self._queue: queue.Queue[int | None] = queue.Queue()
         self._queued: set[int] = set()
         self._lock = threading.Lock()
@@ -62,6 +124,10 @@ class EmbeddedWorker:
         self._stop = threading.Event()
 
     def submit(self, inbound_ids: Sequence[int]) -> None:
+        self._intake.add(len(inbound_ids))
+        self._enqueue(inbound_ids)
+
+    def _enqueue(self, inbound_ids: Sequence[int]) -> None:
         with self._lock:
             for inbound_id in inbound_ids:
                 if inbound_id not in self._queued:
@@ -99,11 +165,13 @@ class EmbeddedWorker:
 
     def _run(self) -> None:
         # At start nothing else runs our messages: take everything left, however young.
-        sweep(self.rt, self, stuck_after=dt.timedelta(0), grace=dt.timedelta(0))
+        resubmit = _Resubmit(self)
+        sweep(self.rt, resubmit, stuck_after=dt.timedelta(0), grace=dt.timedelta(0))
         next_sweep = self.rt.now().timestamp() + self.sweep_every
         while not self._stop.is_set():
             batch = self._take_batch()
             if batch:
+                started = time.monotonic()
                 try:
                     process_batch(self.rt, batch)
                 except Exception:  # process boundary: the rows stay received; the sweep retries
@@ -111,9 +179,12 @@ class EmbeddedWorker:
                 finally:
                     with self._lock:
                         self._queued.difference_update(batch)
+                rest = self.policy.rest_after(time.monotonic() - started, self._intake.rate())
+                if rest:
+                    self._stop.wait(rest)
             if self.rt.now().timestamp() >= next_sweep:
                 next_sweep = self.rt.now().timestamp() + self.sweep_every
                 try:
-                    sweep(self.rt, self)
+                    sweep(self.rt, resubmit)
                 except Exception:
                     log.exception("sweep failed")
