@@ -17,6 +17,7 @@ In-Reply-To/References thread back even when the subject and body were rewritten
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import re
 import secrets
@@ -44,6 +45,7 @@ def canonical_number(number: str) -> str:
     return number.strip().upper()
 
 
+@functools.lru_cache(maxsize=4096)  # a thread quotes one case's token in ids, subject and body
 def sign(number: str, key: bytes) -> str:
     """The lower-case base32 MAC of ``number`` under ``key``."""
     digest = hmac.new(key, b"ticketgate-ref-v1:" + canonical_number(number).encode(), "sha256")
