@@ -85,6 +85,49 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes with 413, before it is held in memory.
+
+    The largest legitimate body is an analyst's update with its files (the settings' limit,
+    a third more as base64 in the API). Without a cap, a client could make the form parser
+    spool gigabytes before the file-size check ever runs. A declared Content-Length is refused
+    at once; a chunked body is counted as it arrives (RFC 9110 15.5.14)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def _message(self) -> str:
+        return f"request body too large: at most {self.limit // (1024 * 1024)} MB"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = _error(Request(scope), 413, self._message(), {"connection": "close"})
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:  # raised inside the route: the error handlers answer
+                    raise StarletteHTTPException(413, self._message())
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def body_limit(rt: Runtime) -> int:
+    """An update's files as base64 (4/3) plus a megabyte for the text and the form."""
+    return rt.settings.post_files_max_bytes * 4 // 3 + 1024 * 1024
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -191,6 +234,7 @@ def create_app(rt: Runtime) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.rt = rt
+    app.add_middleware(BodyLimit, limit=body_limit(rt))
     app.add_middleware(SecurityHeaders)
     _install_handlers(app)
     for router in ROUTERS:
