@@ -56,6 +56,7 @@ class Permission(StrEnum):
     HEALTH_READ = "health:read"
     FAILED_RETRY = "failed:retry"
     DIRECTORY_READ = "directory:read"
+    DIRECTORY_WRITE = "directory:write"  # organizations' settings: admins only
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
