@@ -14,7 +14,6 @@ what the client says a file is.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import mimetypes
 import re
 import unicodedata
@@ -83,6 +82,16 @@ class MailFile:
     header_type: str  # the part's Content-Type: ours, or a clean declared one when ours is
     # only the default
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file that went out with an update, as stored on the case."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
     sha256: str
 
 
@@ -161,7 +170,7 @@ def prepare(uploads: Sequence[Upload], limits: Limits) -> tuple[MailFile, ...]:
     for name, upload in zip(names, uploads, strict=True):
         ours = content_type_of(name, upload.data)
         files.append(MailFile(name, ours, _header_type(ours, upload.declared_type),
-                              upload.data, hashlib.sha256(upload.data).hexdigest()))
+                              upload.data))
     return tuple(files)
 
 
@@ -182,8 +191,9 @@ def store(session: Session, settings: Settings, files: Sequence[MailFile], *, ca
     return rows
 
 
-def files_of(session: Session, outbound_id: int) -> list[Attachment]:
+def files_of(session: Session, outbound_id: int) -> list[SentFile]:
     """The files an outbound mail carried, in the order they were attached."""
-    return list(session.scalars(select(Attachment)
-                                .where(Attachment.outbound_message_id == outbound_id)
-                                .order_by(Attachment.id)))
+    return [SentFile(a.id, a.filename or "", a.content_type, a.size, a.sha256)
+            for a in session.scalars(select(Attachment)
+                                     .where(Attachment.outbound_message_id == outbound_id)
+                                     .order_by(Attachment.id))]

@@ -124,8 +124,7 @@ def case_post(args: argparse.Namespace) -> int:
                                 attachments=uploads)
         out_id, message_id, number = out.id, out.message_id, args.number.upper()
         status = cases.find_case(s, number).status
-        files = [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
-                  "size": a.size, "sha256": a.sha256} for a in files_of(s, out_id)]
+        files = [dataclasses.asdict(f) for f in files_of(s, out_id)]
     report = rt.send_outbox([out_id])
     emit({"number": number, "status": status, "message_id": message_id,
           "sent": report.sent == 1, "attachments": files})

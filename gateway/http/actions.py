@@ -23,7 +23,7 @@ from workflows.cases import audit
 from workflows.domain import Family, OutboundKind, Severity
 from workflows.errors import Refused
 from workflows.outbound import queue_mail
-from workflows.outgoing_files import Upload, files_of
+from workflows.outgoing_files import SentFile, Upload, files_of
 from workflows.process import ProcessResult, retry_failed
 from workflows.runtime import Runtime
 from workflows.timers import escalation as timer_escalation
@@ -54,17 +54,6 @@ class TriageResult:
     status: str | None
     message_id: str | None = None  # the reply's Message-ID
     sent: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SentFile:
-    """A file that went out with an update, as stored on the case."""
-
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +132,7 @@ def post_to_case(rt: Runtime, principal: Principal, number: str, body: str,
         out_id, message_id = out.id, out.message_id
         found = cases.find_case(s, number)
         number, status = found.number, found.status
-        files = tuple(SentFile(a.id, a.filename or "", a.content_type, a.size, a.sha256)
-                      for a in files_of(s, out_id))
+        files = tuple(files_of(s, out_id))
     report = rt.send_outbox([out_id])
     return CaseResult(number, status, message_id, report.sent == 1, files)
 
