@@ -17,6 +17,21 @@ from workflows.outbound import checked_address
 from workflows.storage.models import Contact, Organization
 
 
+def zone_problem(zone: str) -> str | None:
+    """Why ``zone`` is not an IANA time zone name, or None. The one check of org add and
+    org set (each edge raises its own kind of error with this message)."""
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {zone!r} (use an IANA name like Europe/Paris)"
+    return None
+
+
+def normalize_domain(value: str) -> str:
+    """A mail domain as organizations store it: lower case, no leading ``@``."""
+    return value.strip().lower().lstrip("@")
+
+
 def add_organization(
     session: Session,
     *,
@@ -30,16 +45,14 @@ def add_organization(
     name = name.strip()
     if not name:
         raise Refused("an organization needs a name")
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise Refused(f"unknown time zone {timezone!r} (use an IANA name like Europe/Paris)"
-                      ) from None
+    problem = zone_problem(timezone)
+    if problem:
+        raise Refused(problem)
     if session.scalars(select(Organization).where(Organization.name == name)).first():
         raise Refused(f"organization {name!r} already exists")
     org = Organization(
         name=name,
-        domains=[d.strip().lower().lstrip("@") for d in domains if d.strip()],
+        domains=[normalize_domain(d) for d in domains if d.strip()],
         timezone=timezone,
         country=country.upper() if country else None,
         notify=[checked_address(a).lower() for a in notify],

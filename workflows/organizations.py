@@ -16,7 +16,6 @@ the distribution list can also be replaced whole, as a customer sends a new one.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,6 +33,7 @@ from workflows.calendar import (
     parse_workdays,
 )
 from workflows.cases import audit
+from workflows.directory import find_organization, normalize_domain, zone_problem
 from workflows.errors import NotFound, Refused
 from workflows.outbound import BadAddress, checked_address
 from workflows.settings import Settings
@@ -140,10 +140,7 @@ def settings_of(org: Organization) -> OrganizationSettings:
 
 def organization_settings(session: Session, name: str) -> OrganizationSettings:
     """``org show``: one organization's settings, by name. Raises ``NotFound``."""
-    org = session.scalars(select(Organization).where(Organization.name == name.strip())).first()
-    if org is None:
-        raise NotFound(f"no organization named {name!r}")
-    return settings_of(org)
+    return settings_of(find_organization(session, name))
 
 
 def all_organization_settings(session: Session) -> list[OrganizationSettings]:
@@ -156,16 +153,14 @@ def all_organization_settings(session: Session) -> list[OrganizationSettings]:
 def check_timezone(zone: str) -> str:
     """An IANA zone name, stripped; ``InvalidSetting`` (with org add's message) otherwise."""
     zone = zone.strip()
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidSetting(f"unknown time zone {zone!r} (use an IANA name like "
-                             "Europe/Paris)") from None
+    problem = zone_problem(zone)
+    if problem:
+        raise InvalidSetting(problem)
     return zone
 
 
 def _domain(value: str) -> str:
-    domain = value.strip().lower().lstrip("@")  # as org add stores it
+    domain = normalize_domain(value)  # as org add stores it
     if not domain or any(c.isspace() or c in "@,;<>" for c in domain):
         raise InvalidSetting(f"not a mail domain: {value!r} (e.g. acme.example)")
     return domain
@@ -290,7 +285,7 @@ def update_organization(session: Session, settings: Settings, *, name: str,
                     if f in changed)
     detail: dict[str, object] = {
         "organization": new.name, "organization_id": org.id,
-        "changes": {c.field.value: {"from": _json(c.old), "to": _json(c.new)}
+        "changes": {c.field.value: {"from": json_value(c.old), "to": json_value(c.new)}
                     for c in changes}}
     if timers is not None:
         detail["timers_moved"] = timers.moved
@@ -299,5 +294,6 @@ def update_organization(session: Session, settings: Settings, *, name: str,
     return OrganizationUpdate(settings_of(org), changes, timers)
 
 
-def _json(value: Value) -> str | list[str] | None:
+def json_value(value: Value) -> str | list[str] | None:
+    """A setting's value as JSON has it (sets as lists), for the audit trail and the API."""
     return list(value) if isinstance(value, tuple) else value

@@ -76,10 +76,6 @@ def _settings_out(org: organizations.OrganizationSettings) -> OrganizationSettin
         closed_days=list(org.closed_days))
 
 
-def _value(value: organizations.Value) -> str | list[str] | None:
-    return list(value) if isinstance(value, tuple) else value
-
-
 @router.patch("/organizations/{name}", response_model=OrganizationUpdateOut,
               tags=["directory"])
 def update_organization(request: Request, name: OrgName, body: OrganizationPatch,
@@ -103,7 +99,8 @@ def update_organization(request: Request, name: OrgName, body: OrganizationPatch
         raise ApiError(422, str(exc)) from None
     return OrganizationUpdateOut(
         organization=_settings_out(done.organization),
-        changes=[FieldChangeOut(field=c.field.value, old=_value(c.old), new=_value(c.new))
+        changes=[FieldChangeOut(field=c.field.value, old=organizations.json_value(c.old),
+                                new=organizations.json_value(c.new))
                  for c in done.changes],
         timers_moved=done.timers.moved if done.timers else 0,
         timers_now_due=done.timers.now_due if done.timers else 0)
