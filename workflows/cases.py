@@ -74,11 +74,10 @@ def linked_cases(session: Session, case: Case) -> list[Case]:
     """Cases linked to ``case`` by escalation, either way, oldest first. An escalated case
     points at its original (``linked_case_id``); an original may have several escalations
     (one per family), found by that pointer. Reads only."""
-    query = select(Case).where(Case.linked_case_id == case.id)
-    if case.linked_case_id is not None:
-        query = select(Case).where((Case.linked_case_id == case.id)
-                                   | (Case.id == case.linked_case_id))
-    return list(session.scalars(query.where(Case.id != case.id).order_by(Case.id)))
+    # ``Case.id == None`` renders ``IS NULL``: no row, when the case points nowhere.
+    return list(session.scalars(
+        select(Case).where((Case.linked_case_id == case.id) | (Case.id == case.linked_case_id),
+                           Case.id != case.id).order_by(Case.id)))
 
 
 def set_status(session: Session, case: Case, event: CaseEvent, now: dt.datetime,

@@ -23,11 +23,10 @@ from urllib.parse import quote
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from workflows.settings import ImapAccount, ImapTls
+from workflows.settings import IMAP_PORT, ImapAccount, ImapTls
 
 log = logging.getLogger(__name__)
 
-STARTTLS_PORT = 143  # RFC 3501 6.2.1: the IMAP port where TLS is negotiated with STARTTLS
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code when the name check fails
 
@@ -90,7 +89,8 @@ def uid_set(uids: Iterable[int]) -> str:
 
 def message_url(account: ImapAccount, folder: str, uidvalidity: int, uid: int) -> str:
     """The RFC 5092 IMAP URL of one message, kept as the inbound row's ``source``."""
-    host = account.host if account.port == STARTTLS_PORT else f"{account.host}:{account.port}"
+    # RFC 5092 3.2: the port is named unless it is IMAP's own.
+    host = account.host if account.port == IMAP_PORT else f"{account.host}:{account.port}"
     return (f"imap://{quote(account.user, safe='')}@{host}/{quote(folder, safe='')}"
             f";UIDVALIDITY={uidvalidity}/;UID={uid}")
 
