@@ -179,7 +179,7 @@ def preview(session: Session, settings: Settings, ref: str, *, org_name: str | N
                 Organization.name == org_name.strip()))
             raise NotFound(f"{org_name!r} is not in the audience of {notice.reference}"
                            if known else f"no organization named {org_name!r}")
-    facts = notice_facts(notice)
+    facts = notice_facts(notice, rca_business_days=settings.notice_rca_business_days)
     occasion = Occasion(purpose, next_update if purpose is Purpose.FOLLOW_UP and next_update
                         else now, slot=slot, next_update_at=next_update,
                         cadence_minutes=settings.notice_follow_up_minutes)
