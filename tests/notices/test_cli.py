@@ -129,3 +129,17 @@ def test_a_start_without_an_offset_is_read_in_the_desk_timezone(cli):
     assert run.out[0]["times_read_in"] == "America/Denver"
     [listed] = cli("notice", "list").out
     assert listed["starts_at"].startswith("2026-03-08T06:00:00")
+
+
+def test_preview_flags_a_window_inside_an_organizations_business_hours(cli):
+    """Initech (Denver, 08:00-18:00) would lose its Friday morning: the preview says so;
+    a night window is not."""
+    day = cli("notice", "create", "planned", "--title", "T", "--impact", "I",
+              "--start", "2026-03-13T09:00", "--end", "2026-03-13T11:00", "--force",
+              "--why", "vendor fix").out[0]["reference"]
+    night = cli(*PLANNED).out[0]["reference"]
+    [flagged] = cli("notice", "preview", day, "--org", "Initech").out
+    [quiet] = cli("notice", "preview", night, "--org", "Initech").out
+    assert flagged["business_hours"].startswith("inside business hours (08:00-18:00")
+    assert "2 h of the window, from Fri 13 Mar 2026 09:00 MDT" in flagged["business_hours"]
+    assert quiet["business_hours"] is None
