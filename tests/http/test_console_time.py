@@ -37,7 +37,7 @@ def test_the_start_is_labelled_with_the_desks_zone_and_a_zone_can_be_picked(desk
     """Default UTC (desk_timezone), named on the field; the select offers every zone."""
     sign_in(client, Role.SCHEDULER)
     page = client.get("/notices/new").text
-    assert 'Starts (<span class="tz-label">UTC</span>)' in page
+    assert 'Starts (<span class="tz-label">UTC</span>)' in page  # the field names its zone
     assert '<option value="Europe/Berlin"' in page and '<option value="Asia/Tokyo"' in page
 
 
