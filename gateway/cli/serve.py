@@ -155,7 +155,8 @@ def serve(args: argparse.Namespace) -> int:
             print(f"  {warning}", file=sys.stderr, flush=True)
         while not stop.wait(1.0):
             pass
-        log.info("stopping: no new sessions; flushing the intake writer")
+        log.info("stopping: no new sessions; flushing the intake writer",
+                 extra={"event": "serve.stopping"})
     finally:
         stop.set()
         if listener is not None:
@@ -173,6 +174,7 @@ def serve(args: argparse.Namespace) -> int:
             close()
         rt.db.dispose()
         _restore_signals(previous)
+        log.info("stopped", extra={"event": "serve.stopped"})
     return 0
 
 
