@@ -93,17 +93,10 @@ def _pagination(request: Request, page: queries.Page[object]) -> Pagination:
                       pages=page.pages, next=nxt)
 
 
-def _schema_reader(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Principal:
-    return session_principal(request) or api_user(request, credentials)
-
-
 @schema_router.get("/api/openapi.json")
-def openapi_document(request: Request,
-                     _p: Annotated[Principal, Depends(_schema_reader)]) -> JSONResponse:
-    """The OpenAPI 3.1 description of ``/api/v1``, for a signed-in user or a token holder."""
+def openapi_document(request: Request) -> JSONResponse:
+    """The OpenAPI 3.1 description of ``/api/v1``: public, as it holds no data (the endpoints
+    it describes still need a bearer token); ``/docs`` shows it."""
     return JSONResponse(request.app.openapi())
 
 
