@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -60,7 +59,7 @@ from gateway.http.api_models import (
     TriageResultOut,
     UpdateOut,
 )
-from gateway.http.auth import BEARER, api_permission, api_user, runtime, session_principal
+from gateway.http.auth import api_permission, api_user, runtime
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows import views
