@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from gateway.cli import commands, ingest, lifecycle
+from gateway.cli import commands, health, ingest, lifecycle
 from gateway.cli.output import fail
 from gateway.config import ConfigError
 from workflows.errors import DomainError
@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
     a.set_defaults(run=commands.process_pending)
+    sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
+                   "next retry, case mail deferred or failed").set_defaults(
+        run=health.health)
     return p
 
 
