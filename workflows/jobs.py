@@ -51,7 +51,7 @@ class ClockJob(Protocol):
 
 
 @dataclass(frozen=True)
-class _CaseTimers:
+class CaseTimersJob:
     """A case-timer job: the timer kinds of one family of clocks. ``send=False`` leaves the
     mail it queues to the case-mail job (benchmarks time the timers alone)."""
 
@@ -63,7 +63,7 @@ class _CaseTimers:
 
 
 @dataclass(frozen=True)
-class FollowUps(_CaseTimers):
+class FollowUps(CaseTimersJob):
     name: ClassVar[str] = "follow-ups"
     description: ClassVar[str] = ("case follow-ups: reminders at 2 and 5 business days without "
                                   "the customer's answer, closed at 10")
@@ -71,7 +71,7 @@ class FollowUps(_CaseTimers):
 
 
 @dataclass(frozen=True)
-class SlaClocks(_CaseTimers):
+class SlaClocks(CaseTimersJob):
     name: ClassVar[str] = "sla"
     description: ClassVar[str] = "SLA warnings and breaches of the response and resolution targets"
     kinds: ClassVar[tuple[TimerKind, ...]] = (
@@ -80,7 +80,7 @@ class SlaClocks(_CaseTimers):
 
 
 @dataclass(frozen=True)
-class Escalations(_CaseTimers):
+class Escalations(CaseTimersJob):
     name: ClassVar[str] = "escalations"
     description: ClassVar[str] = "High and Critical cases still unanswered: escalated"
     kinds: ClassVar[tuple[TimerKind, ...]] = (TimerKind.UNANSWERED,)
