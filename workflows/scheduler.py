@@ -81,8 +81,14 @@ class PassReport:
 
     @property
     def purged(self) -> tuple[Purged, ...]:
-        return tuple(p for j in self.jobs if isinstance(j.report, PurgeReport)
-                     for p in j.report.attachments)
+        return tuple(p for r in self._purges() for p in r.attachments)
+
+    @property
+    def mails_rewritten(self) -> int:
+        return sum(r.mails_rewritten for r in self._purges())
+
+    def _purges(self) -> list[PurgeReport]:
+        return [j.report for j in self.jobs if isinstance(j.report, PurgeReport)]
 
 
 def run_pass(rt: Runtime, at: dt.datetime, *, dry_run: bool = False,
