@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 
 from gateway.cli.commands import _actor, _case_json, _runtime, org_json
-from gateway.cli.output import emit
+from gateway.cli.output import emit, fail
 from gateway.config import ConfigError
 from workflows import directory, organizations
 from workflows.calendar import CalendarError
@@ -107,7 +107,12 @@ def org_set(args: argparse.Namespace) -> int:
 def timers_run(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     at = parse_at(args.at) if args.at else rt.now()
-    emit(run_pass(rt, at, dry_run=args.dry_run))
+    report = run_pass(rt, at, dry_run=args.dry_run)
+    emit(report)
+    failed = [f"{job.name} ({job.error})" for job in report.jobs if job.error]
+    if failed:  # the others ran; what failed is due again on the next pass
+        fail(f"clock job(s) failed: {'; '.join(failed)}")
+        return 1
     return 0
 
 
