@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import SMTP, compat32
@@ -126,41 +125,39 @@ def render_message(
     if case_number:
         token = reference.format_token(case_number, key)
         message_id = reference.make_message_id(case_number, key, domain)
-        subject = f"{subject} {token}"
+        subject = f"{subject} {token}".lstrip()
     else:
         token = ""
         message_id = reference.make_message_id("000000", key, domain)
-    text, html = render(
-        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}
-    )
-    msg = EmailMessage(policy=SMTP)
-    user, _, host = checked_address(settings.from_address).partition("@")
-    msg["From"] = HeaderAddress(mailheaders.text(DESK_NAME), user, host)
-    msg["To"] = ", ".join(recipients)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{message_id}>"
-    names = ["From", "To", "Subject", "Date", "Message-ID"]
+    text, html = (mailheaders.encodable(part) for part in render(
+        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}))
     thread = mailheaders.references(parent.message_id, parent.references) if parent else ()
+    head = [
+        mailheaders.mailbox_line("From", DESK_NAME, settings.from_address),
+        mailheaders.addresses_line("To", recipients),
+        mailheaders.header_line("Subject", subject),
+        f"Date: {format_datetime(now)}\r\n",
+        mailheaders.ids_line("Message-ID", [message_id]),
+    ]
     if thread:
         # RFC 5322 3.6.4: In-Reply-To names the parent, References the chain ending with it.
-        msg["In-Reply-To"] = f"<{thread[-1]}>"
-        msg["References"] = " ".join(f"<{i}>" for i in thread)
-        names += ["In-Reply-To", "References"]
+        head += [mailheaders.ids_line("In-Reply-To", thread[-1:]),
+                 mailheaders.ids_line("References", thread)]
     # Marks every mail we send so that if it ever comes back in, it is recognised as a loop.
-    msg["X-Ticketgate-Loop"] = mailheaders.text(settings.instance_id)
-    names.append("X-Ticketgate-Loop")
+    head.append(mailheaders.header_line("X-Ticketgate-Loop", settings.instance_id))
     if automated:
         # RFC 3834 5.1: automatic responders must not answer this; Microsoft's equivalent too.
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Auto-Response-Suppress"] = "All"
-        names += ["Auto-Submitted", "X-Auto-Response-Suppress"]
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+        head += ["Auto-Submitted: auto-generated\r\n", "X-Auto-Response-Suppress: All\r\n"]
+    # The MIME tree (text, HTML, files) from the email package: it writes only MIME headers
+    # (MIME-Version, Content-Type, Content-Transfer-Encoding, Content-Disposition).
+    body = EmailMessage(policy=SMTP)
+    body.set_content(text)
+    body.add_alternative(html, subtype="html")
     for f in files:
-        _attach(msg, f)
-    names += ["MIME-Version", "Content-Type"]
-    raw = mailheaders.verify_header_names(msg.as_bytes(), names)
+        _attach(body, f)
+    raw = "".join(head).encode("utf-8") + body.as_bytes()
+    names = [line.split(":", 1)[0] for line in head]
+    mailheaders.verify_header_names(raw, [*names, "MIME-Version", "Content-Type"])
     return RenderedMail(message_id, subject, recipients, raw)
 
 

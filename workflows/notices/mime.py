@@ -37,7 +37,7 @@ def _qp(text: str) -> bytes:
     """Quoted-printable with CRLF line ends (RFC 2045 6.7); soft breaks keep lines <= 76.
     A line-leading "." is written ``=2E``: no line of ours then needs SMTP dot-stuffing, so the
     transport's per-recipient scan finds nothing to rewrite."""
-    data = text.replace("\r\n", "\n").encode("utf-8")
+    data = mailheaders.encodable(text).replace("\r\n", "\n").encode("utf-8")
     out = binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
     out = out.replace(b"\r\n.", b"\r\n=2E")
     return b"=2E" + out[1:] if out.startswith(b".") else out
