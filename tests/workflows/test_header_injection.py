@@ -133,7 +133,7 @@ def test_stored_names_are_folded_or_refused(rt, people):
     refused = pytest.raises(mailheaders.UnsafeValue, match="organization name is empty")
     with refused, rt.db.transaction() as s:
         directory.add_organization(s, name="\r\n\x00", domains=[], timezone="UTC",
-                                       country=None, notify=[], now=rt.now())
+                                   country=None, notify=[], now=rt.now())
 
 
 def test_a_case_subject_from_any_edge_is_stored_folded(rt, people):
