@@ -220,13 +220,15 @@ _PART_HEADERS = frozenset({"content-type", "content-transfer-encoding", "content
                            "content-id", "mime-version"})
 
 
-def verify_header_names(raw: bytes, expected: Sequence[str]) -> bytes:
+def verify_header_names(raw: bytes, expected: Sequence[str], *, parts: bool = True) -> bytes:
     """``raw`` if its top-level header names are exactly ``expected`` (in any order, case
-    aside) and every MIME part has only MIME headers; ``HeaderInjection`` otherwise.
+    aside) and, with ``parts``, every MIME part has only MIME headers; ``HeaderInjection``
+    otherwise. ``parts=False`` reads the header block only, for mail whose parts carry no value
+    from outside (notices: fixed part headers, a plain-token calendar file name).
 
     Read with the compat32 parser, which splits headers exactly at line ends and decodes
     nothing: a header smuggled in by any route shows up as a name we did not write."""
-    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=not parts)
     names = sorted(k.lower() for k in msg)
     if names != sorted(e.lower() for e in expected) or msg.defects:
         raise HeaderInjection(f"generated headers {names} differ from {sorted(expected)}")

@@ -5,6 +5,10 @@ transaction; ``workflows.outbox.send_queued`` sends the rows after commit. ``ren
 pure. Every mail that leaves a case carries its Reference ID three times: in the Message-ID, as a
 subject tag and as a body marker (text and HTML), so a reply finds its way back whatever the
 customer's client keeps.
+
+Headers are written by ``workflows.mailheaders`` (the one place that makes outside values safe
+for a header, RFC 2047 decoding first); the email package builds only the MIME tree below them.
+A reply carries In-Reply-To and the whole References chain of its ``Parent`` (RFC 5322 3.6.4).
 """
 
 from __future__ import annotations
@@ -207,7 +211,8 @@ def queue_mail(
 ) -> OutboundMessage:
     """Render and add an outbox row (status queued) to the caller's transaction. The row
     keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
-    after the files' blobs were purged."""
+    after the files' blobs were purged. ``parent``: the mail this one answers (its id and
+    References continue the thread)."""
     mail = render_message(
         settings=settings,
         key=key,
