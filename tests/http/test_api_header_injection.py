@@ -59,3 +59,20 @@ def test_a_triage_reply_drops_an_encoded_message_id(desk, client):
     [mail] = _outbox(desk)
     assert sorted(mail.keys()) == ["Content-Type", "Date", "From", "MIME-Version", "Message-ID",
                                    "Subject", "To", "X-Ticketgate-Loop"]
+
+
+def test_triage_open_case_folds_an_encoded_subject_for_every_mail_of_the_case(desk, client):
+    """Triage "open case": the subject becomes the case subject, then the next post's."""
+    ingest(desk.rt, (
+        b"From: alice@acme.example\r\nTo: care@desk.example\r\nMessage-ID: <t1@acme.example>\r\n"
+        b"Subject: =?utf-8?q?Hi=0D=0ABcc:_victim@evil.example?=\r\n"
+        b"Date: Mon, 02 Mar 2026 09:00:00 +0000\r\n\r\nPlease help.\r\n"))
+    opened = client.post("/api/v1/triage/1/open", headers=desk.bearer(), json={})
+    assert opened.status_code == 200, opened.text
+    number = opened.json()["case"]
+    posted = client.post(f"/api/v1/cases/{number}/updates", headers=desk.bearer(),
+                         json={"body": "On it."})
+    assert posted.status_code == 201, posted.text
+    [mail] = _outbox(desk)
+    assert "Bcc" not in mail and mail["Subject"].startswith("Hi Bcc: victim@evil.example [ref:")
+    assert mail["In-Reply-To"] == "<t1@acme.example>"
