@@ -32,9 +32,10 @@ from email.utils import formataddr
 from parsing.decode import decode_words
 from workflows.errors import Refused
 
-# RFC 5322 3.6.4 does not cap References; MUAs do (Thunderbird, mutt and Gmail keep the thread's
-# root and the newest ancestors). 20 ids keep a long thread threadable in every client and the
-# header under ~1,300 octets: the root, then the 19 nearest ancestors (the parent last).
+# RFC 5322 3.6.4 does not cap References; MUAs trim long ones from the middle (Thunderbird keeps
+# the first id and the newest ones), which is what threading needs: the root names the thread,
+# the newest ids the place in it. Ours: the root, then the 19 nearest ancestors, the parent
+# last -- 20 ids, a header of about 1,300 octets.
 MAX_REFERENCES = 20
 CRLF = "\r\n"  # RFC 5322 2.1
 MAX_NAME = 200  # organizations.name and contacts.name are String(200)
