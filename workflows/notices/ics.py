@@ -50,11 +50,21 @@ def build_ics(*, uid: str, summary: str, description: str, starts_at: dt.datetim
     org.params["cn"] = vText("Customer Care")
     event["organizer"] = org
     for address in attendees if cancelled else ():
-        attendee = vCalAddress(f"mailto:{mailheaders.address(address)}")
+        if not _usable(address):
+            continue  # as ``mailings.add_parts`` skips it: it gets no mail either
+        attendee = vCalAddress(f"mailto:{address}")
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee, encode=False)
     cal.add_component(event)
     return cal.to_ical().decode("utf-8")
+
+
+def _usable(address: str) -> bool:
+    try:
+        mailheaders.address(address)
+    except mailheaders.BadAddress:
+        return False
+    return True
 
 
 def ics_method(ics: str) -> str:
