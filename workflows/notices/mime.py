@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import secrets
 from email.utils import format_datetime, formataddr
 
@@ -32,12 +33,15 @@ from workflows.notices.ics import ics_method
 from workflows.notices.render import RenderedNotice
 from workflows.outbound import DESK_NAME
 
+_EOL = re.compile(r"\r\n|\r")
+
 
 def _qp(text: str) -> bytes:
     """Quoted-printable with CRLF line ends (RFC 2045 6.7); soft breaks keep lines <= 76.
     A line-leading "." is written ``=2E``: no line of ours then needs SMTP dot-stuffing, so the
-    transport's per-recipient scan finds nothing to rewrite."""
-    data = mailheaders.encodable(text).replace("\r\n", "\n").encode("utf-8")
+    transport's per-recipient scan finds nothing to rewrite. A bare CR is a line end too: RFC
+    5322 2.3 allows CR only in CRLF, and ``b2a_qp`` would pass it through raw."""
+    data = _EOL.sub("\n", mailheaders.encodable(text)).encode("utf-8")
     out = binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
     out = out.replace(b"\r\n.", b"\r\n=2E")
     return b"=2E" + out[1:] if out.startswith(b".") else out
