@@ -143,3 +143,15 @@ def test_a_case_subject_from_any_edge_is_stored_folded(rt, people):
                                subject="Printer\r\nBcc: x@evil.example", now=rt.now(),
                                actor="test")
         assert case.subject == "Printer Bcc: x@evil.example"
+
+
+def test_a_message_id_domain_that_cannot_make_a_msg_id_stops_the_start(tmp_path):
+    """Checked once at load time, not refused on every mail."""
+    from gateway.config import ConfigError, load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('[[mailbox]]\naddress = "care@desk.example"\n')
+    env = {"TICKETGATE_HOME": str(tmp_path / "var"),
+           "TICKETGATE_MESSAGE_ID_DOMAIN": "desk example\r\nBcc: x"}
+    with pytest.raises(ConfigError, match="message_id_domain"):
+        load_settings(path, env=env)
