@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows import mailheaders
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
 from workflows.settings import (
@@ -354,8 +355,8 @@ def load_settings(
         mailboxes=mailboxes,
         transport=pick("TICKETGATE_TRANSPORT", "transport", "file"),
         from_address=pick("TICKETGATE_FROM", "from_address", mailboxes[0].address),
-        message_id_domain=pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
-                               mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        message_id_domain=_id_domain(pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
+                               mailboxes[0].address.rpartition("@")[2] or "localhost")),
         instance_id=pick("TICKETGATE_INSTANCE_ID", "instance_id", "ticketgate"),
         escalation_address=pick("TICKETGATE_ESCALATION_ADDRESS", "escalation_address", None),
         trusted_authserv_ids=tuple(t.strip().lower() for t in trusted if t.strip()),
@@ -389,3 +390,11 @@ def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]
         raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
                           "Europe/Berlin or UTC") from None
     return {"desk_timezone": zone.key}
+
+
+def _id_domain(value: str) -> str:
+    """The right side of our Message-IDs: a dot-atom (RFC 5322 3.6.4), checked at start rather
+    than refused by ``workflows.mailheaders`` on every mail."""
+    if mailheaders.msg_id(f"x@{value}") is None:
+        raise ConfigError(f"message_id_domain {value!r}: expected a domain like desk.example")
+    return value

@@ -41,7 +41,7 @@ from workflows.domain import (
 from workflows.htmltext import zoned_day
 from workflows.notices.bounces import mark_delivery_bounced, suppress
 from workflows.notices.inquiries import record_inquiry
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, queue_mail
 from workflows.settings import Settings
 from workflows.storage.models import (
     Attachment,
@@ -148,7 +148,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     to=(contact.email,), subject=f"Case {case.number} opened: {subject}",
                     context={"contact_name": contact.name, "contact_email": contact.email,
                              "subject": subject},
-                    automated=True, now=now, in_reply_to=row.message_id))
+                    automated=True, now=now, parent=Parent(row.message_id, mail.references)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:
@@ -197,7 +197,7 @@ def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMes
             subject=f"Case {case.number} is closed", automated=True, now=now,
             context={"closed_on": closed_on,
                      "reopen_days": settings.reopen_days},
-            in_reply_to=row.message_id)
+            parent=Parent(row.message_id, mail.references))
     if kind is OutboundKind.ESCALATION and case is not None:
         if not settings.escalation_address:
             return None  # recorded on the case and in the audit log; nobody to mail
