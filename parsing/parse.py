@@ -121,6 +121,9 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
             text=text,
             delivery_status=content.delivery_status,
             message_headers=content.message_headers,
+            raw=raw,
+            exclude=tuple(a.email for a in (from_, *to) if a is not None),
+            in_reply_to=in_reply_to,
         )
     visible, found = _visible(text)
     defects += found
