@@ -222,10 +222,14 @@ def _flufl(raw: bytes) -> tuple[set[str], set[str]] | None:
             temporary, permanent = all_failures(message)
     except Exception:  # a third-party heuristic must cost its answer, never the message
         return None
-    decode = (lambda a: (a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a)).lower())
-    temp = {decode(a) for a in temporary if "@" in decode(a)}
-    perm = {decode(a) for a in permanent if "@" in decode(a)}
+    temp = {a for a in map(_text, temporary) if "@" in a}
+    perm = {a for a in map(_text, permanent) if "@" in a}
     return (temp - perm, perm) if temp or perm else None
+
+
+def _text(address: bytes | str) -> str:
+    raw = address.decode("utf-8", "replace") if isinstance(address, bytes) else str(address)
+    return raw.strip().lower()
 
 
 def _with_flufl(found: tuple[bounce_text.TextRecipient, ...], flufl: tuple[set[str], set[str]],

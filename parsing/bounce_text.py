@@ -158,8 +158,8 @@ def _is_prose(line: str) -> bool:
 
 def _looks_like_section(line: str) -> bool:
     stripped = line.strip()
-    return stripped.startswith(("---", "___", "***", "===")) or stripped.endswith(":") and (
-        "@" not in stripped and len(stripped.split()) > 2)
+    return stripped.startswith(("---", "___", "***", "===")) or (stripped.endswith(":") and (
+        "@" not in stripped and len(stripped.split()) > 2))
 
 
 def _addresses(text: str) -> list[str]:
@@ -181,7 +181,7 @@ def describe(report: str, address: str, *, delayed_hint: bool) -> TextRecipient:
     # RFC 3463 3: class 5 is permanent. A server that says it gave up (qmail's "I'm not going
     # to try again" after #4.4.1) has made a temporary problem final; one that says it keeps
     # trying (Exim, Sendmail warnings) has not, whatever words of failure surround it.
-    if status and status[0] == "5" or _FINAL_WORDS.search(report):
+    if (status and status[0] == "5") or _FINAL_WORDS.search(report):
         action = DeliveryAction.FAILED
     elif delayed_hint or _DELAY_WORDS.search(report) or (status and status[0] == "4"):
         action = DeliveryAction.DELAYED

@@ -6,8 +6,9 @@ Place in the flow: ``parsing.parse`` builds ``Facts`` from the parsed headers an
 reply. An auto-reply or a bounce must never reopen a case or answer back (RFC 3834 2).
 
 GNU Mailman style: each rule is a name, a one-line description and one check; ``RULES`` maps
-rules to classes; when several classes hit, ``PRECEDENCE`` decides: LOOP > COMPLAINT > BOUNCE
-> AUTO_REPLY > LIST > HUMAN (our own mail coming back matters most; a bounce of a list post is a bounce).
+rules to classes; when several classes hit, ``PRECEDENCE`` decides: LOOP > COMPLAINT
+> BOUNCE > AUTO_REPLY > LIST > HUMAN (our own mail coming back matters most; a bounce of a list
+post is a bounce).
 """
 
 from __future__ import annotations
@@ -195,7 +196,8 @@ _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-repl
 # (en, zh, es, hi, ar, pt, ru, ja, de, fr) and nl, it, sv, da, no, pl, cs, tr, fi: Outlook's
 # "Automatic reply:" and the vacation notices of Gmail, Notes, Zimbra as they localise them.
 _AUTO_SUBJECT = re.compile(
-    r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply|auto(?:matic)?[ -]?re(?:ply|sponse)"
+    r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply"
+    r"|auto(?:matic)?[ -]?re(?:ply|sponse)"
     r"|autoreply|auto|abwesenheitsnotiz|automatische antwort|abwesend|ich bin nicht im büro"
     r"|réponse automatique|absence du bureau|absent du bureau|message d'absence"
     r"|risposta automatica|fuori sede|respuesta automática|fuera de la oficina"

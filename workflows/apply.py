@@ -27,6 +27,7 @@ from workflows.decision import (
     MarkNoticeBounced,
     OpenCase,
     QueueTriage,
+    RecordComplaint,
     RecordNoticeInquiry,
     SendMail,
 )
@@ -38,7 +39,7 @@ from workflows.domain import (
     TriageState,
     UpdateKind,
 )
-from workflows.notices.bounces import mark_delivery_bounced, suppress
+from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound import queue_mail
 from workflows.settings import Settings
@@ -164,6 +165,12 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
             case MarkNoticeBounced(delivery_id, failed, permanent):
                 mark_delivery_bounced(session, delivery_id, failed, permanent, now)
+            case RecordComplaint(out_id, delivery_id, recipients, feedback_type):
+                case_id, suppressed = record_complaint(session, out_id, delivery_id, recipients,
+                                                       feedback_type, now)
+                audit(session, actor=ACTOR, action="mail.complaint", now=now, case_id=case_id,
+                      inbound_id=row.id, outbound_id=out_id, notice_delivery_id=delivery_id,
+                      feedback_type=feedback_type, suppressed=len(suppressed))
             case RecordNoticeInquiry(notice_id):
                 # The triage item (QueueTriage, same decision) shows the notice through this.
                 record_inquiry(session, notice_id, row.id, now)
