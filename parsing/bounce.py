@@ -39,9 +39,11 @@ _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 QMAIL_SENTINEL = "This is the qmail-send program"
 EXIM_SENTINEL = "This message was created automatically by mail delivery software"
 POSTFIX_SENTINELS = ("This is the mail system at host", "This is the Postfix program at host")
+# Subjects of warnings that the MTA is still trying (a bare "Warning:" is not one: MDaemon
+# titles its final "User unknown" report "Warning: ...").
 _DELAY_SUBJECT = re.compile(
-    r"\bdelay|\bwarning\b|still being retried|\(delay\)|will retry|not yet been delivered"
-    r"|retrying|delivery status notification \(delay\)",
+    r"\bdelay|warning: message .{0,80} delayed|warning: could not send message for past"
+    r"|still being retried|will retry|not yet been delivered|retrying",
     re.I,
 )
 _FORMATS = (
@@ -93,7 +95,7 @@ def extract(
         found = bounce_text.recipients_in(report, exclude=excluded, delayed_hint=delayed_hint,
                                           listed=listed)
         fmt = _format_of(text, listed)
-        if not _anchored(report) and not listed and raw is not None:
+        if not listed and raw is not None and (not found or not _anchored(report)):
             flufl = _flufl(raw)
             if flufl:
                 found = _with_flufl(found, flufl, report, delayed_hint)
@@ -241,7 +243,11 @@ def _with_flufl(found: tuple[bounce_text.TextRecipient, ...], flufl: tuple[set[s
     for address in sorted(permanent | temporary):
         described = ours.get(address) or bounce_text.describe(report, address,
                                                               delayed_hint=delayed_hint)
-        action = DeliveryAction.DELAYED if address in temporary else DeliveryAction.FAILED
+        # flufl.bounce knows the address; the report's own words ("THIS IS A WARNING
+        # MESSAGE ONLY", a 4.x.x code) know best whether the MTA is still trying.
+        delayed = address in temporary or (described.status or "")[:1] != "5" and (
+            delayed_hint or bounce_text.says_delayed(report))
+        action = DeliveryAction.DELAYED if delayed else DeliveryAction.FAILED
         result.append(bounce_text.TextRecipient(address, action, described.status,
                                                 described.diagnostic))
     return tuple(result)

@@ -31,7 +31,7 @@ _COPY_MARKERS = re.compile(
     r" was received)|------ This is a copy of|Original message headers:|Original Message Headers"
     r"|----- Original message -----|------ Original message ------"
     r"|-----Original Message-----|--- Original message ---|Received: from |Return-Path: "
-    r"|Message-ID: |   ----- Transcript of session follows -----(?!x))",
+    r"|Message-ID: )",
     re.I | re.M,
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,128}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}"
@@ -54,7 +54,8 @@ _ANCHORS = re.compile(
     r"|I'm afraid I wasn't able to deliver your message to the following"  # qmail
     r"|message could not be delivered to|delivery failed for|not be delivered to the recipient"
     r"|the following (?:addresses|recipients?) (?:had|has|were|was|could)"
-    r"|failed to deliver to|undeliverable to|the group you tried to contact)",
+    r"|failed to deliver to|undeliverable to|the group you tried to contact"
+    r"|following recipients cannot be delivered|cannot be delivered to)",
     re.I,
 )
 _ANCHOR_SPAN = 1500  # characters after an anchor that may list recipients
@@ -62,11 +63,12 @@ _DELAY_WORDS = re.compile(
     r"has not yet been delivered|will (?:continue|keep) (?:trying|to try)|still trying"
     r"|will be retried|transient non-fatal|warning message only|has been delayed"
     r"|delivery (?:is )?delayed|attempts will continue|will retry|no action is required"
-    r"|will try (?:again|to deliver)|still being retried|delivery will be attempted",
+    r"|will try (?:again|to deliver)|still being retried|delivery will be attempted"
+    r"|will keep trying|still undelivered after",
     re.I,
 )
 _FINAL_WORDS = re.compile(
-    r"permanent(?:ly)? (?:error|failure|fatal|failed)|fatal errors|\bgave up|giving up"
+    r"permanent(?:ly)? (?:error|failure|fatal|failed)|(?<!non-)fatal errors|\bgave up|giving up"
     r"|won'?t retry|will not (?:be retried|try again|retry)|not going to try again"
     r"|failed permanently|retry (?:time|timeout) (?:exceeded|expired)|too long in the queue"
     r"|been in the queue too long|has been rejected|does not exist|user unknown",
@@ -103,11 +105,17 @@ def recipients_in(report: str, *, exclude: frozenset[str], delayed_hint: bool,
     if not addresses:
         addresses = _after_anchors(report, exclude)
     if not addresses:
-        addresses = [a for a in _addresses(report) if _candidate(a, exclude)]
+        addresses = [a for a in _addresses(report) if _candidate(a, exclude)
+                     and not re.search(r"\bfrom[\s<\"']{1,3}" + re.escape(a), report, re.I)]
     found: list[TextRecipient] = []
     for address in dict.fromkeys(a.lower() for a in addresses):
         found.append(describe(report, address, delayed_hint=delayed_hint))
     return tuple(found[:100])
+
+
+def says_delayed(report: str) -> bool:
+    """Whether the report says in words that the MTA is still trying (RFC 3464 "delayed")."""
+    return _DELAY_WORDS.search(report) is not None and _FINAL_WORDS.search(report) is None
 
 
 def anchored(report: str) -> bool:

@@ -118,6 +118,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|nondeliverable mail|message not delivered|failed delivery|delivery failure notification"
     r"|delivery final failure|delivery (?:report|failure|delay) notification"
     r"|warning: .{1,80} - user unknown|mail error$|could not send message"
+    r"|notice: mail delivery status|message status - undeliverable"
     r"|unzustellbar:|nicht zustellbar|non remis|non distribuable|impossible de remettre"
     r"|no se puede entregar|no entregado|non recapitabile|recapito fallito|não entregue"
     r"|onbestelbaar|kan niet worden bezorgd|kunne ikke leveres|kan inte levereras|olevererbart"
@@ -133,7 +134,9 @@ _REPORT_OPENINGS = re.compile(
     r"|delivery has failed to these recipients|delivery to the following recipients? failed"
     r"|unable to deliver (?:your )?message to the following|undeliverable to the following"
     r"|permanent fatal errors|transient non-fatal errors|following recipients could not be"
-    r"|message with subject:.{0,200}could not be delivered|could not be delivered to one or more",
+    r"|message with subject:.{0,200}could not be delivered|could not be delivered to one or more"
+    r"|following recipients cannot be delivered|this is a delivery status notification"
+    r"|your message could not be delivered to\s",
     re.I | re.S,
 )
 _REPORT_SUBJECT_WORDS = re.compile(
