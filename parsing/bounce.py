@@ -245,8 +245,8 @@ def _with_flufl(found: tuple[bounce_text.TextRecipient, ...], flufl: tuple[set[s
                                                               delayed_hint=delayed_hint)
         # flufl.bounce knows the address; the report's own words ("THIS IS A WARNING
         # MESSAGE ONLY", a 4.x.x code) know best whether the MTA is still trying.
-        delayed = address in temporary or (described.status or "")[:1] != "5" and (
-            delayed_hint or bounce_text.says_delayed(report))
+        delayed = address in temporary or ((described.status or "")[:1] != "5" and (
+            delayed_hint or bounce_text.says_delayed(report)))
         action = DeliveryAction.DELAYED if delayed else DeliveryAction.FAILED
         result.append(bounce_text.TextRecipient(address, action, described.status,
                                                 described.diagnostic))
