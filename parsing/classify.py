@@ -124,7 +124,9 @@ _BOUNCE_SUBJECT = re.compile(
     r"|onbestelbaar|kan niet worden bezorgd|kunne ikke leveres|kan inte levereras|olevererbart"
     r"|niedostarczalne|nie dostarczono|nedoručitelné|не доставлено|недоставленное"
     r"|undeliverable mail|delivery status notification \(failure\)|returned to sender"
-    r"|配信不能|送信できませんでした|未送达|退信)",
+    r"|配信不能|送信できませんでした|未送达|退信"
+    # French gateways append the verdict: "RE: <subject> : non remis".
+    r"|.{0,200}\s:\s*(?:non remis|non délivré|undeliverable|unzustellbar)\s*(?:\([^()]{0,40}\))?$)",
     re.I,
 )
 # A report's own wording at the start of its body, with a subject that speaks of mail or delivery.
@@ -139,6 +141,7 @@ _REPORT_OPENINGS = re.compile(
     r"|your message could not be delivered to\s",
     re.I | re.S,
 )
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|odp|antw|ответ|回复|答复)\s*:", re.I)
 _REPORT_SUBJECT_WORDS = re.compile(
     r"deliver|undeliver|returned|failure|failed|error|non[- ]?remis|warning|notification|bounce",
     re.I,
@@ -180,6 +183,9 @@ def _x_failed(f: Facts) -> bool:
 
 @rule("report_text", "body opens like a non-delivery report and the subject speaks of delivery")
 def _report_text(f: Facts) -> bool:
+    # A reply or forward ("Re:", "Fwd:") that quotes a report is a person talking about it.
+    if _REPLY_PREFIX.match(f.subject):
+        return False
     return (_REPORT_SUBJECT_WORDS.search(f.subject) is not None
             and _REPORT_OPENINGS.search(f.text_head[:4096]) is not None)
 
@@ -196,23 +202,24 @@ def _arf(f: Facts) -> bool:
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
 # Out-of-office and automatic-reply subjects in the ten most common languages of business mail
-# (en, zh, es, hi, ar, pt, ru, ja, de, fr) and nl, it, sv, da, no, pl, cs, tr, fi: Outlook's
+# (en, zh, es, hi, ar, pt, ru, ja, de, fr, bn, ko) and nl, it, sv, da, no, pl, cs, tr, fi: Outlook's
 # "Automatic reply:" and the vacation notices of Gmail, Notes, Zimbra as they localise them.
 _AUTO_SUBJECT = re.compile(
     r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply"
     r"|auto(?:matic)?[ -]?re(?:ply|sponse)"
-    r"|autoreply|auto|abwesenheitsnotiz|automatische antwort|abwesend|ich bin nicht im büro"
+    r"|autoreply|auto|abwesenheitsnotiz|automatische antwort|ich bin nicht im büro"
     r"|réponse automatique|absence du bureau|absent du bureau|message d'absence"
     r"|risposta automatica|fuori sede|respuesta automática|fuera de la oficina"
     r"|resposta automática|ausente do escritório|fora do escritório"
     r"|autosvar|automatisch antwoord|afwezig|niet op kantoor|poza biurem"
     r"|odpowiedź automatyczna|automatická odpověď|mimo kancelář|otomatik yanıt|ofis dışında"
     r"|automaattinen vastaus|poissa toimistolta|fraværende|frånvarande|ikke på kontoret"
-    r"|автоответ|автоматический ответ|нет на месте|вне офиса|отсутствую"
-    r"|自动回复|自動回覆|自动答复|不在办公室|自動応答|自動返信|不在通知|休暇"
-    r"|الرد التلقائي|رد تلقائي|خارج المكتب|स्वचालित उत्तर|कार्यालय से बाहर|자동 응답|부재중"
-    r"|vacation(?: reply| notice| message)?|away from (?:the|my) office|on vacation"
-    r"|on leave|annual leave|i am away|i'm away)\s*(?:[:：(\-]|$)"
+    r"|автоответ|автоматический ответ|вне офиса"
+    r"|自动回复|自動回覆|自动答复|不在办公室|自動応答|自動返信|不在通知"
+    r"|الرد التلقائي|رد تلقائي|خارج المكتب|स्वचालित उत्तर|कार्यालय से बाहर|স্বয়ংক্রিয় উত্তর"
+    r"|자동 응답|자동 회신|부재중"
+    r"|vacation(?: reply| notice| message)?|away from (?:the|my) office|on vacation)"
+    r"\s*(?:[:：(]|$)"
     # Lotus Notes: "Jane Doe is out of the office."
     r"|(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)",
     re.I,
@@ -231,7 +238,8 @@ _CHALLENGE_TEXT = re.compile(
     r"(?:confirm|verify|prove) (?:that )?you(?: are|'re) (?:a )?(?:human|real person|not a"
     r" (?:robot|spammer))|sender verification|(?:challenge|verification) (?:e-?mail|request)"
     r"|click (?:the|this) link (?:below )?to (?:verify|confirm) (?:your|that)|spam ?arrest"
-    r"|boxbe|is protected by|approved senders? list|will be delivered once you (?:verify|confirm)",
+    r"|boxbe|is protected by (?:spam ?arrest|boxbe|a challenge|an anti-?spam)"
+    r"|approved senders? list|will be delivered (?:once|after|when) you (?:verify|confirm)",
     re.I,
 )
 
