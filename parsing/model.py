@@ -113,6 +113,15 @@ class Bounce:
     recipients: tuple[FailedRecipient, ...] = ()
     reporting_mta: str | None = None
 
+    @property
+    def reason(self) -> str:
+        """What an analyst reads: each acted-on recipient with its status and the server's
+        words ("gone@x.example 5.1.1 User unknown"), at most 500 characters."""
+        wanted = set(self.failed_recipients)
+        parts = [" ".join(x for x in (r.address, r.status or "", r.diagnostic) if x)
+                 for r in self.recipients if r.address in wanted]
+        return "; ".join(parts or self.failed_recipients)[:500]
+
 
 @dataclass(frozen=True, slots=True)
 class Complaint:

@@ -159,12 +159,15 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     out.status = OutboundStatus.BOUNCED.value
                     out.bounced_at = now
                     out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # The reason shown with the mail (`case show`): status and server's words.
+                    out.last_error = f"bounced: {mail.bounce.reason}" if mail.bounce else None
                     # An address gone for case mail is gone for notices too.
                     suppress(session, failed, now, reason="bounce of case mail")
                 elif out is not None:
                     out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
             case MarkNoticeBounced(delivery_id, failed, permanent):
-                mark_delivery_bounced(session, delivery_id, failed, permanent, now)
+                mark_delivery_bounced(session, delivery_id, failed, permanent, now,
+                                      reason=mail.bounce.reason if mail.bounce else "")
             case RecordComplaint(out_id, delivery_id, recipients, feedback_type):
                 case_id, suppressed = record_complaint(session, out_id, delivery_id, recipients,
                                                        feedback_type, now)

@@ -1,4 +1,4 @@
-"""Abuse complaints (ARF, RFC 5965) and delayed DSNs about notices and case mail, end to end:
+"""Abuse complaints (ARF, RFC 5965), delayed and permanent DSNs about notices and case mail:
 the raw report goes through ``ingest`` (parse, decide, apply), judged on the database rows."""
 
 from __future__ import annotations
@@ -141,3 +141,17 @@ def test_a_delayed_dsn_never_marks_a_notice_recipient_bounced(nrt, desk, sink):
         assert delivery.status == "sent" and delivery.bounced_at is None
         assert "delayed" in (delivery.last_error or "")
         assert s.get(NoticeSuppression, "cto@acme.example") is None
+
+
+def test_a_permanent_bounce_shows_its_reason_on_the_delivery(nrt, desk, sink):
+    """The analyst sees why: the RFC 3463 status and the remote server's words."""
+    create_and_send(nrt, NoticeKind.ADVISORY)
+    delivery_id, message_id = _delivery_id(nrt, "cto@acme.example")
+    raw = delayed_dsn("cto@acme.example", message_id).replace(
+        b"Action: delayed\r\nStatus: 4.4.1",
+        b"Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown")
+    assert ingest(nrt, raw).reason == "bounce"
+    with nrt.db.transaction() as s:
+        delivery = s.get(NoticeDelivery, delivery_id)
+        assert delivery.status == "bounced"
+        assert delivery.last_error == "bounced: cto@acme.example 5.1.1 550 5.1.1 User unknown"

@@ -44,7 +44,9 @@ def suppress(session: Session, recipients: Iterable[str], now: dt.datetime, *, r
 
 
 def mark_delivery_bounced(session: Session, delivery_id: int, failed: Iterable[str],
-                          permanent: bool, now: dt.datetime) -> None:
+                          permanent: bool, now: dt.datetime, *, reason: str = "") -> None:
+    """A permanent failure bounces the delivery (with ``reason``, the report's status and
+    words) and suppresses its recipient; a delay is only noted."""
     delivery = session.get(NoticeDelivery, delivery_id)
     if delivery is None:
         return
@@ -54,7 +56,7 @@ def mark_delivery_bounced(session: Session, delivery_id: int, failed: Iterable[s
         return
     delivery.status = DeliveryStatus.BOUNCED.value
     delivery.bounced_at = now
-    delivery.last_error = f"bounced: {', '.join(failed) or delivery.recipient}"
+    delivery.last_error = f"bounced: {reason or ', '.join(failed) or delivery.recipient}"
     # The delivery had one recipient; a DSN naming another address still means this one.
     suppress(session, (delivery.recipient,), now, reason="bounce of a notice",
              delivery_id=delivery.id)
