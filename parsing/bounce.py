@@ -29,7 +29,7 @@ from parsing.model import Bounce, DeliveryAction, FailedRecipient
 
 MAX_SCAN = 256 * 1024  # characters of a report read
 MAX_RECIPIENTS = 100
-MAX_FLUFL_BYTES = 512 * 1024  # flufl.bounce reads the whole message; bound what it gets
+MAX_FLUFL_BYTES = 64 * 1024  # flufl.bounce reads the whole message; bound what it gets
 
 _STATUS = bounce_text.ENHANCED_STATUS
 _RETURNED_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*([^\r\n]+)", re.I | re.M)

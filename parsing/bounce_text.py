@@ -15,6 +15,7 @@ Pure and bounded: regexes with bounded repetition over at most ``MAX_REPORT`` ch
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from parsing.model import DeliveryAction
 
 MAX_REPORT = 64 * 1024
 STATUS_WINDOW = 600  # characters after an address searched for its status code
+MAX_ANCHORS = 20  # anchor sentences read: a real report has one or two
+MAX_CANDIDATES = 100  # addresses of a report without anchors considered
 
 # Where the report ends and our returned mail begins (the copy would add our own addresses).
 _COPY_MARKERS = re.compile(
@@ -36,6 +39,8 @@ _COPY_MARKERS = re.compile(
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,128}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}"
                       r"\.[A-Za-z]{2,24}")
+# "not accepting mail from x@y": an address the report mentions as the sender, not a recipient.
+_FROM_ADDRESS = re.compile(r"\bfrom[\s<\"']{1,3}(" + _ADDRESS.pattern + ")", re.I)
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_REPLY = re.compile(r"(?<![\d.#])([45])([0-5])(\d)(?=[ \-])")
 
@@ -105,8 +110,9 @@ def recipients_in(report: str, *, exclude: frozenset[str], delayed_hint: bool,
     if not addresses:
         addresses = _after_anchors(report, exclude)
     if not addresses:
-        addresses = [a for a in _addresses(report) if _candidate(a, exclude)
-                     and not re.search(r"\bfrom[\s<\"']{1,3}" + re.escape(a), report, re.I)]
+        senders = {a.strip(".-").lower() for a in _FROM_ADDRESS.findall(report)}
+        candidates = dict.fromkeys(a for a in _addresses(report) if _candidate(a, exclude))
+        addresses = [a for a in list(candidates)[:MAX_CANDIDATES] if a.lower() not in senders]
     found: list[TextRecipient] = []
     for address in dict.fromkeys(a.lower() for a in addresses):
         found.append(describe(report, address, delayed_hint=delayed_hint))
@@ -115,7 +121,8 @@ def recipients_in(report: str, *, exclude: frozenset[str], delayed_hint: bool,
 
 def says_delayed(report: str) -> bool:
     """Whether the report says in words that the MTA is still trying (RFC 3464 "delayed")."""
-    return _DELAY_WORDS.search(report) is not None and _FINAL_WORDS.search(report) is None
+    says_final, delayed, _ = _signals(report)
+    return delayed and not says_final
 
 
 def anchored(report: str) -> bool:
@@ -125,7 +132,9 @@ def anchored(report: str) -> bool:
 
 def _after_anchors(report: str, exclude: frozenset[str]) -> list[str]:
     found: list[str] = []
-    for anchor in _ANCHORS.finditer(report):
+    for count, anchor in enumerate(_ANCHORS.finditer(report)):
+        if count >= MAX_ANCHORS:
+            break
         span = report[anchor.start(): anchor.end() + _ANCHOR_SPAN]
         # The list ends at the first blank line after the first address (Exim, Gmail, Notes),
         # or, for lists with a blank line between entries, where addresses stop coming.
@@ -181,21 +190,29 @@ def _candidate(address: str, exclude: frozenset[str]) -> bool:
 
 def describe(report: str, address: str, *, delayed_hint: bool) -> TextRecipient:
     """One recipient of ``report``: its status code, permanence and the server's words."""
-    lowered = report.lower()
-    index = lowered.find(address)
+    index = report.lower().find(address)
     window = report[index: index + STATUS_WINDOW] if index >= 0 else report[:STATUS_WINDOW]
-    status = _status_in(window) or _status_in(report)
+    says_final, says_delayed, report_status = _signals(report)
+    status = _status_in(window) or report_status
     diagnostic = _diagnostic(window, address)
     # RFC 3463 3: class 5 is permanent. A server that says it gave up (qmail's "I'm not going
     # to try again" after #4.4.1) has made a temporary problem final; one that says it keeps
     # trying (Exim, Sendmail warnings) has not, whatever words of failure surround it.
-    if (status and status[0] == "5") or _FINAL_WORDS.search(report):
+    if (status and status[0] == "5") or says_final:
         action = DeliveryAction.FAILED
-    elif delayed_hint or _DELAY_WORDS.search(report) or (status and status[0] == "4"):
+    elif delayed_hint or says_delayed or (status and status[0] == "4"):
         action = DeliveryAction.DELAYED
     else:
         action = DeliveryAction.FAILED
     return TextRecipient(address, action, status, diagnostic)
+
+
+@functools.lru_cache(maxsize=8)
+def _signals(report: str) -> tuple[bool, bool, str | None]:
+    """Words of finality, words of delay, and the first status code: once per report, not once
+    per recipient (a report may name a hundred)."""
+    return (_FINAL_WORDS.search(report) is not None, _DELAY_WORDS.search(report) is not None,
+            _status_in(report))
 
 
 def _status_in(text: str) -> str | None:
