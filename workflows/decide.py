@@ -147,7 +147,10 @@ class Automated(Rule):
             effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
                                              bounce.permanent))
         complaint = ctx.mail.complaint
-        if ctx.mail.automation is AutomationClass.COMPLAINT and complaint:
+        # Only a complaint about our own mail suppresses anyone (RFC 5965 reports reach abuse
+        # desks about all sorts of mail).
+        if ctx.mail.automation is AutomationClass.COMPLAINT and complaint and (
+                outbound or notice_delivery):
             ctx.trace.append(f"{complaint.feedback_type} complaint about our message "
                              f"#{outbound.id if outbound else notice_delivery}")
             effects.append(RecordComplaint(outbound.id if outbound else None, notice_delivery,

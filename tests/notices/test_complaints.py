@@ -155,3 +155,11 @@ def test_a_permanent_bounce_shows_its_reason_on_the_delivery(nrt, desk, sink):
         delivery = s.get(NoticeDelivery, delivery_id)
         assert delivery.status == "bounced"
         assert delivery.last_error == "bounced: cto@acme.example 5.1.1 550 5.1.1 User unknown"
+
+
+def test_a_complaint_about_someone_elses_mail_suppresses_nobody(nrt, desk, sink):
+    """An abuse desk's report about mail we never sent names strangers: nothing changes."""
+    result = ingest(nrt, arf("not-ours@elsewhere.example", rcpt="stranger@acme.example"))
+    assert (result.outcome, result.reason) == ("ignored", "complaint")
+    with nrt.db.transaction() as s:
+        assert s.get(NoticeSuppression, "stranger@acme.example") is None
