@@ -8,13 +8,15 @@ notices to the recipient who complained.
 RFC 5965 2: the second part is ``message/feedback-report`` (``Feedback-Type``, ``User-Agent``,
 ``Version``, optional ``Original-Rcpt-To``, ``Reporting-MTA``, ...), the third the complained-
 about message or its headers. Providers redact the recipient (RFC 6590), so ``recipients`` may
-be empty: the workflow then knows the recipient from its own delivery row.
+be empty: the workflow then knows the recipient from its own delivery row. Amazon SES
+complaint notifications (JSON) come through ``parsing.ses``.
 """
 
 from __future__ import annotations
 
 import re
 
+from parsing import ses
 from parsing.headers import message_id
 from parsing.model import Address, Attachment, Complaint
 
@@ -26,6 +28,10 @@ _ADDRESS = re.compile(r"[^<>\s@;,\"]{1,256}@[^<>\s@;,\"]{1,256}")
 def extract(*, attachments: tuple[Attachment, ...] | list[Attachment],
             message_headers: list[list[tuple[str, str]]], text: str) -> Complaint:
     """What the feedback report says; fields missing from it stay empty, never raise."""
+    if ses.notification_type(text[:1024]) == "Complaint":
+        from_ses = ses.read_complaint(text)
+        if from_ses is not None:
+            return from_ses
     fields: dict[str, list[str]] = {}
     for part in attachments:
         if part.content_type == "message/feedback-report":

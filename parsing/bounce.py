@@ -5,6 +5,7 @@ asks ``extract`` for the details; the workflow then marks the recipient and find
 mail by the returned Message-ID (ours carry the case token, see ``parsing.reference``).
 
 Readers, most structured first, the first that names a recipient wins:
+0. Amazon SES notifications delivered by mail (JSON, ``parsing.ses``).
 1. RFC 3464 ``message/delivery-status``: per-recipient ``Action``, ``Status`` (RFC 3463: 5.x.x
    permanent, 4.x.x transient), ``Diagnostic-Code``, ``Remote-MTA``; ``Reporting-MTA`` once.
 2. ``X-Failed-Recipients`` (Exim, Google, Microsoft 365 set it): the list itself, statuses from
@@ -23,7 +24,7 @@ import email.policy
 import re
 import warnings
 
-from parsing import bounce_text
+from parsing import bounce_text, ses
 from parsing.headers import message_id
 from parsing.model import Bounce, DeliveryAction, FailedRecipient
 
@@ -82,6 +83,10 @@ def extract(
     ``raw``: the whole message, for the flufl.bounce detectors (skipped when None).
     """
     text = text[:MAX_SCAN]
+    if ses.notification_type(text[:1024]) == "Bounce":
+        from_ses = ses.read_bounce(text)
+        if from_ses is not None:
+            return from_ses
     report = bounce_text.report_section(text)
     original = _returned_id(message_headers) or _id_in(text[len(report):]) or _id_in(text)
     if original is None and len(in_reply_to) == 1:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from parsing import bounce, reference
+from parsing import bounce, reference, ses
 from parsing.model import Address, AutomationClass
 
 MAX_HOPS = 25  # RFC 5321 6.3: a loop shows as a pile of Received fields; 25 is far past normal
@@ -190,7 +190,21 @@ def _report_text(f: Facts) -> bool:
             and _REPORT_OPENINGS.search(f.text_head[:4096]) is not None)
 
 
+def _from_amazon(f: Facts) -> bool:
+    return f.sender is not None and f.sender.domain.endswith(ses.SENDER_DOMAINS)
+
+
+@rule("ses_bounce_notification", "an Amazon SES bounce notification (JSON) from Amazon")
+def _ses_bounce(f: Facts) -> bool:
+    return _from_amazon(f) and ses.notification_type(f.text_head) == "Bounce"
+
+
 # --- COMPLAINT: abuse feedback reports, RFC 5965 ---------------------------------------------
+
+
+@rule("ses_complaint_notification", "an Amazon SES complaint notification (JSON) from Amazon")
+def _ses_complaint(f: Facts) -> bool:
+    return _from_amazon(f) and ses.notification_type(f.text_head) == "Complaint"
 
 
 @rule("arf_report", "multipart/report; report-type=feedback-report (ARF, RFC 5965)")
@@ -348,7 +362,9 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
     (_exim, AutomationClass.BOUNCE),
     (_x_failed, AutomationClass.BOUNCE),
     (_report_text, AutomationClass.BOUNCE),
+    (_ses_bounce, AutomationClass.BOUNCE),
     (_arf, AutomationClass.COMPLAINT),
+    (_ses_complaint, AutomationClass.COMPLAINT),
     (_auto_submitted, AutomationClass.AUTO_REPLY),
     (_x_autoreply, AutomationClass.AUTO_REPLY),
     (_precedence_auto, AutomationClass.AUTO_REPLY),

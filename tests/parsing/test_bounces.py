@@ -111,3 +111,18 @@ def test_qmail_that_gave_up_on_a_temporary_error_is_permanent() -> None:
     bounce = parse(_load("documented/qmail-gave-up")[0]).bounce
     assert bounce is not None and bounce.permanent is True
     assert bounce.recipients[0].status == "4.4.1"
+
+
+def test_ses_transient_notification_is_delayed() -> None:
+    """SES JSON: bounceType Transient never makes the recipient a final failure."""
+    bounce = parse(_load("documented/amazonses-json-transient")[0]).bounce
+    assert bounce is not None
+    assert (bounce.format, bounce.permanent) == ("amazonses-json", False)
+    assert bounce.recipients[0].action is DeliveryAction.DELAYED
+
+
+def test_ses_json_from_someone_else_is_not_a_bounce() -> None:
+    """The JSON shape alone proves nothing: only Amazon's senders are believed."""
+    raw = _load("documented/amazonses-json-transient")[0].replace(
+        b"no-reply@sns.amazonaws.com", b"dev@customer.example")
+    assert parse(raw).automation is AutomationClass.HUMAN
