@@ -108,17 +108,19 @@ def extract(
         recipients = [
             FailedRecipient(r.address, r.action, r.status, r.diagnostic) for r in found
         ]
-    return _bounce(original, tuple(recipients[:MAX_RECIPIENTS]), fmt, reporting)
+    # A report that names nobody is final unless it says it is a delay warning.
+    unnamed_final = not (delayed_hint or bounce_text.says_delayed(report))
+    return _bounce(original, tuple(recipients[:MAX_RECIPIENTS]), fmt, reporting, unnamed_final)
 
 
 def _bounce(original: str | None, recipients: tuple[FailedRecipient, ...], fmt: str,
-            reporting: str | None) -> Bounce:
+            reporting: str | None, unnamed_final: bool) -> Bounce:
     final = tuple(r.address for r in recipients if r.permanent)
     delayed = tuple(r.address for r in recipients if not r.permanent)
     return Bounce(
         original_message_id=original,
         failed_recipients=_unique(list(final or delayed)),
-        permanent=bool(final) or not recipients,
+        permanent=bool(final) or (not recipients and unnamed_final),
         format=fmt,
         recipients=recipients,
         reporting_mta=reporting,

@@ -85,6 +85,9 @@ _NOT_RECIPIENTS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailer_d
 
 @dataclass(frozen=True, slots=True)
 class TextRecipient:
+    """One recipient as the prose of a report describes it (``parsing.bounce`` makes it a
+    ``FailedRecipient``)."""
+
     address: str
     action: DeliveryAction
     status: str | None
@@ -136,8 +139,8 @@ def _after_anchors(report: str, exclude: frozenset[str]) -> list[str]:
         if count >= MAX_ANCHORS:
             break
         span = report[anchor.start(): anchor.end() + _ANCHOR_SPAN]
-        # The list ends at the first blank line after the first address (Exim, Gmail, Notes),
-        # or, for lists with a blank line between entries, where addresses stop coming.
+        # The list ends at two blank lines or a new section after its first address: Exim,
+        # Gmail and Notes list recipients in one block, Exchange puts a blank line between.
         for address in _listed_addresses(span[anchor.end() - anchor.start():]):
             if _candidate(address, exclude):
                 found.append(address)

@@ -126,3 +126,12 @@ def test_ses_json_from_someone_else_is_not_a_bounce() -> None:
     raw = _load("documented/amazonses-json-transient")[0].replace(
         b"no-reply@sns.amazonaws.com", b"dev@customer.example")
     assert parse(raw).automation is AutomationClass.HUMAN
+
+
+def test_delay_warning_naming_nobody_is_not_permanent() -> None:
+    """Without a recipient to go by, the subject's "delayed" still keeps it transient."""
+    raw = (b"From: MAILER-DAEMON@mx.example\r\nTo: support@example.com\r\n"
+           b"Subject: Delayed Mail (still being retried)\r\n\r\nStill trying.\r\n")
+    bounce = parse(raw).bounce
+    assert bounce is not None
+    assert (bounce.recipients, bounce.permanent) == ((), False)
