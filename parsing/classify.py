@@ -112,23 +112,33 @@ _BOUNCE_SUBJECT = re.compile(
     r"|failure notice|returned mail:|delivery failure|mail delivery failure|delivery has failed"
     r"|warning: message .{0,80} delayed|delayed mail \(still being retried\)"
     r"|delivery notification: delivery has (?:failed|been delayed)|non-?delivery(?: report)?:"
-    r"|permanent delivery failure|mail delivery warning|mail delivery problem"
-    r"|returned mail\b|mail could not be delivered|message could not be delivered"
-    r"|delivery status notification$|automatically rejected mail|mail system error"
-    r"|nondeliverable mail|message not delivered|failed delivery|delivery failure notification"
-    r"|delivery final failure|delivery (?:report|failure|delay) notification"
-    r"|warning: .{1,80} - user unknown|mail error$|could not send message"
+    r"|permanent delivery failure|delivery status notification$|automatically rejected mail"
+    r"|mail system error|delivery failure notification|delivery final failure"
+    r"|delivery (?:report|failure|delay) notification|warning: .{1,80} - user unknown"
     r"|notice: mail delivery status|message status - undeliverable"
-    r"|unzustellbar:|nicht zustellbar|non remis|non distribuable|impossible de remettre"
-    r"|no se puede entregar|no entregado|non recapitabile|recapito fallito|não entregue"
+    r"|unzustellbar:|nicht zustellbar:|non remis|non distribuable|impossible de remettre"
+    r"|no se puede entregar|non recapitabile|recapito fallito"
     r"|onbestelbaar|kan niet worden bezorgd|kunne ikke leveres|kan inte levereras|olevererbart"
-    r"|niedostarczalne|nie dostarczono|nedoručitelné|не доставлено|недоставленное"
-    r"|undeliverable mail|delivery status notification \(failure\)|returned to sender"
-    r"|配信不能|送信できませんでした|未送达|退信"
+    r"|niedostarczalne|nedoručitelné|недоставленное"
+    r"|undeliverable mail|delivery status notification \(failure\)|配信不能|退信"
     # French gateways append the verdict: "RE: <subject> : non remis".
     r"|.{0,200}\s:\s*(?:non remis|non délivré|undeliverable|unzustellbar)\s*(?:\([^()]{0,40}\))?$)",
     re.I,
 )
+# Subjects a customer might write too ("Mail could not be delivered to our CRM", "Returned to
+# sender"): they count only with a sign that a machine sent the mail (``_machine_signs``).
+_WEAK_BOUNCE_SUBJECT = re.compile(
+    r"^(?:returned mail\b|mail could not be delivered|message could not be delivered"
+    r"|message not delivered|failed delivery|mail delivery problem|mail delivery warning"
+    r"|could not send message|mail error$|nondeliverable mail|returned to sender"
+    r"|no entregado|não entregue|nie dostarczono|не доставлено|未送达|送信できませんでした)",
+    re.I,
+)
+_MACHINE_LOCAL_PART = re.compile(
+    r"daemon|postmaster|mailer|delivery|system|admin|gateway|^gw|gw\d|smtp|mta|imss|notif"
+    r"|no-?reply|bounce|mail-?server|virus|scanner", re.I)
+
+
 # A report's own wording at the start of its body, with a subject that speaks of mail or delivery.
 _REPORT_OPENINGS = re.compile(
     r"following address(?:\(es\)|es)? failed|could not be delivered to the following"
@@ -138,7 +148,7 @@ _REPORT_OPENINGS = re.compile(
     r"|permanent fatal errors|transient non-fatal errors|following recipients could not be"
     r"|message with subject:.{0,200}could not be delivered|could not be delivered to one or more"
     r"|following recipients cannot be delivered|this is a delivery status notification"
-    r"|your message could not be delivered to\s",
+    r"|your message could not be delivered to\s|following (?:mail|message) could not be delivered",
     re.I | re.S,
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|odp|antw|ответ|回复|答复)\s*:", re.I)
@@ -164,6 +174,23 @@ def _mailer_daemon(f: Facts) -> bool:
 @rule("bounce_subject", "subject of a common non-delivery report (Postfix, Exchange, Gmail, ...)")
 def _bounce_subject(f: Facts) -> bool:
     return _BOUNCE_SUBJECT.match(f.subject) is not None
+
+
+@rule("weak_bounce_subject", "a subject people use too, from a sender that looks like a machine")
+def _weak_bounce_subject(f: Facts) -> bool:
+    return _WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_signs(f)
+
+
+def _machine_signs(f: Facts) -> bool:
+    """A null Return-Path (RFC 5321 4.5.5), Auto-Submitted (RFC 3834), a system-like sender
+    address, or the body of a report."""
+    if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
+        return True
+    if f.first("auto-submitted").lower() not in ("", "no"):
+        return True
+    local = f.sender.email.partition("@")[0] if f.sender else ""
+    return (not local or _MACHINE_LOCAL_PART.search(local) is not None
+            or _REPORT_OPENINGS.search(f.text_head[:4096]) is not None)
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
@@ -358,6 +385,7 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
     (_dsn_report, AutomationClass.BOUNCE),
     (_mailer_daemon, AutomationClass.BOUNCE),
     (_bounce_subject, AutomationClass.BOUNCE),
+    (_weak_bounce_subject, AutomationClass.BOUNCE),
     (_qmail, AutomationClass.BOUNCE),
     (_exim, AutomationClass.BOUNCE),
     (_x_failed, AutomationClass.BOUNCE),

@@ -82,6 +82,10 @@ def test_challenge_response_is_automated() -> None:
         ("Auto - repair quote", "The garage sent this.\n"),
         ("Mail delivery to our office is slow", "Your courier failed to deliver twice.\n"),
         ("Re: the following address failed", "The following address failed: ours. Why?\n"),
+        ("Failed delivery of my order 1234", "The courier says nobody was home.\n"),
+        ("Returned to sender: parcel 99", "Your warehouse sent it back.\n"),
+        ("Mail could not be delivered to our CRM", "Since Monday our CRM rejects mail.\n"),
+        ("Не доставлено письмо клиенту", "Письмо не дошло до клиента.\n"),
     ],
 )
 def test_people_writing_about_the_same_things_stay_human(subject: str, body: str) -> None:
