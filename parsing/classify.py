@@ -126,7 +126,7 @@ _BOUNCE_SUBJECT = re.compile(
     re.I,
 )
 # Subjects a customer might write too ("Mail could not be delivered to our CRM", "Returned to
-# sender"): they count only with a sign that a machine sent the mail (``_machine_signs``).
+# sender"): they count only with a sign that a machine sent the mail (``_machine_sender``).
 _WEAK_BOUNCE_SUBJECT = re.compile(
     r"^(?:returned mail\b|mail could not be delivered|message could not be delivered"
     r"|message not delivered|failed delivery|mail delivery problem|mail delivery warning"
@@ -178,19 +178,17 @@ def _bounce_subject(f: Facts) -> bool:
 
 @rule("weak_bounce_subject", "a subject people use too, from a sender that looks like a machine")
 def _weak_bounce_subject(f: Facts) -> bool:
-    return _WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_signs(f)
+    return _WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
 
 
-def _machine_signs(f: Facts) -> bool:
-    """A null Return-Path (RFC 5321 4.5.5), Auto-Submitted (RFC 3834), a system-like sender
-    address, or the body of a report."""
+def _machine_sender(f: Facts) -> bool:
+    """Signs in the envelope and headers that no person sent this (the body aside)."""
     if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
         return True
     if f.first("auto-submitted").lower() not in ("", "no"):
         return True
     local = f.sender.email.partition("@")[0] if f.sender else ""
-    return (not local or _MACHINE_LOCAL_PART.search(local) is not None
-            or _REPORT_OPENINGS.search(f.text_head[:4096]) is not None)
+    return not local or _MACHINE_LOCAL_PART.search(local) is not None
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
@@ -213,8 +211,10 @@ def _report_text(f: Facts) -> bool:
     # A reply or forward ("Re:", "Fwd:") that quotes a report is a person talking about it.
     if _REPLY_PREFIX.match(f.subject):
         return False
+    # A customer may paste a report into a new mail asking for help: a machine's sign too.
     return (_REPORT_SUBJECT_WORDS.search(f.subject) is not None
-            and _REPORT_OPENINGS.search(f.text_head[:4096]) is not None)
+            and _REPORT_OPENINGS.search(f.text_head[:4096]) is not None
+            and _machine_sender(f))
 
 
 def _from_amazon(f: Facts) -> bool:

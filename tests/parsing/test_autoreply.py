@@ -123,3 +123,10 @@ def test_no_human_mail_in_the_shared_corpus_is_called_automated() -> None:
         if parsed.automation is not AutomationClass.HUMAN:
             wrong.append((str(path.relative_to(root)), parsed.automation_rules))
     assert wrong == []
+
+
+def test_a_customer_pasting_a_report_into_a_new_mail_stays_human() -> None:
+    """Report wording in the body, from a person's address: they want help, it is a case."""
+    raw = mail("Subject: Mail could not be delivered to your support address",
+               "Hi, I got this:\n\nThe following address(es) failed:\n\n  help@example.com\n")
+    assert parse(raw).automation is AutomationClass.HUMAN
