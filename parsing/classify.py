@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from parsing import bounce, reference, ses
+from parsing import classify_words as words
 from parsing.model import Address, AutomationClass
 
 MAX_HOPS = 25  # RFC 5321 6.3: a loop shows as a pile of Received fields; 25 is far past normal
@@ -98,64 +99,6 @@ def _too_many_hops(f: Facts) -> bool:
 
 _BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon",
                              "mdaemon", "mail.delivery.system", "mailerdaemon"})
-# Display names only mail systems use (Sendmail, Postfix, Exim, Exchange, MDaemon).
-_BOUNCE_NAMES = re.compile(
-    r"^(?:mail delivery (?:system|subsystem|service)|mail administrator|mailer[- ]daemon"
-    r"|postmaster|microsoft outlook|mail delivery failure|mdaemon)$",
-    re.I,
-)
-# Subjects of non-delivery reports. Each is a phrase no person writes as a subject of their
-# own; languages: en, de, fr, es, it, pt, nl, sv/da/no, pl, cs, ru, ja, zh.
-_BOUNCE_SUBJECT = re.compile(
-    r"^(?:undelivered mail returned to sender|delivery status notification(?: \((?:failure|delay)"
-    r"\))?$|undeliverable(?: mail| message)?:?|undelivered:|mail delivery failed"
-    r"|failure notice|returned mail:|delivery failure|mail delivery failure|delivery has failed"
-    r"|warning: message .{0,80} delayed|delayed mail \(still being retried\)"
-    r"|delivery notification: delivery has (?:failed|been delayed)|non-?delivery(?: report)?:"
-    r"|permanent delivery failure|delivery status notification$|automatically rejected mail"
-    r"|mail system error|delivery failure notification|delivery final failure"
-    r"|delivery (?:report|failure|delay) notification|warning: .{1,80} - user unknown"
-    r"|notice: mail delivery status|message status - undeliverable"
-    r"|unzustellbar:|nicht zustellbar:|non remis|non distribuable|impossible de remettre"
-    r"|no se puede entregar|non recapitabile|recapito fallito"
-    r"|onbestelbaar|kan niet worden bezorgd|kunne ikke leveres|kan inte levereras|olevererbart"
-    r"|niedostarczalne|nedoručitelné|недоставленное"
-    r"|undeliverable mail|delivery status notification \(failure\)|配信不能|退信"
-    # French gateways append the verdict: "RE: <subject> : non remis".
-    r"|.{0,200}\s:\s*(?:non remis|non délivré|undeliverable|unzustellbar)\s*(?:\([^()]{0,40}\))?$)",
-    re.I,
-)
-# Subjects a customer might write too ("Mail could not be delivered to our CRM", "Returned to
-# sender"): they count only with a sign that a machine sent the mail (``_machine_sender``).
-_WEAK_BOUNCE_SUBJECT = re.compile(
-    r"^(?:returned mail\b|mail could not be delivered|message could not be delivered"
-    r"|message not delivered|failed delivery|mail delivery problem|mail delivery warning"
-    r"|could not send message|mail error$|nondeliverable mail|returned to sender"
-    r"|no entregado|não entregue|nie dostarczono|не доставлено|未送达|送信できませんでした)",
-    re.I,
-)
-_MACHINE_LOCAL_PART = re.compile(
-    r"daemon|postmaster|mailer|delivery|system|admin|gateway|^gw|gw\d|smtp|mta|imss|notif"
-    r"|no-?reply|bounce|mail-?server|virus|scanner", re.I)
-
-
-# A report's own wording at the start of its body, with a subject that speaks of mail or delivery.
-_REPORT_OPENINGS = re.compile(
-    r"following address(?:\(es\)|es)? failed|could not be delivered to the following"
-    r"|was not delivered to:|following recipient\(s\) could not be reached"
-    r"|delivery has failed to these recipients|delivery to the following recipients? failed"
-    r"|unable to deliver (?:your )?message to the following|undeliverable to the following"
-    r"|permanent fatal errors|transient non-fatal errors|following recipients could not be"
-    r"|message with subject:.{0,200}could not be delivered|could not be delivered to one or more"
-    r"|following recipients cannot be delivered|this is a delivery status notification"
-    r"|your message could not be delivered to\s|following (?:mail|message) could not be delivered",
-    re.I | re.S,
-)
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|odp|antw|ответ|回复|答复)\s*:", re.I)
-_REPORT_SUBJECT_WORDS = re.compile(
-    r"deliver|undeliver|returned|failure|failed|error|non[- ]?remis|warning|notification|bounce",
-    re.I,
-)
 
 
 @rule("dsn_report", "multipart/report; report-type=delivery-status (RFC 3464)")
@@ -168,17 +111,17 @@ def _mailer_daemon(f: Facts) -> bool:
     if f.sender is None:
         return False
     local = f.sender.email.partition("@")[0].strip("\\")
-    return local in _BOUNCE_SENDERS or _BOUNCE_NAMES.match(f.sender.name.strip()) is not None
+    return local in _BOUNCE_SENDERS or words.BOUNCE_NAMES.match(f.sender.name.strip()) is not None
 
 
 @rule("bounce_subject", "subject of a common non-delivery report (Postfix, Exchange, Gmail, ...)")
 def _bounce_subject(f: Facts) -> bool:
-    return _BOUNCE_SUBJECT.match(f.subject) is not None
+    return words.BOUNCE_SUBJECT.match(f.subject) is not None
 
 
 @rule("weak_bounce_subject", "a subject people use too, from a sender that looks like a machine")
 def _weak_bounce_subject(f: Facts) -> bool:
-    return _WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
+    return words.WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
 
 
 def _machine_sender(f: Facts) -> bool:
@@ -188,7 +131,7 @@ def _machine_sender(f: Facts) -> bool:
     if f.first("auto-submitted").lower() not in ("", "no"):
         return True
     local = f.sender.email.partition("@")[0] if f.sender else ""
-    return not local or _MACHINE_LOCAL_PART.search(local) is not None
+    return not local or words.MACHINE_LOCAL_PART.search(local) is not None
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
@@ -209,11 +152,11 @@ def _x_failed(f: Facts) -> bool:
 @rule("report_text", "body opens like a non-delivery report and the subject speaks of delivery")
 def _report_text(f: Facts) -> bool:
     # A reply or forward ("Re:", "Fwd:") that quotes a report is a person talking about it.
-    if _REPLY_PREFIX.match(f.subject):
+    if words.REPLY_PREFIX.match(f.subject):
         return False
     # A customer may paste a report into a new mail asking for help: a machine's sign too.
-    return (_REPORT_SUBJECT_WORDS.search(f.subject) is not None
-            and _REPORT_OPENINGS.search(f.text_head[:4096]) is not None
+    return (words.REPORT_SUBJECT_WORDS.search(f.subject) is not None
+            and words.REPORT_OPENINGS.search(f.text_head[:4096]) is not None
             and _machine_sender(f))
 
 
@@ -242,47 +185,6 @@ def _arf(f: Facts) -> bool:
 # --- AUTO_REPLY: autoresponders, RFC 3834 -------------------------------------------------
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
-# Out-of-office and automatic-reply subjects in the ten most common languages of business mail
-# (en, zh, es, hi, ar, pt, ru, ja, de, fr, bn, ko) and nl, it, sv, da, no, pl, cs, tr, fi: Outlook's
-# "Automatic reply:" and the vacation notices of Gmail, Notes, Zimbra as they localise them.
-_AUTO_SUBJECT = re.compile(
-    r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply"
-    r"|auto(?:matic)?[ -]?re(?:ply|sponse)"
-    r"|autoreply|auto|abwesenheitsnotiz|automatische antwort|ich bin nicht im büro"
-    r"|réponse automatique|absence du bureau|absent du bureau|message d'absence"
-    r"|risposta automatica|fuori sede|respuesta automática|fuera de la oficina"
-    r"|resposta automática|ausente do escritório|fora do escritório"
-    r"|autosvar|automatisch antwoord|afwezig|niet op kantoor|poza biurem"
-    r"|odpowiedź automatyczna|automatická odpověď|mimo kancelář|otomatik yanıt|ofis dışında"
-    r"|automaattinen vastaus|poissa toimistolta|fraværende|frånvarande|ikke på kontoret"
-    r"|автоответ|автоматический ответ|вне офиса"
-    r"|自动回复|自動回覆|自动答复|不在办公室|自動応答|自動返信|不在通知"
-    r"|الرد التلقائي|رد تلقائي|خارج المكتب|स्वचालित उत्तर|कार्यालय से बाहर|স্বয়ংক্রিয় উত্তর"
-    r"|자동 응답|자동 회신|부재중"
-    r"|vacation(?: reply| notice| message)?|away from (?:the|my) office|on vacation)"
-    r"\s*(?:[:：(]|$)"
-    # Lotus Notes: "Jane Doe is out of the office."
-    r"|(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)",
-    re.I,
-)
-_AUTO_PHRASE = re.compile(r"out of (?:the )?office|automatic reply|auto-?reply|abwesenheit", re.I)
-# Challenge-response systems (SpamArrest, Boxbe, Mailblocks, TMDA, ASSP): the mail asks the
-# sender to prove being human before it is delivered. Subject and opening sentence both.
-_CHALLENGE_SUBJECT = re.compile(
-    r"please confirm (?:your|that you are)|confirm (?:your )?(?:e-?mail|message|sender)"
-    r"|verify (?:your|that you are)|are you human|sender verification|spam ?arrest"
-    r"|boxbe|mailblocks|awaiting your (?:approval|verification)|please verify|tmda"
-    r"|challenge.?response|requires? (?:your )?verification",
-    re.I,
-)
-_CHALLENGE_TEXT = re.compile(
-    r"(?:confirm|verify|prove) (?:that )?you(?: are|'re) (?:a )?(?:human|real person|not a"
-    r" (?:robot|spammer))|sender verification|(?:challenge|verification) (?:e-?mail|request)"
-    r"|click (?:the|this) link (?:below )?to (?:verify|confirm) (?:your|that)|spam ?arrest"
-    r"|boxbe|is protected by (?:spam ?arrest|boxbe|a challenge|an anti-?spam)"
-    r"|approved senders? list|will be delivered (?:once|after|when) you (?:verify|confirm)",
-    re.I,
-)
 
 
 @rule("auto_submitted", "Auto-Submitted other than 'no' (RFC 3834 5.1)")
@@ -307,7 +209,7 @@ def _auto_subject(f: Facts) -> bool:
     # it outranks a guess from the subject.
     if f.first("auto-submitted").lower().startswith("no"):
         return False
-    return _AUTO_SUBJECT.search(f.subject) is not None
+    return words.AUTO_SUBJECT.search(f.subject) is not None
 
 
 @rule("ms_inbox_rules_loop", "X-MS-Exchange-Inbox-Rules-Loop: generated by an Outlook rule")
@@ -322,13 +224,13 @@ def _suppress(f: Facts) -> bool:
     if not f.tokens("x-auto-response-suppress") & {"all", "oof"}:
         return False
     null_return_path = f.first("return-path").replace(" ", "") == "<>"
-    return null_return_path or _AUTO_PHRASE.search(f.subject) is not None
+    return null_return_path or words.AUTO_PHRASE.search(f.subject) is not None
 
 
 @rule("challenge_response", "asks the sender to prove being human before delivery")
 def _challenge(f: Facts) -> bool:
-    return (_CHALLENGE_SUBJECT.search(f.subject) is not None
-            and _CHALLENGE_TEXT.search(f.text_head[:4096]) is not None)
+    return (words.CHALLENGE_SUBJECT.search(f.subject) is not None
+            and words.CHALLENGE_TEXT.search(f.text_head[:4096]) is not None)
 
 
 @rule("mdn_report", "multipart/report; report-type=disposition-notification (read receipt)")
