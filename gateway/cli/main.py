@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(run=ingest.ingest)
     a = sub.add_parser("parse", help="what the parser sees in messages (no database)")
     a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--json", action="store_true",
+                   help="one JSON object per message (the default; kept for scripts)")
     a.set_defaults(run=ingest.parse_files)
 
     triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
