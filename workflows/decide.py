@@ -96,17 +96,19 @@ class Loop(Rule):
 
 class Spoofed(Rule):
     name = "spoofed"
-    description = "a trusted receiving MTA says DMARC failed for the From domain"
+    description = "a trusted receiving MTA says DMARC failed for a From domain"
 
     def check(self, ctx: _Context) -> Decision | None:
         trusted = ctx.snap.trusted_authserv_ids
-        from_domain = ctx.mail.from_.domain if ctx.mail.from_ else None
+        # Every From domain, not the first: a second From must not slip past the gate.
+        domains = {author.domain for author in ctx.mail.authors}
         for result in ctx.mail.auth_results:
             if result.authserv_id.lower() not in trusted or result.dmarc != "fail":
                 continue
-            if result.header_from and from_domain and result.header_from.lower() != from_domain:
+            if result.header_from and result.header_from.lower() not in domains:
                 continue  # a verdict about another domain says nothing about this From
-            ctx.trace.append(f"{result.authserv_id}: dmarc=fail for {from_domain}")
+            about = result.header_from or ", ".join(sorted(domains)) or "?"
+            ctx.trace.append(f"{result.authserv_id}: dmarc=fail for {about}")
             ref = ctx.referenced
             suggested = ref[1].number if ref and ref[1] else None
             return ctx.decision(
@@ -118,11 +120,54 @@ class Spoofed(Rule):
         return None
 
 
+class Bounced(Rule):
+    """A bounce of our own mail: the report is about the mail we sent, not an update from
+    whoever relayed it, so it keeps this path whoever the sender is."""
+
+    name = "bounced"
+    description = "a bounce naming our outbound mail marks it undelivered, on its case"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        bounce, outbound = ctx.mail.bounce, ctx.snap.bounced_outbound
+        notice_delivery = ctx.snap.bounced_notice_delivery
+        if ctx.mail.automation is not AutomationClass.BOUNCE or bounce is None or (
+                outbound is None and notice_delivery is None):
+            return None
+        effects: list[Effect] = []
+        case_number = None
+        if outbound is not None:
+            ctx.trace.append(f"bounce of our message #{outbound.id} to {bounce.failed_recipients}")
+            effects.append(MarkBounced(outbound.id, bounce.failed_recipients, bounce.permanent))
+            if outbound.case_number and ctx.snap.case(outbound.case_number):
+                case_number = outbound.case_number
+        if notice_delivery is not None:
+            ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
+            effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
+                                             bounce.permanent))
+        if case_number:
+            ctx.trace.append(f"recorded on {case_number}; status unchanged")
+            effects.append(AddUpdate(case_number, UpdateKind.BOUNCE))
+        return ctx.decision(Outcome.IGNORED, Reason.BOUNCE, case_number=case_number,
+                            effects=tuple(effects))
+
+
+class NoSender(Rule):
+    name = "no_sender"
+    description = "a message without a usable From address cannot be attributed to anyone"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        if ctx.mail.from_ is not None and "@" in ctx.mail.from_.email:
+            return None
+        return ctx.decision(Outcome.REJECTED, Reason.NO_SENDER)
+
+
 class Automated(Rule):
-    """Auto-replies, bounces and list mail: recorded where they belong, never change a case."""
+    """Auto-replies, list mail and bounces of nothing we sent: recorded where they belong,
+    never change a case. Only an allowed sender's automated mail is listed on a case; a
+    stranger's that names a case goes to triage instead (its text is the stranger's)."""
 
     name = "automated"
-    description = "auto-replies, bounces and list mail never change a case and are never answered"
+    description = "auto-replies and list mail never change a case and are never answered"
     _KINDS: ClassVar[dict[AutomationClass, tuple[Reason, UpdateKind]]] = {
         AutomationClass.BOUNCE: (Reason.BOUNCE, UpdateKind.BOUNCE),
         AutomationClass.AUTO_REPLY: (Reason.AUTO_REPLY, UpdateKind.AUTO_REPLY),
@@ -134,33 +179,33 @@ class Automated(Rule):
         if kind is None:
             return None
         reason, update_kind = kind
-        effects: list[Effect] = []
-        bounce, outbound = ctx.mail.bounce, ctx.snap.bounced_outbound
-        if ctx.mail.automation is AutomationClass.BOUNCE and bounce and outbound:
-            ctx.trace.append(f"bounce of our message #{outbound.id} to {bounce.failed_recipients}")
-            effects.append(MarkBounced(outbound.id, bounce.failed_recipients, bounce.permanent))
-        notice_delivery = ctx.snap.bounced_notice_delivery
-        if ctx.mail.automation is AutomationClass.BOUNCE and bounce and notice_delivery:
-            ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
-            effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
-                                             bounce.permanent))
-        case_number = ctx.recorded_case()
-        if case_number:
-            ctx.trace.append(f"recorded on {case_number}; status unchanged")
-            effects.append(AddUpdate(case_number, update_kind))
-        return ctx.decision(
-            Outcome.IGNORED, reason, case_number=case_number, effects=tuple(effects)
-        )
+        case = ctx.snap.case(ctx.recorded_case())
+        if case is None:
+            return ctx.decision(Outcome.IGNORED, reason)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            ctx.trace.append(f"{ctx.mail.automation.value} names {case.number}: kept on the "
+                             "message and sent to triage, not listed on the case")
+            return _triage(ctx, problem, case.number)
+        ctx.trace.append(f"recorded on {case.number}; status unchanged")
+        return ctx.decision(Outcome.IGNORED, reason, case_number=case.number,
+                            effects=(AddUpdate(case.number, update_kind),))
 
 
-class NoSender(Rule):
-    name = "no_sender"
-    description = "a message without a usable From address cannot be attributed to anyone"
+class AmbiguousSender(Rule):
+    name = "ambiguous_sender"
+    description = "several From mailboxes, or a Sender not aligned with From: never linked"
 
     def check(self, ctx: _Context) -> Decision | None:
-        if ctx.mail.from_ is not None and "@" in ctx.mail.from_.email:
+        why = _ambiguity(ctx.mail)
+        if why is None:
             return None
-        return ctx.decision(Outcome.REJECTED, Reason.NO_SENDER)
+        ctx.trace.append(why)
+        ref = ctx.referenced
+        suggested = ref[1].number if ref and ref[1] else None
+        if suggested is None:
+            suggested = next((n for n in ctx.mail.case_numbers if ctx.snap.case(n)), None)
+        return _triage(ctx, Reason.AMBIGUOUS_SENDER, suggested)
 
 
 class Referenced(Rule):
@@ -175,11 +220,9 @@ class Referenced(Rule):
         ctx.trace.append(f"valid reference to {token.number} in {token.source.value}")
         if case is None:
             return _triage(ctx, Reason.UNKNOWN_CASE, None)
-        sender = ctx.snap.sender
-        if sender is None or not sender.may_update(case):
-            ctx.trace.append(f"{ctx.mail.from_.email if ctx.mail.from_ else '?'} may not "
-                             f"update {case.number}")
-            return _triage(ctx, Reason.UNAUTHORIZED_SENDER, case.number)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            return _triage(ctx, problem, case.number)
         if case.status is CaseStatus.CLOSED:
             return _closed(ctx, case)
         return _link(ctx, case)
@@ -253,8 +296,10 @@ CHAIN: tuple[Rule, ...] = (
     Duplicate(),
     Loop(),
     Spoofed(),
-    Automated(),
+    Bounced(),
     NoSender(),
+    Automated(),
+    AmbiguousSender(),
     Referenced(),
     InvalidReference(),
     NoticeInquiry(),
@@ -281,6 +326,41 @@ def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
                  f"{decision.reason.value}"),
             )
     raise AssertionError("NewMail always decides")  # pragma: no cover
+
+
+def _aligned(a: str, b: str) -> bool:
+    """Relaxed identifier alignment (RFC 7489 3.1.1), without a public-suffix list: the same
+    domain, or one a subdomain of the other. Stricter than DMARC for sibling subdomains."""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def _ambiguity(mail: ParsedMail) -> str | None:
+    """Why we cannot tell who wrote ``mail`` (RFC 5322 3.6.2), or None when it is one person."""
+    if mail.from_fields > 1:
+        return f"{mail.from_fields} From fields: whose mail is it?"
+    if len(mail.authors) > 1:
+        return f"From names {len(mail.authors)} mailboxes: whose mail is it?"
+    if len(mail.sender_field) > 1:
+        return f"Sender names {len(mail.sender_field)} mailboxes"
+    if mail.sender_field and mail.from_ is not None:
+        sender = mail.sender_field[0]
+        if sender.email != mail.from_.email and not _aligned(sender.domain, mail.from_.domain):
+            return f"Sender {sender.email} does not align with From {mail.from_.email}"
+    return None
+
+
+def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
+    """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
+    why = _ambiguity(ctx.mail)
+    if why is not None:
+        ctx.trace.append(why)
+        return Reason.AMBIGUOUS_SENDER
+    sender = ctx.snap.sender
+    if sender is None or not sender.may_update(case):
+        ctx.trace.append(f"{ctx.mail.from_.email if ctx.mail.from_ else '?'} may not "
+                         f"update {case.number}")
+        return Reason.UNAUTHORIZED_SENDER
+    return None
 
 
 def _triage(ctx: _Context, reason: Reason, suggested: str | None) -> Decision:

@@ -86,6 +86,7 @@ class Reason(StrEnum):
     SAME_BYTES = "same_bytes"
     NO_SENDER = "no_sender"
     NOTICE_INQUIRY = "notice_inquiry"  # quotes a notice reference (workflows.notices)
+    AMBIGUOUS_SENDER = "ambiguous_sender"  # several From mailboxes, or a Sender not aligned
 
 
 class MailboxPolicy(StrEnum):
