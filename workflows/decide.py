@@ -32,6 +32,7 @@ from workflows.decision import (
     Snapshot,
 )
 from workflows.domain import CaseStatus, OutboundKind, Outcome, Reason, UpdateKind
+from workflows.senders import ambiguity
 from workflows.state import CaseEvent, next_status
 
 ESCALATION_MARKER = "escalation request"
@@ -197,7 +198,7 @@ class AmbiguousSender(Rule):
     description = "several From mailboxes, or a Sender not aligned with From: never linked"
 
     def check(self, ctx: _Context) -> Decision | None:
-        why = _ambiguity(ctx.mail)
+        why = ambiguity(ctx.mail)
         if why is None:
             return None
         ctx.trace.append(why)
@@ -328,30 +329,9 @@ def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
     raise AssertionError("NewMail always decides")  # pragma: no cover
 
 
-def _aligned(a: str, b: str) -> bool:
-    """Relaxed identifier alignment (RFC 7489 3.1.1), without a public-suffix list: the same
-    domain, or one a subdomain of the other. Stricter than DMARC for sibling subdomains."""
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-
-def _ambiguity(mail: ParsedMail) -> str | None:
-    """Why we cannot tell who wrote ``mail`` (RFC 5322 3.6.2), or None when it is one person."""
-    if mail.from_fields > 1:
-        return f"{mail.from_fields} From fields: whose mail is it?"
-    if len(mail.authors) > 1:
-        return f"From names {len(mail.authors)} mailboxes: whose mail is it?"
-    if len(mail.sender_field) > 1:
-        return f"Sender names {len(mail.sender_field)} mailboxes"
-    if mail.sender_field and mail.from_ is not None:
-        sender = mail.sender_field[0]
-        if sender.email != mail.from_.email and not _aligned(sender.domain, mail.from_.domain):
-            return f"Sender {sender.email} does not align with From {mail.from_.email}"
-    return None
-
-
 def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
     """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
-    why = _ambiguity(ctx.mail)
+    why = ambiguity(ctx.mail)
     if why is not None:
         ctx.trace.append(why)
         return Reason.AMBIGUOUS_SENDER
