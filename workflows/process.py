@@ -116,15 +116,15 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult
     first_tries, retries = _count_attempts(rt, inbound_ids)
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
-    if first_tries:
+    # Alone: a message that failed, or whose process died, at least once.
+    for ids in ([first_tries] if first_tries else []) + [[i] for i in retries]:
         try:
-            done, sent = _run_batch(rt, first_tries, isolate=len(first_tries) == 1)
-        except _BatchFailed:
-            done, sent = _run_batch(rt, first_tries, isolate=True)
-        results.update(done)
-        outbound += sent
-    for inbound_id in retries:  # alone: it failed, or its process died, at least once
-        done, sent = _run_batch(rt, [inbound_id], isolate=True)
+            done, sent = _run_batch(rt, ids, isolate=False)
+        except _BatchFailed as failed:
+            if len(ids) == 1:  # its own failure: record it; running it again would not help
+                _record_failure_alone(rt, ids[0], failed.__cause__ or failed)
+                continue
+            done, sent = _run_batch(rt, ids, isolate=True)
         results.update(done)
         outbound += sent
     if outbound:
@@ -135,33 +135,44 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult
 def _count_attempts(rt: Runtime, inbound_ids: Sequence[int]) -> tuple[list[int], list[int]]:
     """Count one attempt for every message still to process, committed before processing
     starts; returns (first attempts, later attempts). A message whose attempts are used up
-    (each failed, or its process died) is marked ``failed`` here instead."""
+    (each failed, or its process died) is marked ``failed`` here instead.
+
+    One UPDATE ... RETURNING and a commit: this transaction is the price of counting an
+    attempt that a crash rolls back (bench figures in the README's poison paragraph)."""
     limit = rt.settings.process_max_attempts
-    first: list[int] = []
-    again: list[int] = []
+    wanted = list(inbound_ids)
+    live = (InboundMessage.status.in_([MessageStatus.RECEIVED.value,
+                                       MessageStatus.PROCESSING.value]))
     with rt.db.transaction() as session:
-        rows = session.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.id.in_(list(inbound_ids)),
-                   InboundMessage.status.in_([MessageStatus.RECEIVED.value,
-                                              MessageStatus.PROCESSING.value]))
-            .order_by(InboundMessage.id)
-            .with_for_update()
+        counted = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(wanted), live, InboundMessage.attempts < limit)
+            .values(attempts=InboundMessage.attempts + 1, claimed_at=rt.now())
+            .returning(InboundMessage.id, InboundMessage.attempts)
+            .execution_options(synchronize_session=False)
         ).all()
-        now = rt.now()
-        for row in rows:
-            attempts = row.attempts or 0
-            if attempts >= limit:
-                last = row.error or "the worker died or overran its time limit"
-                log.error("<%s> message #%s: gave up after %d attempts; kept as failed",
-                          row.message_id, row.id, attempts)
-                row.status = MessageStatus.FAILED.value
-                row.error = f"gave up after {attempts} attempts; last: {last}"[:4000]
-                continue
-            row.attempts = attempts + 1
-            row.claimed_at = now
-            (again if attempts else first).append(row.id)
+        if len(counted) < len(wanted):
+            _give_up(session, wanted, {i for i, _ in counted}, limit)
+    first = sorted(i for i, attempts in counted if attempts == 1)
+    again = sorted(i for i, attempts in counted if attempts > 1)
     return first, again
+
+
+def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int) -> None:
+    """Mark ``failed`` the messages of ``wanted`` whose attempts are used up."""
+    for row in session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.id.in_([i for i in wanted if i not in counted]),
+               InboundMessage.status.in_([MessageStatus.RECEIVED.value,
+                                          MessageStatus.PROCESSING.value]),
+               InboundMessage.attempts >= limit)
+        .with_for_update()
+    ):
+        last = row.error or "the worker died or overran its time limit"
+        log.error("<%s> message #%s: gave up after %d attempts; kept as failed",
+                  row.message_id, row.id, row.attempts)
+        row.status = MessageStatus.FAILED.value
+        row.error = f"gave up after {row.attempts} attempts; last: {last}"[:4000]
 
 
 def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
@@ -233,6 +244,15 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     log.info("<%s> %s/%s case=%s", row.message_id, decision.outcome.value,
              decision.reason.value, applied.case_number)
     return list(applied.outbound_ids)
+
+
+def _record_failure_alone(rt: Runtime, inbound_id: int, exc: BaseException) -> None:
+    """``_record_failure`` in a transaction of its own (the attempt's was rolled back)."""
+    with rt.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id, with_for_update=True)
+        if row is not None and row.status in (MessageStatus.RECEIVED.value,
+                                              MessageStatus.PROCESSING.value):
+            _record_failure(row, exc, rt.settings.process_max_attempts)
 
 
 def _record_failure(row: InboundMessage, exc: BaseException, max_attempts: int) -> None:
