@@ -137,8 +137,8 @@ def _count_attempts(rt: Runtime, inbound_ids: Sequence[int]) -> tuple[list[int],
     starts; returns (first attempts, later attempts). A message whose attempts are used up
     (each failed, or its process died) is marked ``failed`` here instead.
 
-    One UPDATE ... RETURNING and a commit: this transaction is the price of counting an
-    attempt that a crash rolls back (bench figures in the README's poison paragraph)."""
+    One UPDATE ... RETURNING and a commit: the price of counting an attempt that a crash
+    rolls back, paid once per batch (per message on Celery, one id per task)."""
     limit = rt.settings.process_max_attempts
     wanted = list(inbound_ids)
     live = (InboundMessage.status.in_([MessageStatus.RECEIVED.value,
