@@ -224,6 +224,7 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     """Parse (unless given), snapshot, decide and apply in the caller's transaction; returns
     the outbox ids to send after commit. Raises ``MessageTimeLimitExceeded`` when a stage ends
     past the message's time limit."""
+    began = time.perf_counter()
     started = time.monotonic()
     if mail is None:
         mail = parse(row.raw, key=rt.key)
@@ -241,8 +242,11 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     if flush:  # the writes belong to this attempt's time (the fast path flushes once)
         session.flush()
     budget.charge(started, "apply")
-    log.info("<%s> %s/%s case=%s", row.message_id, decision.outcome.value,
-             decision.reason.value, applied.case_number)
+    log.info("mail decided: %s/%s", decision.outcome.value, decision.reason.value, extra={
+        "event": "mail.decided", "inbound_id": row.id, "message_id": row.message_id,
+        "outcome": decision.outcome.value, "reason": decision.reason.value,
+        "case": applied.case_number,
+        "ms": round((time.perf_counter() - began) * 1000, 2)})
     return list(applied.outbound_ids)
 
 
