@@ -97,3 +97,10 @@ def test_message_over_its_time_limit_is_failed(cli, desk, tmp_path, monkeypatch)
     shown = cli("case", "show", "CASE-1001").out[0]
     assert ([u["kind"] for u in shown["updates"]], shown["status"]) == (
         ["post"], "awaiting_info")  # an overrun attempt is rolled back, not half-applied
+
+
+def test_impossible_time_limit_is_a_configuration_error(cli, monkeypatch):
+    """A limit Celery's hard limit could not follow is refused at start, exit 2."""
+    monkeypatch.setenv("TICKETGATE_PROCESS_TIME_LIMIT", "500")
+    run = cli("failed", "list")
+    assert (run.code, "process_time_limit" in run.err) == (2, True)
