@@ -8,7 +8,8 @@ already processed returns what was decided.
 
 A batch shares one transaction (one commit, one fsync) and gives each message a savepoint, so a
 message that fails rolls back alone. Nothing is lost (Mailman's shunt queue): a message whose
-processing raises is marked ``failed`` with the error; ``retry_failed`` replays it.
+processing raises keeps the error and, after its last attempt, is marked ``failed``;
+``retry_failed`` replays it.
 
 A poison message cannot loop: each attempt is counted in its own short transaction *before*
 processing starts (``_count_attempts``), so an attempt that raises, overruns its time limit or
