@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
@@ -224,7 +225,23 @@ def _lifecycle(gw: dict[str, Any], data: dict[str, Any], env: Mapping[str, str]
         raise ConfigError(f"[gateway] lifecycle setting: {exc}") from None
     if not 0 <= values.get("sla_warning_share", 0.25) < 1:
         raise ConfigError("[gateway] sla_warning_share must be between 0 and 1")
+    retry = env.get("TICKETGATE_MAIL_RETRY_MINUTES") or gw.get("mail_retry_minutes")
+    if retry is not None:
+        values["mail_retry_minutes"] = _retry_minutes(retry)
     return values
+
+
+def _retry_minutes(raw: object) -> tuple[int, ...]:
+    """``mail_retry_minutes``: a list (TOML) or "5,15,60" (environment) of positive minutes."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    try:
+        minutes = tuple(int(m) for m in items)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        minutes = ()
+    if not minutes or min(minutes) < 1:
+        raise ConfigError(f"[gateway] mail_retry_minutes {raw!r}: expected positive minutes, "
+                          "e.g. [5, 15, 60, 240]")
+    return minutes
 
 
 # [notices] keys -> Settings fields (workflows.notices); list values become tuples.
@@ -384,7 +401,22 @@ def load_settings(
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
         **_process_limits(gw, env),
+        **_desk_timezone(gw, env),
         relay=_relay(_table(data, "relay"), env),
         **_retention(gw, env),
         trusted_proxies=_trusted_proxies(gw, env),
     )
+
+
+def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``desk_timezone`` (``TICKETGATE_DESK_TIMEZONE``): the zone of a time given without an
+    offset, on every surface; an IANA name, checked here so a typo stops the start."""
+    raw = env.get("TICKETGATE_DESK_TIMEZONE") or gw.get("desk_timezone")
+    if raw is None:
+        return {}
+    try:
+        zone = ZoneInfo(str(raw).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
+                          "Europe/Berlin or UTC") from None
+    return {"desk_timezone": zone.key}

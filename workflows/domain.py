@@ -109,6 +109,7 @@ class OutboundStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BOUNCED = "bounced"
+    DEFERRED = "deferred"  # a temporary failure (4xx): tried again at next_attempt_at
 
 
 class OutboundKind(StrEnum):
