@@ -305,6 +305,36 @@ def _post_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
     return values
 
 
+# Celery's hard limit on a processing task is the soft one plus 30 s, within the 240 s that
+# workflows.tasks.TASK_TIME_LIMIT allows any task (the sweeper's STUCK_AFTER relies on it).
+MAX_PROCESS_TIME_LIMIT = 210.0
+
+
+def _process_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """``process_max_attempts`` (1 or more) and ``process_time_limit`` (seconds)."""
+    values: dict[str, Any] = {}
+    raw = env.get("TICKETGATE_PROCESS_MAX_ATTEMPTS") or gw.get("process_max_attempts")
+    if raw is not None:
+        try:
+            values["process_max_attempts"] = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[gateway] process_max_attempts: expected a whole number, not "
+                              f"{raw!r}") from None
+        if values["process_max_attempts"] < 1:
+            raise ConfigError("[gateway] process_max_attempts must be at least 1")
+    raw = env.get("TICKETGATE_PROCESS_TIME_LIMIT") or gw.get("process_time_limit")
+    if raw is not None:
+        try:
+            values["process_time_limit"] = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[gateway] process_time_limit: expected seconds, not {raw!r}"
+                              ) from None
+        if not 0 < values["process_time_limit"] <= MAX_PROCESS_TIME_LIMIT:
+            raise ConfigError(f"[gateway] process_time_limit must be more than 0 and at most "
+                              f"{MAX_PROCESS_TIME_LIMIT:g} seconds")
+    return values
+
+
 def _relay(table: dict[str, Any], env: Mapping[str, str]) -> RelayCredentials:
     """[relay]: credentials for the outbound relay; each key also TICKETGATE_RELAY_<KEY>."""
     values: dict[str, Any] = {}
@@ -371,6 +401,7 @@ def load_settings(
         **_lifecycle(gw, data, env),
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
+        **_process_limits(gw, env),
         **_desk_timezone(gw, env),
         relay=_relay(_table(data, "relay"), env),
         **_retention(gw, env),

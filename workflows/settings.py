@@ -168,6 +168,11 @@ class Settings:
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
+    # A poison message cannot loop (workflows.process): attempts per message before it is
+    # ``failed``, and the time one attempt may take (embedded: checked between stages;
+    # Celery: the task's soft limit, the hard limit 30 s later).
+    process_max_attempts: int = 3
+    process_time_limit: float = 60.0  # seconds
     # The zone a time typed without an offset is read in, the same on every surface (CLI,
     # API, console): gateway.timeinput.read_time. An IANA name.
     desk_timezone: str = "UTC"

@@ -57,6 +57,9 @@ RUN_TIMERS = "ticketgate.run_timers"
 # A hard limit on one task's run time (enforced by the prefork pool). It bounds how long a row
 # can legitimately stay ``processing``, so the sweeper's STUCK_AFTER must be longer.
 TASK_TIME_LIMIT = 240
+# Seconds between a processing task's soft time limit and its hard one: time enough to record
+# the overrun on the message.
+PROCESS_HARD_GRACE = 30
 # Redis redelivers a message nobody acknowledged after this many seconds. It must be longer than
 # any task's run time (and we never use ETA/countdown tasks for timers), or a slow task would be
 # delivered a second time while it still runs; the claim makes that harmless but wasteful.
@@ -108,6 +111,14 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_time_limit": TASK_TIME_LIMIT,
+        # One message's processing: the soft limit raises SoftTimeLimitExceeded in the task,
+        # which workflows.process records as a failed attempt; the hard limit kills the pool
+        # process (the attempt was counted before it began, so a message that keeps killing
+        # its worker is ``failed`` after process_max_attempts, not redelivered for ever).
+        "task_annotations": {PROCESS_INBOUND: {
+            "soft_time_limit": settings.process_time_limit,
+            "time_limit": min(settings.process_time_limit + PROCESS_HARD_GRACE,
+                              TASK_TIME_LIMIT)}},
         # One message at a time per process: with late acks a prefetched message would wait
         # unacknowledged behind a slow one (and count against the visibility timeout).
         "worker_prefetch_multiplier": 1,
