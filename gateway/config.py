@@ -161,7 +161,23 @@ def _lifecycle(gw: dict[str, Any], data: dict[str, Any], env: Mapping[str, str]
         raise ConfigError(f"[gateway] lifecycle setting: {exc}") from None
     if not 0 <= values.get("sla_warning_share", 0.25) < 1:
         raise ConfigError("[gateway] sla_warning_share must be between 0 and 1")
+    retry = env.get("TICKETGATE_MAIL_RETRY_MINUTES") or gw.get("mail_retry_minutes")
+    if retry is not None:
+        values["mail_retry_minutes"] = _retry_minutes(retry)
     return values
+
+
+def _retry_minutes(raw: object) -> tuple[int, ...]:
+    """``mail_retry_minutes``: a list (TOML) or "5,15,60" (environment) of positive minutes."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    try:
+        minutes = tuple(int(m) for m in items)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        minutes = ()
+    if not minutes or min(minutes) < 1:
+        raise ConfigError(f"[gateway] mail_retry_minutes {raw!r}: expected positive minutes, "
+                          "e.g. [5, 15, 60, 240]")
+    return minutes
 
 
 # [notices] keys -> Settings fields (workflows.notices); list values become tuples.

@@ -108,6 +108,7 @@ class OutboundStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BOUNCED = "bounced"
+    DEFERRED = "deferred"  # a temporary failure (4xx): tried again at next_attempt_at
 
 
 class OutboundKind(StrEnum):

@@ -1,6 +1,7 @@
 """Purge the attachments of cases closed for more than a month (PureConnect "Closing Cases").
 
-Place in the flow: the last step of each scheduler pass. Only attached data goes: the blob file
+Place in the flow: the ``purge`` job of the clock (``workflows.jobs``), in every pass of
+``workflows.scheduler.run_pass``. Only attached data goes: the blob file
 is deleted and the attachment row is kept with ``purged_at`` set, so the case still shows that a
 file was there (name, type, size, hash) and when it was purged; updates, mail and history stay.
 
@@ -39,6 +40,9 @@ class Purged:
 class PurgeReport:
     attachments: tuple[Purged, ...]
     blobs_deleted: int
+
+    def lines(self) -> tuple[str, ...]:
+        return tuple(f"{p.case_number} attachment #{p.attachment_id}" for p in self.attachments)
 
 
 def _due_query(at: dt.datetime, after_days: int):  # type: ignore[no-untyped-def]
