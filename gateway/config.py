@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
@@ -293,4 +294,19 @@ def load_settings(
         **_lifecycle(gw, data, env),
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
+        **_desk_timezone(gw, env),
     )
+
+
+def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``desk_timezone`` (``TICKETGATE_DESK_TIMEZONE``): the zone of a time given without an
+    offset, on every surface; an IANA name, checked here so a typo stops the start."""
+    raw = env.get("TICKETGATE_DESK_TIMEZONE") or gw.get("desk_timezone")
+    if raw is None:
+        return {}
+    try:
+        zone = ZoneInfo(str(raw).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
+                          "Europe/Berlin or UTC") from None
+    return {"desk_timezone": zone.key}

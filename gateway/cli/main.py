@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "notices, mail retries").add_subparsers(dest="sub", required=True)
     a = timers.add_parser("run", help="run the clock's pass (every job) and print, per job, "
                           "what it did")
-    a.add_argument("--at", help="as of this ISO time (default now; no offset means UTC)")
+    a.add_argument("--at", help="as of this ISO time (default now; no offset: the desk's zone, "
+                   "desk_timezone)")
     a.add_argument("--dry-run", action="store_true",
                    help="change nothing: list what is due, per job")
     a.set_defaults(run=lifecycle.timers_run)
