@@ -37,6 +37,7 @@ class Mail:
 
     kind: str
     received: Received
+    lines: tuple[str, ...] = ()  # text the desk wrote into it, one line each
 
 
 @dataclass
@@ -64,12 +65,13 @@ class Story:
         finally:
             self.steps[name] = self.desk.sink.received(since)
 
-    def mail(self, step: str, *, to: str, kind: str | None = None,
-             subject: str = "") -> list[Received]:
-        """The mail of ``step`` to ``to`` (whose subject contains ``subject``), labelled."""
+    def mail(self, step: str, *, to: str, kind: str | None = None, subject: str = "",
+             lines: tuple[str, ...] = ()) -> list[Received]:
+        """The mail of ``step`` to ``to`` (whose subject contains ``subject``); with ``kind``,
+        labelled for the browser check, which looks for ``lines`` in it."""
         got = [m for m in self.during(step) if to in m.rcpt_tos and subject in m.subject]
         if kind is not None:
-            self.kinds.extend(Mail(kind, m) for m in got)
+            self.kinds.extend(Mail(kind, m, lines) for m in got)
         return got
 
     def during(self, step: str) -> list[Received]:
@@ -82,8 +84,8 @@ class Story:
             pytest.fail(f"the story never learned {name!r}: {self.broken}")
         return self.facts[name]
 
-    def of_kind(self, kind: str) -> list[Received]:
-        return [m.received for m in self.kinds if m.kind == kind]
+    def of_kind(self, kind: str) -> list[Mail]:
+        return [m for m in self.kinds if m.kind == kind]
 
 
 class _Stop(Exception):
@@ -97,14 +99,13 @@ def telling(story: Story) -> Iterator[Story]:
         yield story
 
 
-def assert_reads_right(browser: Browser, story: Story, kind: str,
-                       lines: tuple[str, ...] = ()) -> None:
-    """Every HTML part of every mail of ``kind`` shows no markup as text and keeps each of
-    ``lines`` (text the desk wrote, one line each) as a line of its own."""
-    mails = story.of_kind(kind)
-    if not mails:
+def assert_reads_right(browser: Browser, story: Story, kind: str) -> None:
+    """Every HTML part of every mail of ``kind`` shows no markup as text and keeps each line
+    the desk wrote into it (``Mail.lines``) as a line of its own."""
+    labelled = story.of_kind(kind)
+    if not labelled:
         pytest.fail(f"no {kind} mail was received to judge ({story.broken})")
-    for mail in mails:
+    for mail, lines in ((m.received, m.lines) for m in labelled):
         parts = mail.html_parts()
         assert parts, f"{kind}: no HTML part in {mail.subject!r}"
         for html in parts:

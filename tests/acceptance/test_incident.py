@@ -51,7 +51,7 @@ def _tell(story: Story) -> None:
     with story.step("status, then follow-up 1"):
         desk.cli("notice", "update", ref, "--status", STATUS_1)
         desk.clock(sent + 31 * MINUTE)
-    story.mail("status, then follow-up 1", to=OPS, kind="follow_up")
+    story.mail("status, then follow-up 1", to=OPS, kind="follow_up", lines=(STATUS_1,))
 
     with story.step("serve restarts"):
         desk.restart_serve()
@@ -64,7 +64,7 @@ def _tell(story: Story) -> None:
     with story.step("all-clear"):
         desk.cli("notice", "all-clear", ref, "--text", "\n".join(ALL_CLEAR))
         story.facts["cleared"] = cleared = _now()
-    story.mail("all-clear", to=OPS, kind="all_clear")
+    story.mail("all-clear", to=OPS, kind="all_clear", lines=ALL_CLEAR)
     with story.step("after the all-clear"):
         desk.clock(sent + 121 * MINUTE)
     with story.step("rca overdue"):
@@ -124,8 +124,6 @@ def test_alert_shows_the_start_in_the_organizations_zone(incident):
     assert local.tzname() in text or ZONE in text, text
 
 
-@pytest.mark.parametrize(("kind", "lines"), [
-    ("incident", ()), ("follow_up", ()), ("all_clear", ALL_CLEAR), ("rca_reminder", ()),
-])
-def test_html_part_reads_right_in_a_browser(incident, browser: Browser, kind, lines):
-    assert_reads_right(browser, incident, kind, lines)
+@pytest.mark.parametrize("kind", ["incident", "follow_up", "all_clear", "rca_reminder"])
+def test_html_part_reads_right_in_a_browser(incident, browser: Browser, kind):
+    assert_reads_right(browser, incident, kind)

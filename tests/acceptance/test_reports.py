@@ -2,6 +2,11 @@
 
 Hooli asked for a weekly report of its open and closed cases. The first goes out when it is
 due -- not before, and once -- and the next one a week later.
+
+Hooli's desk first counts business time one hour a week (Mondays 08:00-09:00), so the response
+target of its unanswered case (4 business hours) is weeks away; then it moves to 24/7. The
+pending timers move with the new calendar: the breach, now in the clock's past, fires on the
+very next pass.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.acceptance.browser import Browser
-from tests.acceptance.deployment import Deployment
+from tests.acceptance.deployment import TEAM, Deployment
 from tests.acceptance.story import Story, assert_reads_right, telling
 
 pytestmark = pytest.mark.acceptance
@@ -28,7 +33,7 @@ def _tell(story: Story) -> None:
         story.facts["first"] = first = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
         done = desk.cli_many(
             ("org", "add", "Hooli", "--domain", "hooli.example", "--tz", "America/New_York",
-             "--notify", "ops@hooli.example"),
+             "--notify", "ops@hooli.example", "--hours", "08:00-09:00", "--workdays", "mon"),
             ("contact", "add", "Hooli", CONTACT, "--name", "Gavin"),
             ("case", "open", "--org", "Hooli", "--contact", CONTACT, "--subject",
              "Agents cannot log in & see errors"),
@@ -38,11 +43,17 @@ def _tell(story: Story) -> None:
             ("notice", "report", "add", "Hooli", "--every", "weekly", "--to", MANAGER,
              "--first", first.isoformat()))
         story.facts["cases"] = (done[2].one["number"], done[3].one["number"])
+    later = first + dt.timedelta(hours=3)  # past a 24/7 response target of 4 hours
     for name, at in (("clock: before", first - MINUTE), ("clock: due", first + MINUTE),
-                     ("clock: due again", first + 2 * MINUTE),
-                     ("clock: a week later", first + dt.timedelta(days=7, minutes=1))):
+                     ("clock: due again", first + 2 * MINUTE), ("clock: hours later", later)):
         with story.step(name):
             desk.clock(at)
+    with story.step("hooli goes 24/7"):
+        desk.cli("org", "set", "Hooli", "--hours", "00:00-24:00", "--workdays", "mon-sun")
+    with story.step("clock: the next pass"):
+        desk.clock(later)
+    with story.step("clock: a week later"):
+        desk.clock(first + dt.timedelta(days=7, minutes=1))
     story.mail("clock: due", to=MANAGER, kind="case_report")
 
 
@@ -70,6 +81,17 @@ def test_report_is_delivered_once(report):
 
 def test_next_report_a_week_later(report):
     assert len(report.mail("clock: a week later", to=MANAGER)) == 1
+
+
+def test_timer_made_overdue_by_a_new_calendar_fires_on_the_next_pass(report):
+    """Weeks away on the old calendar; past due on the new one: the next pass breaches it."""
+    open_case = report.fact("cases")[0]
+    before = [m for step in ("clock: due", "clock: hours later", "hooli goes 24/7")
+              for m in report.mail(step, to=TEAM)]
+    assert before == []
+    breached = [m for m in report.mail("clock: the next pass", to=TEAM)
+                if open_case in m.subject]
+    assert len(breached) == 1 and "breach" in breached[0].subject.lower(), breached
 
 
 @pytest.mark.parametrize("kind", ["case_report"])
