@@ -107,6 +107,11 @@ escalation = true
 """
 
 
+def clock_argv(at: dt.datetime) -> tuple[str, ...]:
+    """The command that moves the clock to ``at`` (given with its offset: no zone guessed)."""
+    return ("timers", "run", "--at", at.astimezone(dt.UTC).isoformat())
+
+
 @dataclass
 class Deployment:
     shape: Shape
@@ -132,10 +137,13 @@ class Deployment:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
+        """Embedded: ``serve`` on a fresh home, as ``make run`` does (it initializes the home
+        itself). Scale-out: ``ticketgate init`` first (the compose file's ``init`` service),
+        then the worker and beat, then the listener."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "config.toml").write_text(config_toml(self.sink.port), encoding="utf-8")
-        self.cli("init")
         if self.services is not None:
+            self.cli("init")
             self._start_celery()
         self.start_serve()
 
@@ -158,6 +166,7 @@ class Deployment:
     def _start_celery(self) -> None:
         assert self.services is not None
         queue = self.services.queue
+        started = []
         for program, extra, ready in (
                 ("worker", ("--pool=solo", f"--hostname={queue}@acceptance",
                             "--without-gossip", "--without-mingle", "--without-heartbeat"),
@@ -170,6 +179,8 @@ class Deployment:
                     env=self.env, stdout=out, stderr=subprocess.STDOUT,
                     start_new_session=True)
             self._celery.append(proc)
+            started.append((program, proc, log, ready))
+        for program, proc, log, ready in started:  # both start at once: two cores
             self._wait(lambda log=log, ready=ready: ready in log.read_bytes(),
                        f"{program} to start", proc=proc, log=log)
 
@@ -242,7 +253,7 @@ class Deployment:
 
     def clock(self, at: dt.datetime) -> dict[str, Any]:
         """``ticketgate timers run --at AT``: one pass of everything due at that moment."""
-        return self.cli("timers", "run", "--at", at.astimezone(dt.UTC).isoformat()).one
+        return self.cli(*clock_argv(at)).one
 
     def token(self, email: str, role: str) -> str:
         self.cli("user", "add", email, "--role", role, "--no-password")

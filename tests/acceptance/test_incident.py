@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.acceptance.browser import Browser
-from tests.acceptance.deployment import TEAM, Deployment
+from tests.acceptance.deployment import TEAM, Deployment, clock_argv
 from tests.acceptance.story import Story, assert_reads_right, telling
 
 pytestmark = pytest.mark.acceptance
@@ -49,8 +49,8 @@ def _tell(story: Story) -> None:
     story.mail("alert", to=OPS, kind="incident")
 
     with story.step("status, then follow-up 1"):
-        desk.cli("notice", "update", ref, "--status", STATUS_1)
-        desk.clock(sent + 31 * MINUTE)
+        desk.cli_many(("notice", "update", ref, "--status", STATUS_1),
+                      clock_argv(sent + 31 * MINUTE))
     story.mail("status, then follow-up 1", to=OPS, kind="follow_up", lines=(STATUS_1,))
 
     with story.step("serve restarts"):

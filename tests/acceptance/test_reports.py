@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.acceptance.browser import Browser
-from tests.acceptance.deployment import TEAM, Deployment
+from tests.acceptance.deployment import TEAM, Deployment, clock_argv
 from tests.acceptance.story import Story, assert_reads_right, telling
 
 pytestmark = pytest.mark.acceptance
@@ -48,10 +48,9 @@ def _tell(story: Story) -> None:
                      ("clock: due again", first + 2 * MINUTE), ("clock: hours later", later)):
         with story.step(name):
             desk.clock(at)
-    with story.step("hooli goes 24/7"):
-        desk.cli("org", "set", "Hooli", "--hours", "00:00-24:00", "--workdays", "mon-sun")
-    with story.step("clock: the next pass"):
-        desk.clock(later)
+    with story.step("hooli goes 24/7, the next pass"):
+        desk.cli_many(("org", "set", "Hooli", "--hours", "00:00-24:00", "--workdays",
+                       "mon-sun"), clock_argv(later))
     with story.step("clock: a week later"):
         desk.clock(first + dt.timedelta(days=7, minutes=1))
     story.mail("clock: due", to=MANAGER, kind="case_report")
@@ -86,10 +85,10 @@ def test_next_report_a_week_later(report):
 def test_timer_made_overdue_by_a_new_calendar_fires_on_the_next_pass(report):
     """Weeks away on the old calendar; past due on the new one: the next pass breaches it."""
     open_case = report.fact("cases")[0]
-    before = [m for step in ("clock: due", "clock: hours later", "hooli goes 24/7")
+    before = [m for step in ("clock: due", "clock: hours later")
               for m in report.mail(step, to=TEAM)]
     assert before == []
-    breached = [m for m in report.mail("clock: the next pass", to=TEAM)
+    breached = [m for m in report.mail("hooli goes 24/7, the next pass", to=TEAM)
                 if open_case in m.subject]
     assert len(breached) == 1 and "breach" in breached[0].subject.lower(), breached
 
