@@ -257,7 +257,8 @@ def test_unanswered_high_case_is_escalated_after_one_business_hour(week):
 def test_care_team_is_warned_before_the_response_target_is_breached(week):
     [warning] = week.mail("clock: high escalation and warning", to=TEAM)
     [breach] = week.mail("clock: high breach", to=TEAM)
-    assert week.fact("high") in warning.subject and week.fact("high") in breach.subject
+    assert week.fact("high") in warning.subject and "close to" in warning.subject
+    assert week.fact("high") in breach.subject and "missed" in breach.subject
 
 
 # -- triage is the analysts' work too ----------------------------------------------------------

@@ -90,7 +90,7 @@ def test_timer_made_overdue_by_a_new_calendar_fires_on_the_next_pass(report):
     assert before == []
     breached = [m for m in report.mail("hooli goes 24/7, the next pass", to=TEAM)
                 if open_case in m.subject]
-    assert len(breached) == 1 and "breach" in breached[0].subject.lower(), breached
+    assert len(breached) == 1 and "missed" in breached[0].subject, breached
 
 
 @pytest.mark.parametrize("kind", ["case_report"])
