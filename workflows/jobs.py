@@ -89,11 +89,13 @@ class Escalations(CaseTimersJob):
 @dataclass(frozen=True)
 class Purge:
     name: ClassVar[str] = "purge"
-    description: ClassVar[str] = "attachments of cases closed longer than purge_after_days"
+    description: ClassVar[str] = ("files of cases closed longer than purge_after_days, and of "
+                                  "mail never linked to a case (triage_attachment_retention_days)")
 
     def run(self, rt: Runtime, at: dt.datetime, *, dry_run: bool) -> PurgeReport:
-        return purge_attachments(rt.db, rt.settings.blob_dir, at,
-                                 after_days=rt.settings.purge_after_days, dry_run=dry_run)
+        return purge_attachments(
+            rt.db, rt.settings.blob_dir, at, after_days=rt.settings.purge_after_days,
+            triage_after_days=rt.settings.triage_attachment_retention_days, dry_run=dry_run)
 
 
 @dataclass(frozen=True)

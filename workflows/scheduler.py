@@ -10,7 +10,8 @@ due, case mail due. Its callers, and the only ones that move the clock:
 - ``workflows.tasks.run_timers``: the task Celery beat schedules (``run-timers``) at scale;
 - ``ticketgate timers run [--at ISO] [--dry-run]`` (``gateway.cli.lifecycle.timers_run``).
 
-A job that raises is logged, named in its ``JobRun.error`` and the pass goes on: one job's
+A job that raises is logged, named in its ``JobRun.error`` and the pass goes on (a database that
+is down fails the pass whole: ``DatabaseUnavailable`` reaches the caller): one job's
 trouble does not hold up the others, and what failed is still due on the next pass. Each job is
 idempotent, so running a pass again for the same ``at`` finds nothing new to do, and two passes
 at once (threads, processes, beat beside a manual ``timers run``) act once.
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 from workflows.jobs import JOBS, ClockJob, JobReport
 from workflows.runtime import Runtime
+from workflows.storage.db import DatabaseUnavailable
 from workflows.timers.firing import FiredTimer, TimerReport
 from workflows.timers.purge import Purged, PurgeReport
 
@@ -81,8 +83,14 @@ class PassReport:
 
     @property
     def purged(self) -> tuple[Purged, ...]:
-        return tuple(p for j in self.jobs if isinstance(j.report, PurgeReport)
-                     for p in j.report.attachments)
+        return tuple(p for r in self._purges() for p in r.attachments)
+
+    @property
+    def mails_rewritten(self) -> int:
+        return sum(r.mails_rewritten for r in self._purges())
+
+    def _purges(self) -> list[PurgeReport]:
+        return [j.report for j in self.jobs if isinstance(j.report, PurgeReport)]
 
 
 def run_pass(rt: Runtime, at: dt.datetime, *, dry_run: bool = False,
@@ -108,6 +116,8 @@ def _run_job(job: ClockJob, rt: Runtime, at: dt.datetime, *, dry_run: bool) -> J
     try:
         report: JobReport | None = job.run(rt, at, dry_run=dry_run)
         error = None
+    except DatabaseUnavailable:
+        raise  # no job can run: the pass fails whole, at its caller's boundary
     except Exception as exc:  # a pass boundary: log, name it, let the other jobs run
         log.exception("clock job %s at %s failed", job.name, at.isoformat())
         report, error = None, f"{type(exc).__name__}: {exc}"

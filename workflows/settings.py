@@ -37,6 +37,14 @@ class SmtpSettings:
     size_limit: int = 25 * 1024 * 1024
     max_sessions: int = 200
     group_commit_ms: float = 2.0  # how long DATA waits to share a commit with other sessions
+    # Listener limits (gateway.smtp.limits): one client cannot hold every session, nor one
+    # session for ever. A relay in front (Postfix: 20 connections per destination by default)
+    # fits under the per-address cap; raise it if the relay is configured for more.
+    max_sessions_per_ip: int = 20  # sessions from one client address; past it 421 4.7.0
+    idle_timeout: float = 300.0  # seconds without a command (RFC 5321 4.5.3.2.7: 5 minutes)
+    session_lifetime: float = 900.0  # seconds a session may last, whatever it sends
+    max_noops: int = 20  # NOOP/RSET/VRFY/HELP between two accepted messages; past it 421
+    max_recipients: int = 100  # per transaction (RFC 5321 4.5.3.1.8: at least 100); then 452
 
 
 class ImapTls(StrEnum):
@@ -155,6 +163,12 @@ class Settings:
     # The zone a time typed without an offset is read in, the same on every surface (CLI,
     # API, console): gateway.timeinput.read_time. An IANA name.
     desk_timezone: str = "UTC"
+    # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after
+    # it arrived or its triage item was resolved; a pending item keeps them (purge.py).
+    triage_attachment_retention_days: int = 30
+    # HTTP: peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs);
+    # none by default, so the per-address login limit counts the real peer.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secret_path(self) -> Path:
@@ -171,6 +185,19 @@ class Settings:
     @property
     def default_mailbox(self) -> Mailbox:
         return self.mailboxes[0]
+
+    def postmaster(self, address: str) -> Mailbox | None:
+        """``postmaster@`` one of our mailbox domains (or the bare ``postmaster``) as a triage
+        mailbox: RFC 5321 4.5.1 requires every domain that takes mail to accept it, and its
+        local part is matched case-insensitively there."""
+        local, at, domain = address.strip().lower().rpartition("@")
+        if not at:
+            local, domain = domain, self.default_mailbox.address.rpartition("@")[2]
+        if local != "postmaster":
+            return None
+        if domain not in {box.address.rpartition("@")[2] for box in self.mailboxes}:
+            return None
+        return Mailbox(f"postmaster@{domain}", MailboxPolicy.TRIAGE)
 
     def mailbox(self, address: str) -> Mailbox | None:
         address = address.strip().lower()

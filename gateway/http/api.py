@@ -61,6 +61,7 @@ from gateway.http.api_models import (
     UpdateOut,
 )
 from gateway.http.auth import BEARER, api_permission, api_user, runtime, session_principal
+from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows import views
@@ -82,8 +83,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
         (422, "the request is malformed"))}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 schema_router = APIRouter(include_in_schema=False)
-CaseNumber = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
-ItemId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+ItemId = RowId  # gateway.http.ids: one bound for every id in a path, console and API alike
 Filter = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
 
 

@@ -26,6 +26,7 @@ from gateway.http.actions import (
     reopen_case,
 )
 from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
@@ -110,7 +111,7 @@ def case_list(
 
 
 @router.get("/cases/{number}")
-def case_page(request: Request, number: str, principal: Annotated[Principal, READ]
+def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ]
               ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -142,7 +143,7 @@ def _update(request: Request, number: str, update_id: int) -> CaseUpdate:
 
 
 @router.get("/cases/{number}/updates/{update_id}/mail")
-def case_update_frame(request: Request, number: str, update_id: int,
+def case_update_frame(request: Request, number: CaseNumber, update_id: RowId,
                       principal: Annotated[Principal, READ], images: bool = False
                       ) -> HTMLResponse:
     row = _update(request, number, update_id)
@@ -152,7 +153,7 @@ def case_update_frame(request: Request, number: str, update_id: int,
 
 
 @router.get("/cases/{number}/attachments/{attachment_id}")
-def case_attachment(request: Request, number: str, attachment_id: int,
+def case_attachment(request: Request, number: CaseNumber, attachment_id: RowId,
                     principal: Annotated[Principal, READ], inline: bool = False) -> Response:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -185,7 +186,7 @@ def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
 
 
 @router.post("/cases/{number}/post")
-def case_post(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_post(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
               action: Annotated[PostAction, Form()] = PostAction.POST,
               files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
@@ -204,7 +205,7 @@ def case_post(request: Request, number: str, principal: Annotated[Principal, WRI
 
 
 @router.post("/cases/{number}/close")
-def case_close(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_close(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
                resolution: Annotated[str, Form(max_length=16)] = "resolved") -> Response:
     try:
         result = close_case(runtime(request), principal, number,
@@ -215,7 +216,7 @@ def case_close(request: Request, number: str, principal: Annotated[Principal, WR
 
 
 @router.post("/cases/{number}/escalate")
-def case_escalate(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_escalate(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
                   to: Annotated[str, Form(max_length=8)] = "tsup") -> Response:
     try:
         result = escalate_case(runtime(request), principal, number, Family(to))
@@ -226,7 +227,7 @@ def case_escalate(request: Request, number: str, principal: Annotated[Principal,
 
 
 @router.post("/cases/{number}/reopen")
-def case_reopen(request: Request, number: str, principal: Annotated[Principal, WRITE]
+def case_reopen(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE]
                 ) -> Response:
     try:
         result = reopen_case(runtime(request), principal, number)

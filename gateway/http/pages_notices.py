@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from gateway.http.accounts import Permission, Principal
 from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.ids import NoticeReference
 from gateway.http.pages import done, page
 from gateway.http.render import render_page
 from gateway.timeinput import TimeInputError, read_time, zone_choices, zone_named
@@ -229,7 +230,7 @@ def notice_create(request: Request, principal: Annotated[Principal, WRITE],
 
 
 @router.get("/notices/{reference}")
-def notice_page(request: Request, reference: str, principal: Annotated[Principal, READ]
+def notice_page(request: Request, reference: NoticeReference, principal: Annotated[Principal, READ]
                 ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -246,7 +247,7 @@ def notice_page(request: Request, reference: str, principal: Annotated[Principal
 
 
 @router.post("/notices/{reference}/{action}")
-def notice_act(request: Request, reference: str, action: str,
+def notice_act(request: Request, reference: NoticeReference, action: str,
                principal: Annotated[Principal, WRITE], text: Long = "",
                why: Short = "") -> Response:
     rt = runtime(request)

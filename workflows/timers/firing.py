@@ -2,14 +2,15 @@
 
 Place in the flow: the clock's case-timer jobs (``workflows.jobs``: ``follow-ups``, ``sla``,
 ``escalations``) call ``run_timers`` for their kinds of timer, in every pass of
-``workflows.scheduler.run_pass``. For those kinds, a run
+``workflows.scheduler.run_pass``. A run
 
-1. arms new timers: computes ``due_at`` from the settings and the organization's business
-   calendar (the case services that leave the rows know neither);
-2. fires the due ones, a chunk per transaction: each row is claimed with a compare-and-set
-   UPDATE (``fired_at IS NULL``) in the transaction that queues its mail or closes its case,
-   so two schedulers at once (threads or processes on one database) act once and skip
-   nothing; the case rows are locked before the checks, so a reply cannot slip in between
+1. arms new timers, of every kind (the first timer job of a pass does it): computes ``due_at``
+   from the settings and the organization's business calendar (the case services that leave
+   the rows know neither);
+2. fires the due ones of its kinds, a chunk per transaction: each row is claimed with a
+   compare-and-set UPDATE (``fired_at IS NULL``) in the transaction that queues its mail or
+   closes its case, so two schedulers at once (threads or processes on one database) act once
+   and skip nothing; the case rows are locked before the checks, so a reply cannot slip in between
    "still waiting on the customer" and closing the case. Firing a step leaves the clock's next
    step, armed; a row whose clock has stopped fires as ``stale`` and ends its chain. The steps
    of one clock are all of one job's kinds, so a chain never crosses jobs.
@@ -78,12 +79,16 @@ class TimerReport:
 
 def run_timers(rt: Runtime, at: dt.datetime, kinds: Collection[TimerKind], *,
                dry_run: bool = False, send: bool = True) -> TimerReport:
-    """Arm and fire the timers of ``kinds`` due at ``at``; ``dry_run``: change nothing, list
-    what is due. ``send=False`` leaves the queued mail to the case-mail job (benchmarks)."""
+    """Arm every new timer, then fire the timers of ``kinds`` due at ``at``; ``dry_run``:
+    change nothing, list what is due (of ``kinds``). ``send=False`` leaves the queued mail to
+    the case-mail job (benchmarks)."""
     if dry_run:
         armed, fired, queued, sent = 0, _list_due(rt, at, kinds), 0, 0
     else:
-        armed = arm_timers(rt, at, kinds)
+        # Arming only computes due times, for every kind at once: filtered by kind, each job
+        # would walk past the other kinds' new rows in every chunk (quadratic in a burst).
+        # Whichever timer job runs first arms them all; the others find nothing left.
+        armed = arm_timers(rt, at)
         fired, queued, sent = _fire_due(rt, at, kinds, send=send)
     return TimerReport(armed, tuple(fired), dict(Counter(f.outcome for f in fired)), queued,
                        sent)
@@ -94,14 +99,12 @@ def _values(kinds: Collection[TimerKind]) -> list[str]:
     return sorted(k.value for k in kinds)
 
 
-def _unarmed(session: Session, limit: int, kinds: Collection[TimerKind]
-             ) -> list[tuple[int, int, str, dt.datetime]]:
+def _unarmed(session: Session, limit: int) -> list[tuple[int, int, str, dt.datetime]]:
     # No ORDER BY: any order will do, and PostgreSQL then reads the pending index instead of
     # walking the primary key past every row already fired.
     return [tuple(r) for r in session.execute(  # type: ignore[misc]
         select(DueTimer.id, DueTimer.case_id, DueTimer.kind, DueTimer.started_at)
-        .where(DueTimer.fired_at.is_(None), DueTimer.due_at.is_(None),
-               DueTimer.kind.in_(_values(kinds))).limit(limit))]
+        .where(DueTimer.fired_at.is_(None), DueTimer.due_at.is_(None)).limit(limit))]
 
 
 def _facts_for_arming(session: Session, rows: Sequence[tuple[int, int, str, dt.datetime]]
@@ -115,8 +118,7 @@ def _facts_for_arming(session: Session, rows: Sequence[tuple[int, int, str, dt.d
     return facts
 
 
-def arm_timers(rt: Runtime, at: dt.datetime, kinds: Collection[TimerKind] = tuple(TimerKind)
-               ) -> int:
+def arm_timers(rt: Runtime, at: dt.datetime) -> int:
     """Give every new row its ``due_at`` (and the step it arms as); a row whose clock has
     already stopped, or that can never act, is closed at once."""
     table = DueTimer.__table__
@@ -127,7 +129,7 @@ def arm_timers(rt: Runtime, at: dt.datetime, kinds: Collection[TimerKind] = tupl
     armed = 0
     while True:
         with rt.db.transaction() as session:
-            rows = _unarmed(session, ARM_CHUNK, kinds)
+            rows = _unarmed(session, ARM_CHUNK)
             if not rows:
                 return armed
             facts = _facts_for_arming(session, rows)

@@ -1,7 +1,7 @@
 """mail retry: case mail deferred by a temporary failure waits for its next attempt
 
 Revision ID: a1_mail_retry
-Revises: 0006
+Revises: b3_purge_raw
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = 'a1_mail_retry'
-down_revision = '0006'
+down_revision = 'b3_purge_raw'
 branch_labels = None
 depends_on = None
 
