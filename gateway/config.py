@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
-from workflows.settings import ImapAccount, ImapTls, Mailbox, Settings, SmtpSettings
+from workflows.settings import (
+    ImapAccount,
+    ImapTls,
+    Mailbox,
+    RelayCredentials,
+    Settings,
+    SmtpSettings,
+)
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
@@ -297,6 +304,19 @@ def _post_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
     return values
 
 
+def _relay(table: dict[str, Any], env: Mapping[str, str]) -> RelayCredentials:
+    """[relay]: credentials for the outbound relay; each key also TICKETGATE_RELAY_<KEY>."""
+    values: dict[str, Any] = {}
+    for key in ("user", "password", "oauth2_token_command", "ca_file"):
+        value = env.get(f"TICKETGATE_RELAY_{key.upper()}") or table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"[relay] {key} must be a string")
+        values[key] = value or None
+    if values["ca_file"] is not None:
+        values["ca_file"] = Path(values["ca_file"])
+    return RelayCredentials(**values)
+
+
 def load_settings(
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -351,6 +371,7 @@ def load_settings(
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
         **_desk_timezone(gw, env),
+        relay=_relay(_table(data, "relay"), env),
         **_retention(gw, env),
         trusted_proxies=_trusted_proxies(gw, env),
     )

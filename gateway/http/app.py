@@ -30,6 +30,7 @@ from gateway.http import (
     api,
     api_directory,
     api_notices,
+    docs,
     pages,
     pages_account,
     pages_cases,
@@ -219,7 +220,7 @@ def _install_handlers(app: FastAPI) -> None:
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router)
+    api_directory.router, api.schema_router, docs.router)
 
 
 def all_routes() -> list[APIRoute]:
@@ -235,8 +236,8 @@ def create_app(rt: Runtime) -> FastAPI:
         description="Cases, triage, notices and the directory of an email-driven support desk. "
                     "Authenticate with `Authorization: Bearer <token>` "
                     "(`ticketgate token create EMAIL`).",
-        openapi_url=None,  # served by ``api.openapi_document``, behind authentication
-        docs_url=None,  # the Swagger UI loads remote assets: not on this console
+        openapi_url=None,  # served by ``api.openapi_document``
+        docs_url=None,  # FastAPI's page loads a CDN and inline script: ``docs`` serves its own
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
@@ -247,4 +248,5 @@ def create_app(rt: Runtime) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     return app
