@@ -84,6 +84,11 @@ JUDGED_ELSEWHERE: dict[str, str] = {
     "every 30 s a sweep that re-enqueues messages left `received`":
         "recovery from a lost broker publish, not visible from outside without breaking Redis: "
         "tests/test_celery.py::test_sweep_reenqueues_a_received_row_without_broker_message",
+    "Files of mail never linked to a case go `triage_attachment_retention_days` (30) after it "
+    "arrived and its triage item was resolved":
+        "a rewrite of the raw mail the database keeps, nothing that leaves the desk: "
+        "tests/lifecycle/test_purge_raw.py::"
+        "test_triage_only_files_follow_their_retention_after_the_item_is_resolved",
 }
 
 
