@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -121,7 +122,6 @@ class Deployment:
     serve: ServeProcess | None = None
     _celery: list[subprocess.Popen[bytes]] = field(default_factory=list)
     api_url: str = ""
-    cli_seconds: list[float] = field(default_factory=list)
 
     # -- environment ------------------------------------------------------------------------
     @property
@@ -184,7 +184,8 @@ class Deployment:
             self._wait(lambda log=log, ready=ready: ready in log.read_bytes(),
                        f"{program} to start", proc=proc, log=log)
 
-    def _wait(self, condition: Any, what: str, *, proc: subprocess.Popen[bytes],
+    def _wait(self, condition: Callable[[], bool], what: str, *,
+              proc: subprocess.Popen[bytes],
               log: Path) -> None:
         deadline = time.monotonic() + WAIT
         while not condition():
@@ -214,11 +215,9 @@ class Deployment:
     def cli(self, *args: str, stdin: str | None = None, expect: int | None = 0) -> CliResult:
         """``ticketgate ARGS`` in a fresh process; its JSON lines (fails on an exit other
         than ``expect``; ``None``: any exit)."""
-        started = time.monotonic()
         done = subprocess.run([sys.executable, "-c", _MAIN, *args], env=self.env,
                               input=(stdin or "").encode(), capture_output=True, timeout=120,
                               check=False)
-        self.cli_seconds.append(time.monotonic() - started)
         stderr = done.stderr.decode(errors="replace")
         if expect is not None and done.returncode != expect:
             raise AssertionError(f"ticketgate {' '.join(args)} exited {done.returncode} "
@@ -230,10 +229,8 @@ class Deployment:
     def cli_many(self, *commands: tuple[str, ...]) -> list[CliResult]:
         """Each of ``commands`` run by the CLI's ``main`` in one process, in order; fails on
         the first that does not exit 0."""
-        started = time.monotonic()
         done = subprocess.run([sys.executable, "-c", _MANY, json.dumps(commands)],
                               env=self.env, capture_output=True, timeout=300, check=False)
-        self.cli_seconds.append(time.monotonic() - started)
         outs = done.stdout.decode().split("@@exit ")
         errs = done.stderr.decode(errors="replace").split("@@exit ")
         results = []
@@ -299,7 +296,8 @@ class Deployment:
             with exc:
                 return exc.code, json.loads(exc.read() or b"null")
 
-    def wait_until(self, condition: Any, what: str, timeout: float = WAIT) -> None:
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = WAIT
+                   ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
