@@ -150,7 +150,7 @@ def _tell_triage(story: Story) -> None:
         story.facts["triage reply"] = desk.api("POST", f"/triage/{item}/reply", token,
                                                {"body": "\n".join(TRIAGE_ANSWER)})
         sink.wait_for(lambda ms: any(BOB in m.rcpt_tos and "VAT" in m.subject for m in ms),
-                      "the triage reply", timeout=10)
+                      "the triage reply")
     story.mail("analyst answers triage", to=BOB, kind="triage_reply", lines=TRIAGE_ANSWER)
     with story.step("analyst opens triage"):
         code, opened = desk.api("POST", f"/triage/{item}/open", token)
