@@ -52,7 +52,7 @@ from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
 from workflows import directory
 from workflows.domain import CaseStatus, Direction, Severity, UpdateKind
-from workflows.jobs import JOBS, CaseMail, CaseTimersJob
+from workflows.jobs import JOBS, CaseMailJob, CaseTimersJob
 from workflows.outbound import render_message
 from workflows.runtime import Runtime
 from workflows.scheduler import PassReport, run_pass
@@ -145,7 +145,7 @@ def render_baseline(rt: Runtime, n: int) -> float:
 # The whole registry, but the reminders the timers queue stay queued (sending them is the
 # transport's cost, not the pass's): the timer jobs do not send, the case-mail job is left out.
 QUIET_JOBS = tuple(dataclasses.replace(job, send=False) if isinstance(job, CaseTimersJob)
-                   else job for job in JOBS if not isinstance(job, CaseMail))
+                   else job for job in JOBS if not isinstance(job, CaseMailJob))
 
 
 def timed(rt: Runtime, at: dt.datetime) -> tuple[PassReport, float]:

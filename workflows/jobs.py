@@ -63,7 +63,7 @@ class CaseTimersJob:
 
 
 @dataclass(frozen=True)
-class FollowUps(CaseTimersJob):
+class FollowUpsJob(CaseTimersJob):
     name: ClassVar[str] = "follow-ups"
     description: ClassVar[str] = ("case follow-ups: reminders at 2 and 5 business days without "
                                   "the customer's answer, closed at 10")
@@ -71,7 +71,7 @@ class FollowUps(CaseTimersJob):
 
 
 @dataclass(frozen=True)
-class SlaClocks(CaseTimersJob):
+class SlaJob(CaseTimersJob):
     name: ClassVar[str] = "sla"
     description: ClassVar[str] = "SLA warnings and breaches of the response and resolution targets"
     kinds: ClassVar[tuple[TimerKind, ...]] = (
@@ -80,14 +80,14 @@ class SlaClocks(CaseTimersJob):
 
 
 @dataclass(frozen=True)
-class Escalations(CaseTimersJob):
+class EscalationsJob(CaseTimersJob):
     name: ClassVar[str] = "escalations"
     description: ClassVar[str] = "High and Critical cases still unanswered: escalated"
     kinds: ClassVar[tuple[TimerKind, ...]] = (TimerKind.UNANSWERED,)
 
 
 @dataclass(frozen=True)
-class Purge:
+class PurgeJob:
     name: ClassVar[str] = "purge"
     description: ClassVar[str] = ("files of cases closed longer than purge_after_days, and of "
                                   "mail never linked to a case (triage_attachment_retention_days)")
@@ -149,7 +149,7 @@ class CaseMailReport:
 
 
 @dataclass(frozen=True)
-class CaseMail:
+class CaseMailJob:
     name: ClassVar[str] = "case-mail"
     description: ClassVar[str] = ("case mail due: left queued, or deferred by a temporary "
                                   "failure until now (mail_retry_minutes)")
@@ -163,7 +163,7 @@ class CaseMail:
         return CaseMailReport(due, sent.sent, sent.deferred, sent.failed)
 
 
-CASE_TIMER_JOBS: tuple[ClockJob, ...] = (FollowUps(), SlaClocks(), Escalations())
+CASE_TIMER_JOBS: tuple[ClockJob, ...] = (FollowUpsJob(), SlaJob(), EscalationsJob())
 NOTICE_JOBS: tuple[ClockJob, ...] = (IncidentFollowUpsJob(), RcaRemindersJob(),
                                      CaseReportsJob(), NoticeDeliveriesJob())
-JOBS: tuple[ClockJob, ...] = (*CASE_TIMER_JOBS, Purge(), *NOTICE_JOBS, CaseMail())
+JOBS: tuple[ClockJob, ...] = (*CASE_TIMER_JOBS, PurgeJob(), *NOTICE_JOBS, CaseMailJob())
