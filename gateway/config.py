@@ -26,6 +26,7 @@ from gateway.config_sources import REQUEST, Key, Request
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
 from workflows.settings import (
+    ConfigError,
     ImapAccount,
     ImapTls,
     Mailbox,
@@ -36,10 +37,7 @@ from workflows.settings import (
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says which setting and where it came from."""
+__all__ = ["ConfigError", "LoadedConfig", "load_config", "load_settings", "to_settings"]
 
 
 @dataclass(frozen=True)
