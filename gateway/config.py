@@ -237,6 +237,7 @@ def to_settings(model: GatewayConfig) -> Settings:
         scheduler_interval=model.scheduler_interval,
         post_file_max_bytes=model.post_file_max_bytes,
         post_files_max_bytes=model.post_files_max_bytes,
+        desk_timezone=model.desk_timezone,
         relay=RelayCredentials(
             user=relay.user,
             password=relay.password.get_secret_value() if relay.password else None,

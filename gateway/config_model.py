@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -149,6 +150,8 @@ class GatewayConfig(BaseSettings):
     post_file_max_bytes: int = setting(10 * 1024 * 1024, "largest file on an analyst's update",
                                        ge=1)
     post_files_max_bytes: int = setting(20 * 1024 * 1024, "all files of one update", ge=1)
+    desk_timezone: str = setting("UTC", "the zone a time typed without an offset is read in, "
+                                 "in the CLI, the API and the console (IANA name)")
     smtp: SmtpSection = Field(default_factory=SmtpSection)
     notices: NoticesSection = Field(default_factory=NoticesSection)
     relay: RelaySection = Field(default_factory=RelaySection)
@@ -184,6 +187,15 @@ class GatewayConfig(BaseSettings):
             except ValueError:
                 raise ValueError(f"{text!r} is not an address or network") from None
         return cleaned
+
+    @field_validator("desk_timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            return ZoneInfo(name.strip()).key
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r}: expected an IANA zone like Europe/Berlin or UTC"
+                             ) from None
 
     @field_validator("trusted_authserv_ids")
     @classmethod

@@ -175,6 +175,9 @@ class Settings:
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
+    # The zone a time typed without an offset is read in, the same on every surface (CLI,
+    # API, console): gateway.timeinput.read_time. An IANA name.
+    desk_timezone: str = "UTC"
     relay: RelayCredentials = field(default_factory=RelayCredentials)
     # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after
     # it arrived or its triage item was resolved; a pending item keeps them (purge.py).

@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
                             ).add_subparsers(dest="sub", required=True)
     a = timers.add_parser("run", help="run one scheduler pass and print what it did")
-    a.add_argument("--at", help="as of this ISO time (default now; no offset means UTC)")
+    a.add_argument("--at", help="as of this ISO time (default now; no offset: the desk's zone, "
+                   "desk_timezone)")
     a.add_argument("--dry-run", action="store_true", help="change nothing: list what is due")
     a.set_defaults(run=lifecycle.timers_run)
 

@@ -189,6 +189,7 @@ def reopen(request: Request, number: CaseNumber,
 
 TRIAGE_READ = Depends(api_permission(Permission.TRIAGE_READ))
 TRIAGE_ACT = Depends(api_permission(Permission.TRIAGE_ACT))
+SENDERS_BLOCK = Depends(api_permission(Permission.SENDERS_BLOCK))
 
 
 def _triage_out(row: queries.TriageRow) -> TriageItemOut:
@@ -269,8 +270,9 @@ def triage_discard(request: Request, item_id: ItemId,
 
 @router.post("/triage/{item_id}/block", response_model=TriageResultOut, tags=["triage"])
 def triage_block(request: Request, item_id: ItemId, body: BlockBody,
-                 principal: Annotated[Principal, TRIAGE_ACT]) -> TriageResultOut:
-    """Block the sender (their new mail is discarded on arrival) and discard this item."""
+                 principal: Annotated[Principal, SENDERS_BLOCK]) -> TriageResultOut:
+    """Block the sender (their new mail is discarded on arrival) and discard this item.
+    Admins only: analysts work triage, but blocking an address is for good."""
     return _triage(request, principal, item_id, TriageAction.BLOCK, reason=body.reason)
 
 
