@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from gateway.config_model import SECTIONS, GatewayConfig
 from gateway.config_sources import REQUEST, Key, Request
+from workflows import mailheaders
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
 from workflows.settings import (
@@ -198,6 +199,15 @@ def load_settings(
     return to_settings(load_config(config_path, env).model)
 
 
+def _id_domain(value: str) -> str:
+    """The mailbox's domain as the right side of our Message-IDs, when none is set: checked
+    like a configured one (``GatewayConfig._id_domain``)."""
+    if mailheaders.msg_id(f"x@{value}") is None:
+        raise ConfigError(f"[gateway] message_id_domain {value!r} (from the first mailbox): "
+                          "expected a domain like desk.example")
+    return value
+
+
 def to_settings(model: GatewayConfig) -> Settings:
     """The domain's ``Settings`` from the validated model (the tables checked here)."""
     home = Path(model.home).resolve()
@@ -215,8 +225,8 @@ def to_settings(model: GatewayConfig) -> Settings:
         mailboxes=mailboxes,
         transport=model.transport,
         from_address=model.from_address or mailboxes[0].address,
-        message_id_domain=(model.message_id_domain
-                           or mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        message_id_domain=_id_domain(model.message_id_domain
+                                     or mailboxes[0].address.rpartition("@")[2] or "localhost"),
         instance_id=model.instance_id,
         escalation_address=model.escalation_address,
         trusted_authserv_ids=model.trusted_authserv_ids,
@@ -235,6 +245,7 @@ def to_settings(model: GatewayConfig) -> Settings:
         escalate_unanswered_hours=model.escalate_unanswered_hours,
         purge_after_days=model.purge_after_days,
         scheduler_interval=model.scheduler_interval,
+        mail_retry_minutes=model.mail_retry_minutes,
         post_file_max_bytes=model.post_file_max_bytes,
         post_files_max_bytes=model.post_files_max_bytes,
         desk_timezone=model.desk_timezone,

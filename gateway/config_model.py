@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows import mailheaders
+
 
 def setting(default: Any, description: str, *, env: str | None = None, secret: bool = False,
             **bounds: Any) -> Any:
@@ -147,6 +149,8 @@ class GatewayConfig(BaseSettings):
     triage_attachment_retention_days: int = setting(
         30, "files of mail never linked to a case are kept this long", ge=1)
     scheduler_interval: float = setting(60.0, "seconds between embedded scheduler passes", gt=0)
+    mail_retry_minutes: tuple[int, ...] = setting(
+        (5, 15, 60, 240), "case mail after a 4xx: minutes before each retry, then failed")
     post_file_max_bytes: int = setting(10 * 1024 * 1024, "largest file on an analyst's update",
                                        ge=1)
     post_files_max_bytes: int = setting(20 * 1024 * 1024, "all files of one update", ge=1)
@@ -169,6 +173,22 @@ class GatewayConfig(BaseSettings):
         # Keyword arguments first (tests build one directly), then ours; pydantic-settings' own
         # environment source would read TICKETGATE_SMTP as JSON for the [smtp] table.
         return (init_settings, *customise(settings_cls))
+
+    @field_validator("mail_retry_minutes")
+    @classmethod
+    def _retries(cls, minutes: tuple[int, ...]) -> tuple[int, ...]:
+        if not minutes or min(minutes) < 1:
+            raise ValueError("expected positive minutes, e.g. [5, 15, 60, 240]")
+        return minutes
+
+    @field_validator("message_id_domain")
+    @classmethod
+    def _id_domain(cls, value: str | None) -> str | None:
+        # The right side of our Message-IDs: a dot-atom (RFC 5322 3.6.4), checked at start
+        # rather than refused by workflows.mailheaders on every mail.
+        if value is not None and mailheaders.msg_id(f"x@{value}") is None:
+            raise ValueError(f"{value!r}: expected a domain like desk.example")
+        return value
 
     @field_validator("follow_up_days")
     @classmethod
