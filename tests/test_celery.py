@@ -89,7 +89,7 @@ def _run_worker(settings: Settings, broker_url: str, queue: str, dispatcher: Cel
 @pytest.fixture
 def worker(settings: Settings, broker_url: str, queue: str,
            dispatcher: CeleryDispatcher) -> Iterator[WorkerProcess]:
-    """``celery -A workflows.tasks worker`` on the test queue and database."""
+    """``celery -A gateway.celery_app worker`` on the test queue and database."""
     yield from _run_worker(settings, broker_url, queue, dispatcher, via_cli=False)
 
 

@@ -14,6 +14,13 @@ from workflows.domain import MailboxPolicy
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says which setting and where it came from.
+
+    Defined here, beside the settings, so the domain can refuse a configuration without
+    importing the edge that reads it (``gateway.config`` re-exports it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Mailbox:
     address: str  # lower-case

@@ -32,7 +32,7 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ from workflows.dispatch import STUCK_AFTER, sweep
 from workflows.process import process_message
 from workflows.runtime import Runtime
 from workflows.scheduler import run_pass
-from workflows.settings import Settings
+from workflows.settings import ConfigError, Settings
 from workflows.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -86,16 +86,12 @@ def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
 def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     """The Celery configuration for ``settings`` (pure: no connection is made)."""
     if not settings.broker_url:
-        from gateway.config import ConfigError
-
         raise ConfigError("no broker configured: set TICKETGATE_BROKER_URL (redis://... or "
                           "amqp://...) or broker_url in [gateway]")
     transport_options: dict[str, Any] = {}
     if settings.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
         transport_options["visibility_timeout"] = VISIBILITY_TIMEOUT
         if importlib.util.find_spec("redis") is None:
-            from gateway.config import ConfigError
-
             raise ConfigError("broker_url is a Redis URL but the redis package is not "
                               "installed: pip install 'ticketgate[redis]'")
     return {
@@ -137,30 +133,42 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     }
 
 
+SettingsLoader = Callable[[], Settings]
+RuntimeBuilder = Callable[[Settings], Runtime]
+
+
 class TicketgateCelery(Celery):
     """The Celery app, configured from one ``Settings`` when its configuration is first read.
 
-    Without ``settings`` (``celery -A workflows.tasks``), they come from
-    ``gateway.config.load_settings()`` at that moment; a client may pass its own. The worker's
-    ``Runtime`` is built lazily, once per process (pool processes are forked: each builds its
-    own database engine, never sharing the parent's connections).
+    The domain does not reach up to the edges for its configuration: ``gateway.celery_app``
+    (what ``ticketgate worker``/``beat`` run with ``celery -A``) hands this app the edge's
+    settings loader and runtime builder (``use_edges``); a client may pass its own settings.
+    The worker's ``Runtime`` is built lazily, once per process (pool processes are forked:
+    each builds its own database engine, never sharing the parent's connections).
     """
 
     def __init__(self, settings: Settings | None = None, options: CeleryOptions | None = None,
                  **kwargs: Any) -> None:
         super().__init__("ticketgate", **kwargs)
         self._settings = settings
+        self._load_settings: SettingsLoader | None = None
+        self._build_runtime: RuntimeBuilder | None = None
         self._options = options
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
         self.on_configure.connect(self._configure_from_settings, weak=False)
 
+    def use_edges(self, load_settings: SettingsLoader, build_runtime: RuntimeBuilder) -> None:
+        """How this process reads its configuration and opens its database and transport."""
+        self._load_settings, self._build_runtime = load_settings, build_runtime
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from gateway.config import load_settings
-
-            self._settings = load_settings()
+            if self._load_settings is None:
+                raise ConfigError("the Celery app has no configuration: run it as "
+                                  "`ticketgate worker` or `celery -A gateway.celery_app`")
+            self._settings = self._load_settings()
         return self._settings
 
     @property
@@ -177,9 +185,10 @@ class TicketgateCelery(Celery):
         """This process's runtime, built on first use."""
         with self._runtime_lock:
             if self._runtime is None:
-                from gateway.app import build_runtime
-
-                self._runtime = build_runtime(self.settings)
+                if self._build_runtime is None:
+                    raise ConfigError("the Celery app cannot open a runtime: run it as "
+                                      "`ticketgate worker` or `celery -A gateway.celery_app`")
+                self._runtime = self._build_runtime(self.settings)
             return self._runtime
 
     def forget_runtime(self, *, dispose: bool) -> None:
