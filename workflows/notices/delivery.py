@@ -240,6 +240,10 @@ def _hand_over(conn: Transport, claimed: list[_Claimed], parts: dict[int, bytes]
         for row, error in zip(run, results, strict=True):
             if error is not None:
                 log.warning("notice <%s> not sent: %s", row.message_id, error)
+            else:
+                log.info("notice <%s> sent", row.message_id, extra={
+                    "event": "notice.sent", "delivery_id": row.id,
+                    "message_id": row.message_id})
             outcomes.append((row, error))
     return outcomes
 
