@@ -74,9 +74,9 @@ def addresses(values: list[str], where: str) -> tuple[tuple[Address, ...], list[
         if not at or not local or not domain or len(addr.split()) != 1:
             rejected = rejected or bool(addr or name)
             continue
-        display, problem = decode_words(name)
-        if problem:
-            defects.append(Defect(where, problem))
+        display, word_problem = decode_words(name)
+        if word_problem:
+            defects.append(Defect(where, word_problem))
         found.append(Address(addr.lower(), " ".join(display.split()).strip("\"' ")))
     if rejected:
         defects.append(Defect(where, "unparsable mailbox skipped"))

@@ -303,7 +303,7 @@ def release_stuck(rt: Runtime, older_than: dt.timedelta) -> int:
     Processing commits its claim and its decision together, so a killed worker leaves its rows
     ``received``; this only repairs rows set ``processing`` outside that transaction."""
     with rt.db.transaction() as session:
-        return session.execute(
+        return session.execute(  # type: ignore[attr-defined, no-any-return]
             update(InboundMessage)
             .where(InboundMessage.status == MessageStatus.PROCESSING.value,
                    InboundMessage.claimed_at < rt.now() - older_than)

@@ -80,7 +80,7 @@ class CeleryOptions:
 def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
     """Options from the environment (``TICKETGATE_QUEUE``); defaults otherwise."""
     env = os.environ if env is None else env
-    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions.queue)
+    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions().queue)
 
 
 def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
