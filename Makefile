@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck test-sqlite test-postgres bench clean constraints
+.PHONY: setup run test lint typecheck test-sqlite test-postgres bench clean constraints test-py313
 
 setup: $(STAMP)
 
@@ -44,6 +44,15 @@ test: setup lint typecheck
 		echo "== again on PostgreSQL"; \
 		TICKETGATE_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q; \
 	fi
+
+# The suite on another Python (issue 16: 3.11 and 3.13), in its own venv; PY313 is pyenv's.
+PY313 ?= $(shell ls -d $$HOME/.pyenv/versions/3.13*/bin/python 2>/dev/null | tail -1 || command -v python3.13)
+test-py313:
+	test -n "$(PY313)" || { echo "no Python 3.13 found (set PY313=...)"; exit 2; }
+	test -x .venv313/bin/python || $(PY313) -m venv .venv313
+	.venv313/bin/pip install --quiet --upgrade pip
+	.venv313/bin/pip install --quiet -c constraints.txt -e '.[test]'
+	.venv313/bin/python -m pytest -q -m "not acceptance" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/process.py
