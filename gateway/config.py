@@ -12,6 +12,7 @@ named by ``--config``/``TICKETGATE_CONFIG``, else ``$TICKETGATE_HOME/config.toml
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -208,6 +209,12 @@ def _id_domain(value: str) -> str:
     return value
 
 
+# Settings built here from more than one value, or renamed; every other field of ``Settings``
+# that the model has under the same name is copied as it is.
+_BUILT = {"home", "database_url", "mailboxes", "from_address", "message_id_domain", "smtp",
+          "imap", "sla_targets", "relay"}
+
+
 def to_settings(model: GatewayConfig) -> Settings:
     """The domain's ``Settings`` from the validated model (the tables checked here)."""
     home = Path(model.home).resolve()
@@ -215,47 +222,26 @@ def to_settings(model: GatewayConfig) -> Settings:
     smtp = model.smtp.model_dump()
     smtp["auth_users"] = tuple((user, secret.get_secret_value())
                                for user, secret in model.smtp.auth_users.items())
-    notices = {("rca_reminder_address" if k == "rca_reminder_address" else
-                "automated_per_hour" if k == "automated_per_hour" else f"notice_{k}"): v
+    # [notices] keys are notice_<key> in Settings, but for the two that name no notice field.
+    notices = {(k if k in ("rca_reminder_address", "automated_per_hour") else f"notice_{k}"): v
                for k, v in model.notices.model_dump().items()}
+    same = {f.name: getattr(model, f.name) for f in dataclasses.fields(Settings)
+            if f.name in GatewayConfig.model_fields and f.name not in _BUILT}
     relay = model.relay
     return Settings(
         home=home,
         database_url=model.database_url or f"sqlite:///{home / 'ticketgate.db'}",
         mailboxes=mailboxes,
-        transport=model.transport,
         from_address=model.from_address or mailboxes[0].address,
         message_id_domain=_id_domain(model.message_id_domain
                                      or mailboxes[0].address.rpartition("@")[2] or "localhost"),
-        instance_id=model.instance_id,
-        escalation_address=model.escalation_address,
-        trusted_authserv_ids=model.trusted_authserv_ids,
-        public_url=model.public_url,
-        reopen_days=model.reopen_days,
-        sqlite_synchronous=model.sqlite_synchronous,
         smtp=SmtpSettings(**smtp),
         imap=_imap(model.imap, mailboxes),
-        broker_url=model.broker_url,
-        http_host=model.http_host,
-        http_port=model.http_port,
-        care_team_address=model.care_team_address,
-        follow_up_days=model.follow_up_days,
         sla_targets=_sla_targets(model.sla),
-        sla_warning_share=model.sla_warning_share,
-        escalate_unanswered_hours=model.escalate_unanswered_hours,
-        purge_after_days=model.purge_after_days,
-        scheduler_interval=model.scheduler_interval,
-        mail_retry_minutes=model.mail_retry_minutes,
-        process_max_attempts=model.process_max_attempts,
-        process_time_limit=model.process_time_limit,
-        post_file_max_bytes=model.post_file_max_bytes,
-        post_files_max_bytes=model.post_files_max_bytes,
-        desk_timezone=model.desk_timezone,
         relay=RelayCredentials(
             user=relay.user,
             password=relay.password.get_secret_value() if relay.password else None,
             oauth2_token_command=relay.oauth2_token_command, ca_file=relay.ca_file),
-        triage_attachment_retention_days=model.triage_attachment_retention_days,
-        trusted_proxies=model.trusted_proxies,
+        **same,
         **notices,
     )

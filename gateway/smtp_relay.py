@@ -15,7 +15,6 @@ anything but loopback, so a typo cannot send a Microsoft 365 password across the
 from __future__ import annotations
 
 import base64
-import ipaddress
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.imap.connection import OAuth2TokenError, fetch_oauth2_token
+from gateway.netaddr import is_loopback
 from workflows.outbox import TransportError
 
 
@@ -71,22 +71,13 @@ def tls_context(policy: RelayPolicy) -> ssl.SSLContext:
     return context
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_policy(host: str, policy: RelayPolicy) -> str | None:
     """Why this relay configuration is refused at start, or None."""
     if policy.user is None and (policy.password or policy.oauth2_token_command):
         return "relay credentials need a user"
     if policy.user is not None and not (policy.password or policy.oauth2_token_command):
         return f"relay user {policy.user}: a password or an oauth2_token_command is required"
-    if policy.user is not None and policy.tls is RelayTls.NONE and not _is_loopback(host):
+    if policy.user is not None and policy.tls is RelayTls.NONE and not is_loopback(host):
         return (f"relay {host}: credentials would cross the network in clear text; use "
                 "smtps:// or smtp+starttls://")
     return None

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from gateway.transport import FileTransport
+from tests.tls_files import tls_files  # noqa: F401 (a shared fixture)
 from workflows import directory
 from workflows.domain import MailboxPolicy
 from workflows.runtime import Runtime

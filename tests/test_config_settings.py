@@ -4,6 +4,7 @@ generated from the model."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,7 +15,9 @@ import pytest
 
 from gateway.cli.config_cmd import README_BEGIN, README_END, reference_table
 from gateway.config import ConfigError, load_config, load_settings
+from gateway.config_sources import every_key
 from tests.conftest import ROOT
+from workflows.settings import Settings
 
 
 def write(tmp_path: Path, toml: str) -> Path:
@@ -114,3 +117,11 @@ def test_the_readme_table_is_generated_from_the_model():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text[text.index(README_BEGIN) + len(README_BEGIN):text.index(README_END)]
     assert block.strip() == reference_table().strip()
+
+
+def test_every_setting_of_the_model_reaches_the_domain(tmp_path):
+    """A [gateway] setting declared in the model is copied into ``Settings`` by name; one
+    without a field of that name there would be silently ignored."""
+    names = {key[0] for key, _ in every_key() if len(key) == 1}
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert names - fields == set()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import logging
 import ssl
 import threading
@@ -25,6 +24,7 @@ from typing import Any, cast
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
+from gateway.netaddr import is_loopback
 from gateway.smtp import replies
 from gateway.smtp.handler import IntakeHandler
 from gateway.smtp.limits import SessionLimits
@@ -44,16 +44,6 @@ class _Busy(asyncio.Protocol):
         writer = cast(asyncio.WriteTransport, transport)  # uvloop's is not a subclass
         writer.write(replies.TOO_BUSY.encode("ascii") + b"\r\n")
         writer.close()
-
-
-def is_loopback(host: str) -> bool:
-    """True for an address only this machine can reach (pure)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def make_tls_context(cert: str, key: str) -> ssl.SSLContext:

@@ -8,11 +8,8 @@ before a password leaves the machine in clear text.
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import socket
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from gateway.transport import make_transport
 from tests.notices.conftest import free_port
+from tests.tls_files import TlsFiles
 from workflows.outbox import TransportError
 from workflows.settings import RelayCredentials
 
@@ -62,36 +60,7 @@ class Relay:
         return AuthResult(success=ok, handled=False)
 
 
-@dataclass(frozen=True)
-class Certs:
-    cert: Path
-    key: Path
-    other: Path
-
-
-def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
-    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", f"/CN=relay {name}",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
-    return cert, key
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    if shutil.which("openssl") is None:
-        if os.environ.get("TICKETGATE_REQUIRE_SERVICES") == "1":
-            pytest.fail("the openssl CLI is required (TICKETGATE_REQUIRE_SERVICES=1)")
-        pytest.skip("the openssl CLI is not installed (Debian package openssl)")
-    directory = tmp_path_factory.mktemp("relay-tls")
-    cert, key = _self_signed(directory, "server")
-    other, _ = _self_signed(directory, "other")
-    return Certs(cert, key, other)
-
-
-def _server_context(certs: Certs) -> ssl.SSLContext:
+def _server_context(certs: TlsFiles) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(certs.cert), str(certs.key))
     return context
@@ -109,10 +78,10 @@ class _ImplicitTls(Controller):
 
 
 @pytest.fixture
-def starttls(certs: Certs) -> Iterator[tuple[Relay, int]]:
+def starttls(tls_files: TlsFiles) -> Iterator[tuple[Relay, int]]:
     relay = Relay()
     controller = Controller(relay, hostname="127.0.0.1", port=free_port(),
-                            tls_context=_server_context(certs), require_starttls=True,
+                            tls_context=_server_context(tls_files), require_starttls=True,
                             authenticator=relay.authenticate, auth_require_tls=True)
     controller.start()
     yield relay, controller.port
@@ -120,10 +89,10 @@ def starttls(certs: Certs) -> Iterator[tuple[Relay, int]]:
 
 
 @pytest.fixture
-def implicit(certs: Certs) -> Iterator[tuple[Relay, int]]:
+def implicit(tls_files: TlsFiles) -> Iterator[tuple[Relay, int]]:
     relay = Relay()
     controller = _ImplicitTls(relay, hostname="127.0.0.1", port=free_port(),
-                              ssl_context=_server_context(certs),
+                              ssl_context=_server_context(tls_files),
                               # TLS wraps the whole socket here, which aiosmtpd does not see
                               # as STARTTLS: the listener accepts nothing but TLS anyway.
                               authenticator=relay.authenticate, auth_require_tls=False)
@@ -137,41 +106,41 @@ def send(spec: str, creds: RelayCredentials, tmp_path: Path) -> None:
                                                 "<1@desk>")
 
 
-def test_starttls_with_auth_plain_delivers(starttls, certs, tmp_path):
+def test_starttls_with_auth_plain_delivers(starttls, tls_files, tmp_path):
     relay, port = starttls
-    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=certs.cert)
+    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=tls_files.cert)
     send(f"smtp+starttls://127.0.0.1:{port}", creds, tmp_path)
     assert relay.logins == [("PLAIN", USER)]
     assert relay.messages[0].endswith(b"Hello\r\n")
 
 
-def test_implicit_tls_with_auth_delivers(implicit, certs, tmp_path):
+def test_implicit_tls_with_auth_delivers(implicit, tls_files, tmp_path):
     relay, port = implicit
-    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=certs.cert)
+    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=tls_files.cert)
     send(f"smtps://127.0.0.1:{port}", creds, tmp_path)
     assert relay.logins == [("PLAIN", USER)]
     assert len(relay.messages) == 1
 
 
-def test_xoauth2_takes_its_token_from_the_command(starttls, certs, tmp_path):
+def test_xoauth2_takes_its_token_from_the_command(starttls, tls_files, tmp_path):
     relay, port = starttls
     command = f"{sys.executable} -c 'print(\"{TOKEN}\")'"
-    creds = RelayCredentials(user=USER, oauth2_token_command=command, ca_file=certs.cert)
+    creds = RelayCredentials(user=USER, oauth2_token_command=command, ca_file=tls_files.cert)
     send(f"smtp+starttls://127.0.0.1:{port}", creds, tmp_path)
     assert relay.logins == [("XOAUTH2", USER)]
 
 
-def test_a_wrong_password_keeps_the_mail_queued(starttls, certs, tmp_path):
+def test_a_wrong_password_keeps_the_mail_queued(starttls, tls_files, tmp_path):
     relay, port = starttls
-    creds = RelayCredentials(user=USER, password="wrong", ca_file=certs.cert)
+    creds = RelayCredentials(user=USER, password="wrong", ca_file=tls_files.cert)
     with pytest.raises(TransportError, match="AUTH refused: 535") as caught:
         send(f"smtp+starttls://127.0.0.1:{port}", creds, tmp_path)
     assert caught.value.temporary and relay.messages == []
 
 
-def test_an_untrusted_certificate_is_refused_before_auth(starttls, certs, tmp_path):
+def test_an_untrusted_certificate_is_refused_before_auth(starttls, tls_files, tmp_path):
     relay, port = starttls
-    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=certs.other)
+    creds = RelayCredentials(user=USER, password=PASSWORD, ca_file=tls_files.other)
     with pytest.raises(TransportError, match=r"TLS to 127\.0\.0\.1"):
         send(f"smtp+starttls://127.0.0.1:{port}", creds, tmp_path)
     assert relay.logins == [] and relay.messages == []
