@@ -286,5 +286,5 @@ class DueTimer(Base):
 # them here registers them on ``Base.metadata`` and keeps ``from workflows.storage.models import``
 # working for every table.
 from workflows.storage.models_console import *  # noqa: E402, F403
-from workflows.storage.models_notices import *  # noqa: E402, F403
 from workflows.storage.models_desk import *  # noqa: E402, F403
+from workflows.storage.models_notices import *  # noqa: E402, F403

@@ -1,0 +1,178 @@
+"""Search cases by what was written: ranked, highlighted, paginated hits.
+
+Place in the flow: outside the message flow; reads only, in the caller's transaction. The CLI
+(``case search``), the API (``GET /api/v1/search``) and the console's search box call
+``search``. Each whitespace-separated term of the query must appear (as a phrase of its words:
+``CASE-1001`` is "case 1001", an address is its parts); terms are never query syntax, so no
+input can make the query fail. SQLite ranks with FTS5's bm25, PostgreSQL with ``ts_rank_cd``;
+both weigh number and subject over people and organization over bodies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from workflows.domain import Direction, UpdateKind
+from workflows.storage.fulltext import FTS_TABLE, TS_CONFIG
+from workflows.storage.models import Case, CaseUpdate, Organization
+
+MAX_TERMS = 16
+MAX_PER_PAGE = 100
+_START, _STOP = "\x02", "\x03"  # highlight marks: control characters no mail text keeps
+_WORD = re.compile(r"\w", re.UNICODE)
+# bm25 weights per FTS5 column: number, subject, people, organization, body.
+_BM25 = "10.0, 8.0, 3.0, 3.0, 1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A piece of a snippet; ``hit`` pieces are what matched (the console marks them)."""
+
+    text: str
+    hit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    number: str
+    subject: str
+    status: str
+    organization: str
+    source: str  # "case" (number, subject, contact), or the update: inbound, outbound, note
+    author: str | None
+    at: dt.datetime
+    score: float  # higher is better
+    snippet: tuple[Fragment, ...]
+
+    @property
+    def snippet_text(self) -> str:
+        """The snippet with its hits in [brackets], for plain-text output."""
+        return "".join(f"[{f.text}]" if f.hit else f.text for f in self.snippet)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: str
+    items: tuple[SearchHit, ...]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def terms_of(query: str) -> list[str]:
+    """The query's terms: whitespace-separated, each with at least one letter or digit."""
+    return [t for t in query.replace("\x00", " ").split() if _WORD.search(t)][:MAX_TERMS]
+
+
+def fragments(snippet: str) -> tuple[Fragment, ...]:
+    """Split a marked snippet (``_START`` hit ``_STOP``) into fragments."""
+    out: list[Fragment] = []
+    for i, part in enumerate(re.split(f"[{_START}{_STOP}]", snippet)):
+        if part:
+            out.append(Fragment(part, i % 2 == 1))
+    return tuple(out)
+
+
+def _fts5_query(terms: list[str]) -> str:
+    # Each term a quoted FTS5 string (a phrase of its tokens); '"' doubled (FTS5 3.1).
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+_SQLITE = f"""
+SELECT d.id, d.case_id, d.update_id, d.created_at, -bm25({FTS_TABLE}, {_BM25}) AS score,
+       snippet({FTS_TABLE}, -1, :start, :stop, '…', 24) AS snip
+FROM {FTS_TABLE} JOIN search_documents d ON d.id = {FTS_TABLE}.rowid
+WHERE {FTS_TABLE} MATCH :q ORDER BY bm25({FTS_TABLE}, {_BM25}), d.id DESC
+LIMIT :limit OFFSET :offset"""
+_SQLITE_COUNT = f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q"
+
+
+def _pg_tsquery(terms: list[str]) -> tuple[str, dict[str, str]]:
+    parts = [f"phraseto_tsquery('{TS_CONFIG}', :t{i})" for i in range(len(terms))]
+    return " && ".join(parts), {f"t{i}": t for i, t in enumerate(terms)}
+
+
+def _pg_sql(tsquery: str) -> tuple[str, str]:
+    headline = (f"ts_headline('{TS_CONFIG}', CASE WHEN d.update_id IS NULL THEN "
+                "d.number || ' ' || d.subject || ' ' || d.people || ' ' || d.organization "
+                "ELSE d.body || ' ' || d.people END, q.query, :options)")
+    rows = f"""
+WITH q AS (SELECT {tsquery} AS query)
+SELECT d.id, d.case_id, d.update_id, d.created_at, ts_rank_cd(d.search_tsv, q.query) AS score,
+       {headline} AS snip
+FROM search_documents d, q WHERE d.search_tsv @@ q.query
+ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"""
+    count = (f"WITH q AS (SELECT {tsquery} AS query) SELECT count(*) "
+             "FROM search_documents d, q WHERE d.search_tsv @@ q.query")
+    return rows, count
+
+
+_PG_OPTIONS = (f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
+               "MaxFragments=2, FragmentDelimiter=\" … \"")
+
+
+def _source(update: CaseUpdate | None) -> str:
+    if update is None:
+        return "case"
+    if update.kind == UpdateKind.NOTE.value or update.direction == Direction.INTERNAL.value:
+        return "note"
+    return update.direction
+
+
+def search(session: Session, query: str, *, page: int = 1, per_page: int = 25) -> SearchPage:
+    """One page of hits for ``query``, best first (an empty query finds nothing)."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    terms = terms_of(query)
+    if not terms:
+        return SearchPage(query, (), page, per_page, 0)
+    window = {"limit": per_page, "offset": (page - 1) * per_page}
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery, params = _pg_tsquery(terms)
+        rows_sql, count_sql = _pg_sql(tsquery)
+        total = session.scalar(text(count_sql), params) or 0
+        rows = session.execute(text(rows_sql), {**params, **window,
+                                                "options": _PG_OPTIONS}).all()
+    else:
+        match = {"q": _fts5_query(terms)}
+        total = session.scalar(text(_SQLITE_COUNT), match) or 0
+        rows = session.execute(text(_SQLITE), {**match, **window, "start": _START,
+                                               "stop": _STOP}).all()
+    return SearchPage(query, tuple(_hits(session, rows)), page, per_page, int(total))
+
+
+def _hits(session: Session, rows: list) -> list[SearchHit]:  # type: ignore[type-arg]
+    case_ids = {r.case_id for r in rows}
+    update_ids = {r.update_id for r in rows if r.update_id is not None}
+    cases = {c.id: (c, name) for c, name in session.execute(
+        select(Case, Organization.name).join(Organization, Organization.id ==
+                                             Case.organization_id)
+        .where(Case.id.in_(case_ids)))} if case_ids else {}
+    updates = {u.id: u for u in session.scalars(
+        select(CaseUpdate).where(CaseUpdate.id.in_(update_ids)))} if update_ids else {}
+    hits = []
+    for r in rows:
+        case, org = cases[r.case_id]
+        update = updates.get(r.update_id) if r.update_id is not None else None
+        at = r.created_at
+        if isinstance(at, str):  # SQLite through text(): the stored ISO form
+            at = dt.datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        hits.append(SearchHit(case.number, case.subject, case.status, org, _source(update),
+                              update.author if update else None, at, round(float(r.score), 4),
+                              fragments(r.snip or "")))
+    return hits
