@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import outgoing_files
@@ -49,3 +50,10 @@ def add_note(session: Session, settings: Settings, *, number: str, body: str, ac
     audit(session, actor=actor, action="case.note", now=now, case_id=case.id,
           update=note.id, **({"attachments": [f.filename for f in files]} if files else {}))
     return note
+
+
+def note_files(session: Session, note_id: int) -> list[str]:
+    """The names the note's files were stored under, in the order they were attached."""
+    return [name or "" for name in session.scalars(
+        select(Attachment.filename).where(Attachment.case_update_id == note_id)
+        .order_by(Attachment.id))]

@@ -75,7 +75,7 @@ def case_note(args: argparse.Namespace) -> int:
         note = notes.add_note(s, rt.settings, number=args.number, body=args.body,
                               actor=_actor(args), now=rt.now(), attachments=uploads)
         emit({"number": args.number.strip().upper(), "note": note.id, "kind": note.kind,
-              "attachments": [u.filename for u in uploads]})
+              "attachments": notes.note_files(s, note.id)})
     return 0
 
 

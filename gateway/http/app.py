@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http import (
     api,
+    api_desk,
     api_directory,
     api_notices,
     pages,
@@ -214,7 +215,7 @@ def _install_handlers(app: FastAPI) -> None:
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router)
+    api_directory.router, api.schema_router, api_desk.router)
 
 
 def all_routes() -> list[APIRoute]:
