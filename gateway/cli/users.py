@@ -64,7 +64,7 @@ def user_add(args: argparse.Namespace) -> int:
             set_notify_by_mail(s, email=user.email, enabled=True, actor=_actor(args),
                                now=rt.now())
         emit({"email": user.email, "role": user.role, "password": password is not None,
-              "notify_by_mail": user.notify_by_mail})
+              **({"notify_by_mail": True} if args.notify_by_mail else {})})
     return 0
 
 
