@@ -6,6 +6,10 @@ Place in the flow: outside the message flow; reads only, in the caller's transac
 ``CASE-1001`` is "case 1001", an address is its parts); terms are never query syntax, so no
 input can make the query fail. SQLite ranks with FTS5's bm25, PostgreSQL with ``ts_rank_cd``;
 both weigh number and subject over people and organization over bodies.
+
+Ranking reads every document it ranks, so a word found in a third of a million messages would
+cost seconds. Only the newest ``RANK_WINDOW`` matches are counted and ranked (found newest-first
+by the index alone); a query that matches more says so (``SearchPage.more``): refine it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from workflows.storage.models import Case, CaseUpdate, Organization
 
 MAX_TERMS = 16
 MAX_PER_PAGE = 100
+RANK_WINDOW = 10_000
 _START, _STOP = "\x02", "\x03"  # highlight marks: control characters no mail text keeps
 _WORD = re.compile(r"\w", re.UNICODE)
 # bm25 weights per FTS5 column: number, subject, people, organization, body.
@@ -61,7 +66,8 @@ class SearchPage:
     items: tuple[SearchHit, ...]
     page: int
     per_page: int
-    total: int
+    total: int  # counted up to RANK_WINDOW
+    more: bool = False  # more matches than RANK_WINDOW: only the newest were ranked
 
     @property
     def pages(self) -> int:
@@ -95,9 +101,12 @@ _SQLITE = f"""
 SELECT d.id, d.case_id, d.update_id, d.created_at, -bm25({FTS_TABLE}, {_BM25}) AS score,
        snippet({FTS_TABLE}, -1, :start, :stop, '…', 24) AS snip
 FROM {FTS_TABLE} JOIN search_documents d ON d.id = {FTS_TABLE}.rowid
-WHERE {FTS_TABLE} MATCH :q ORDER BY bm25({FTS_TABLE}, {_BM25}), d.id DESC
-LIMIT :limit OFFSET :offset"""
-_SQLITE_COUNT = f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q"
+WHERE {FTS_TABLE} MATCH :q AND {FTS_TABLE}.rowid >= :floor
+ORDER BY bm25({FTS_TABLE}, {_BM25}), d.id DESC LIMIT :limit OFFSET :offset"""
+# FTS5 walks a term's doclist in rowid order, either way, without reading documents.
+_SQLITE_WINDOW = f"""
+SELECT count(*), min(rowid) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q
+                                  ORDER BY rowid DESC LIMIT :window)"""
 
 
 def _pg_tsquery(terms: list[str]) -> tuple[str, dict[str, str]]:
@@ -113,23 +122,22 @@ def _pg_sql(tsquery: str) -> tuple[str, str]:
 WITH q AS (SELECT {tsquery} AS query)
 SELECT d.id, d.case_id, d.update_id, d.created_at, ts_rank_cd(d.search_tsv, q.query) AS score,
        {headline} AS snip
-FROM search_documents d, q WHERE d.search_tsv @@ q.query
+FROM search_documents d, q WHERE d.search_tsv @@ q.query AND d.id >= :floor
 ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"""
-    count = (f"WITH q AS (SELECT {tsquery} AS query) SELECT count(*) "
-             "FROM search_documents d, q WHERE d.search_tsv @@ q.query")
-    return rows, count
+    window = (f"WITH q AS (SELECT {tsquery} AS query), m AS (SELECT d.id "
+              "FROM search_documents d, q WHERE d.search_tsv @@ q.query "
+              "ORDER BY d.id DESC LIMIT :window) SELECT count(*), min(id) FROM m")
+    return rows, window
 
 
 _PG_OPTIONS = (f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
                "MaxFragments=2, FragmentDelimiter=\" … \"")
 
 
-def _source(update: CaseUpdate | None) -> str:
-    if update is None:
-        return "case"
-    if update.kind == UpdateKind.NOTE.value or update.direction == Direction.INTERNAL.value:
+def _source(kind: str, direction: str) -> str:
+    if kind == UpdateKind.NOTE.value or direction == Direction.INTERNAL.value:
         return "note"
-    return update.direction
+    return direction
 
 
 def search(session: Session, query: str, *, page: int = 1, per_page: int = 25) -> SearchPage:
@@ -139,40 +147,49 @@ def search(session: Session, query: str, *, page: int = 1, per_page: int = 25) -
     terms = terms_of(query)
     if not terms:
         return SearchPage(query, (), page, per_page, 0)
-    window = {"limit": per_page, "offset": (page - 1) * per_page}
+    paging = {"limit": per_page, "offset": (page - 1) * per_page}
     if session.get_bind().dialect.name == "postgresql":
         tsquery, params = _pg_tsquery(terms)
-        rows_sql, count_sql = _pg_sql(tsquery)
-        total = session.scalar(text(count_sql), params) or 0
-        rows = session.execute(text(rows_sql), {**params, **window,
-                                                "options": _PG_OPTIONS}).all()
+        rows_sql, window_sql = _pg_sql(tsquery)
+        extra = {"options": _PG_OPTIONS}
     else:
-        match = {"q": _fts5_query(terms)}
-        total = session.scalar(text(_SQLITE_COUNT), match) or 0
-        rows = session.execute(text(_SQLITE), {**match, **window, "start": _START,
-                                               "stop": _STOP}).all()
-    return SearchPage(query, tuple(_hits(session, rows)), page, per_page, int(total))
+        params, rows_sql, window_sql = {"q": _fts5_query(terms)}, _SQLITE, _SQLITE_WINDOW
+        extra = {"start": _START, "stop": _STOP}
+    total, floor = session.execute(text(window_sql), {**params, "window": RANK_WINDOW + 1}
+                                   ).one()
+    more = total > RANK_WINDOW
+    if not total:
+        return SearchPage(query, (), page, per_page, 0)
+    # With more matches than the window, the (RANK_WINDOW + 1)-th newest is left out too.
+    rows = session.execute(text(rows_sql), {**params, **paging, **extra,
+                                            "floor": floor + 1 if more else floor}).all()
+    return SearchPage(query, tuple(_hits(session, rows)), page, per_page,
+                      min(int(total), RANK_WINDOW), more)
 
 
 def _hits(session: Session, rows: list) -> list[SearchHit]:  # type: ignore[type-arg]
+    """The page's cases and updates, loaded by id: only the columns a hit shows."""
     case_ids = {r.case_id for r in rows}
     update_ids = {r.update_id for r in rows if r.update_id is not None}
-    cases = {c.id: (c, name) for c, name in session.execute(
-        select(Case, Organization.name).join(Organization, Organization.id ==
-                                             Case.organization_id)
+    cases = {row.id: row for row in session.execute(
+        select(Case.id, Case.number, Case.subject, Case.status, Organization.name)
+        .join(Organization, Organization.id == Case.organization_id)
         .where(Case.id.in_(case_ids)))} if case_ids else {}
-    updates = {u.id: u for u in session.scalars(
-        select(CaseUpdate).where(CaseUpdate.id.in_(update_ids)))} if update_ids else {}
+    updates = {row.id: row for row in session.execute(
+        select(CaseUpdate.id, CaseUpdate.kind, CaseUpdate.direction, CaseUpdate.author)
+        .where(CaseUpdate.id.in_(update_ids)))} if update_ids else {}
     hits = []
     for r in rows:
-        case, org = cases[r.case_id]
+        case = cases[r.case_id]
         update = updates.get(r.update_id) if r.update_id is not None else None
         at = r.created_at
         if isinstance(at, str):  # SQLite through text(): the stored ISO form
             at = dt.datetime.fromisoformat(at)
         if at.tzinfo is None:
             at = at.replace(tzinfo=dt.UTC)
-        hits.append(SearchHit(case.number, case.subject, case.status, org, _source(update),
-                              update.author if update else None, at, round(float(r.score), 4),
-                              fragments(r.snip or "")))
+        hits.append(SearchHit(
+            case.number, case.subject, case.status, case.name,
+            _source(update.kind, update.direction) if update else "case",
+            update.author if update else None, at, round(float(r.score), 4),
+            fragments(r.snip or "")))
     return hits
