@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from workflows.storage.fulltext import FTS_TABLE
@@ -58,6 +58,14 @@ def index_update(session: Session, update: CaseUpdate) -> None:
         case_id=update.case_id, update_id=update.id, number="", subject="",
         people=_people(update.author, update.author_name), organization="",
         body=(update.visible_text or "")[:MAX_BODY], created_at=update.created_at))
+
+
+def refresh_organization(session: Session, organization_id: int, name: str) -> None:
+    """An organization was renamed (``org set --rename``): its cases' documents follow."""
+    session.execute(update(SearchDocument).where(
+        SearchDocument.update_id.is_(None),
+        SearchDocument.case_id.in_(select(Case.id).where(
+            Case.organization_id == organization_id))).values(organization=name))
 
 
 @dataclass(frozen=True, slots=True)
