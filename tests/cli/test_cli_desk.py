@@ -229,3 +229,19 @@ def test_no_auto_assignment_by_default(cli, desk, tmp_path):
     mail.write_bytes(new_mail(sender="alice@acme.example", to="new@desk.example"))
     number = cli("ingest", str(mail), "--mailbox", "new@desk.example").out[0]["case"]
     assert number in [c["number"] for c in cli("case", "list", "--unassigned", "--json").out]
+
+
+def test_a_case_opened_from_triage_is_auto_assigned_too(cli, desk, tmp_path):
+    """`triage open` on mail to an auto_assign mailbox gives the new case an owner."""
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text().replace(
+        '[[mailbox]]\naddress = "care@desk.example"\n',
+        '[[mailbox]]\naddress = "care@desk.example"\nauto_assign = true\n'))
+    users(cli, ANALYST)
+    mail = tmp_path / "new.eml"
+    mail.write_bytes(new_mail(sender="alice@acme.example", subject="Toner"))
+    cli("ingest", str(mail))
+    [item] = cli("triage", "list").out
+    number = cli("triage", "open", str(item["id"])).out[0]["case"]
+    assert [c["number"] for c in cli("case", "list", "--assignee", ANALYST, "--json").out] == [
+        number]
