@@ -18,12 +18,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from workflows.domain import Direction, UpdateKind
 from workflows.storage.fulltext import FTS_TABLE, TS_CONFIG
-from workflows.storage.models import Case, CaseUpdate, Organization
+from workflows.storage.models import Case, CaseUpdate, Organization, SearchDocument
 
 MAX_TERMS = 16
 MAX_PER_PAGE = 100
@@ -97,12 +97,15 @@ def _fts5_query(terms: list[str]) -> str:
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-_SQLITE = f"""
-SELECT d.id, d.case_id, d.update_id, d.created_at, -bm25({FTS_TABLE}, {_BM25}) AS score,
-       snippet({FTS_TABLE}, -1, :start, :stop, '…', 24) AS snip
-FROM {FTS_TABLE} JOIN search_documents d ON d.id = {FTS_TABLE}.rowid
-WHERE {FTS_TABLE} MATCH :q AND {FTS_TABLE}.rowid >= :floor
-ORDER BY bm25({FTS_TABLE}, {_BM25}), d.id DESC LIMIT :limit OFFSET :offset"""
+# Ranked ids first, snippets for the page's rows only: SQLite computes a result column before
+# sorting, so a snippet in the ranking query would be made for every match.
+_SQLITE_RANK = f"""
+SELECT rowid AS id, -bm25({FTS_TABLE}, {_BM25}) AS score FROM {FTS_TABLE}
+WHERE {FTS_TABLE} MATCH :q AND rowid >= :floor
+ORDER BY bm25({FTS_TABLE}, {_BM25}), rowid DESC LIMIT :limit OFFSET :offset"""
+_SQLITE_SNIPPETS = text(f"""
+SELECT rowid AS id, snippet({FTS_TABLE}, -1, :start, :stop, '…', 24) AS snip FROM {FTS_TABLE}
+WHERE {FTS_TABLE} MATCH :q AND rowid IN :ids""").bindparams(bindparam("ids", expanding=True))
 # FTS5 walks a term's doclist in rowid order, either way, without reading documents.
 _SQLITE_WINDOW = f"""
 SELECT count(*), min(rowid) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q
@@ -118,10 +121,10 @@ def _pg_sql(tsquery: str) -> tuple[str, str]:
     headline = (f"ts_headline('{TS_CONFIG}', CASE WHEN d.update_id IS NULL THEN "
                 "d.number || ' ' || d.subject || ' ' || d.people || ' ' || d.organization "
                 "ELSE d.body || ' ' || d.people END, q.query, :options)")
+    # PostgreSQL evaluates a costly output column (ts_headline) after the sort and limit.
     rows = f"""
 WITH q AS (SELECT {tsquery} AS query)
-SELECT d.id, d.case_id, d.update_id, d.created_at, ts_rank_cd(d.search_tsv, q.query) AS score,
-       {headline} AS snip
+SELECT d.id, ts_rank_cd(d.search_tsv, q.query) AS score, {headline} AS snip
 FROM search_documents d, q WHERE d.search_tsv @@ q.query AND d.id >= :floor
 ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"""
     window = (f"WITH q AS (SELECT {tsquery} AS query), m AS (SELECT d.id "
@@ -132,6 +135,15 @@ ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"""
 
 _PG_OPTIONS = (f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
                "MaxFragments=2, FragmentDelimiter=\" … \"")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """A document on the page: its id, score (higher is better) and marked snippet."""
+
+    doc_id: int
+    score: float
+    snippet: str
 
 
 def _source(kind: str, direction: str) -> str:
@@ -148,29 +160,41 @@ def search(session: Session, query: str, *, page: int = 1, per_page: int = 25) -
     if not terms:
         return SearchPage(query, (), page, per_page, 0)
     paging = {"limit": per_page, "offset": (page - 1) * per_page}
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         tsquery, params = _pg_tsquery(terms)
         rows_sql, window_sql = _pg_sql(tsquery)
-        extra = {"options": _PG_OPTIONS}
     else:
-        params, rows_sql, window_sql = {"q": _fts5_query(terms)}, _SQLITE, _SQLITE_WINDOW
-        extra = {"start": _START, "stop": _STOP}
+        params, rows_sql, window_sql = {"q": _fts5_query(terms)}, _SQLITE_RANK, _SQLITE_WINDOW
     total, floor = session.execute(text(window_sql), {**params, "window": RANK_WINDOW + 1}
                                    ).one()
     more = total > RANK_WINDOW
     if not total:
         return SearchPage(query, (), page, per_page, 0)
     # With more matches than the window, the (RANK_WINDOW + 1)-th newest is left out too.
-    rows = session.execute(text(rows_sql), {**params, **paging, **extra,
-                                            "floor": floor + 1 if more else floor}).all()
-    return SearchPage(query, tuple(_hits(session, rows)), page, per_page,
+    window = {**params, **paging, "floor": floor + 1 if more else floor}
+    if postgres:
+        ranked = [_Ranked(r.id, float(r.score), r.snip or "") for r in session.execute(
+            text(rows_sql), {**window, "options": _PG_OPTIONS})]
+    else:
+        scores = [(r.id, float(r.score)) for r in session.execute(text(rows_sql), window)]
+        snips = dict(session.execute(_SQLITE_SNIPPETS, {
+            **params, "ids": [i for i, _ in scores], "start": _START, "stop": _STOP}).all())
+        ranked = [_Ranked(i, score, snips.get(i) or "") for i, score in scores]
+    return SearchPage(query, tuple(_hits(session, ranked)), page, per_page,
                       min(int(total), RANK_WINDOW), more)
 
 
-def _hits(session: Session, rows: list) -> list[SearchHit]:  # type: ignore[type-arg]
-    """The page's cases and updates, loaded by id: only the columns a hit shows."""
-    case_ids = {r.case_id for r in rows}
-    update_ids = {r.update_id for r in rows if r.update_id is not None}
+
+def _hits(session: Session, ranked: list[_Ranked]) -> list[SearchHit]:
+    """The page's documents with their cases and updates, loaded by id: only the columns a
+    hit shows."""
+    docs = {d.id: d for d in session.execute(
+        select(SearchDocument.id, SearchDocument.case_id, SearchDocument.update_id,
+               SearchDocument.created_at)
+        .where(SearchDocument.id.in_([r.doc_id for r in ranked])))} if ranked else {}
+    case_ids = {d.case_id for d in docs.values()}
+    update_ids = {d.update_id for d in docs.values() if d.update_id is not None}
     cases = {row.id: row for row in session.execute(
         select(Case.id, Case.number, Case.subject, Case.status, Organization.name)
         .join(Organization, Organization.id == Case.organization_id)
@@ -179,17 +203,13 @@ def _hits(session: Session, rows: list) -> list[SearchHit]:  # type: ignore[type
         select(CaseUpdate.id, CaseUpdate.kind, CaseUpdate.direction, CaseUpdate.author)
         .where(CaseUpdate.id.in_(update_ids)))} if update_ids else {}
     hits = []
-    for r in rows:
-        case = cases[r.case_id]
-        update = updates.get(r.update_id) if r.update_id is not None else None
-        at = r.created_at
-        if isinstance(at, str):  # SQLite through text(): the stored ISO form
-            at = dt.datetime.fromisoformat(at)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
+    for r in ranked:
+        doc = docs[r.doc_id]
+        case = cases[doc.case_id]
+        update = updates.get(doc.update_id) if doc.update_id is not None else None
         hits.append(SearchHit(
             case.number, case.subject, case.status, case.name,
             _source(update.kind, update.direction) if update else "case",
-            update.author if update else None, at, round(float(r.score), 4),
-            fragments(r.snip or "")))
+            update.author if update else None, doc.created_at, round(r.score, 4),
+            fragments(r.snippet)))
     return hits
