@@ -36,12 +36,18 @@ ROTATION_ROLE = "analyst"
 SYSTEM = "system"
 
 
-def find_owner(session: Session, email: str) -> ConsoleUser:
-    """The user ``email`` if they may own cases (enabled, admin or analyst)."""
+def find_user(session: Session, email: str) -> ConsoleUser:
+    """The user ``email`` (a disabled one too: their cases are still theirs to list)."""
     user = session.scalars(select(ConsoleUser).where(
         ConsoleUser.email == email.strip().lower())).first()
     if user is None:
         raise NotFound(f"no user {email}")
+    return user
+
+
+def find_owner(session: Session, email: str) -> ConsoleUser:
+    """The user ``email`` if they may be given cases (enabled, admin or analyst)."""
+    user = find_user(session, email)
     if user.disabled:
         raise Refused(f"user {user.email} is disabled")
     if user.role not in OWNER_ROLES:
@@ -138,10 +144,7 @@ def unread_count(session: Session, user_id: int) -> int:
 def set_notify_by_mail(session: Session, *, email: str, enabled: bool, actor: str,
                        now: dt.datetime) -> ConsoleUser:
     """The user's preference: mail me when a customer replies to a case I own."""
-    user = session.scalars(select(ConsoleUser).where(
-        ConsoleUser.email == email.strip().lower())).first()
-    if user is None:
-        raise NotFound(f"no user {email}")
+    user = find_user(session, email)
     if user.notify_by_mail != enabled:
         user.notify_by_mail = enabled
         audit(session, actor=actor, action="user.set", now=now, user=user.email,

@@ -45,7 +45,7 @@ def case_list(args: argparse.Namespace) -> int:
     rows: list[queries.CaseRow] = []
     with rt.db.transaction() as s:
         if args.assignee:
-            assignment.find_owner(s, args.assignee)  # an unknown owner is an error, not []
+            assignment.find_user(s, args.assignee)  # an unknown owner is an error, not []
         page = 1
         while True:
             listing = queries.case_page(s, status=args.status, organization=args.org,

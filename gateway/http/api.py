@@ -64,7 +64,7 @@ from gateway.http.auth import BEARER, api_permission, api_user, runtime, session
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows import views
-from workflows.assignment import find_owner
+from workflows.assignment import find_user
 from workflows.errors import NotFound
 from workflows.outgoing_files import Upload
 from workflows.storage.models import (
@@ -130,7 +130,7 @@ def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter
     rt = runtime(request)
     with rt.db.transaction() as s:
         if assignee and not unassigned:
-            find_owner(s, assignee)  # an unknown owner is a 404, not an empty list
+            find_user(s, assignee)  # an unknown owner is a 404, not an empty list
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page,
                                     per_page=per_page, assignee=assignee or None,

@@ -245,3 +245,13 @@ def test_a_case_opened_from_triage_is_auto_assigned_too(cli, desk, tmp_path):
     number = cli("triage", "open", str(item["id"])).out[0]["case"]
     assert [c["number"] for c in cli("case", "list", "--assignee", ANALYST, "--json").out] == [
         number]
+
+
+def test_a_disabled_users_cases_can_still_be_listed(cli, desk):
+    """Disabling someone does not hide what they own: the lead can hand it on."""
+    users(cli, ANALYST)
+    cli("case", "assign", "CASE-1001", "--to", ANALYST)
+    cli("user", "disable", ANALYST)
+    listed = cli("case", "list", "--assignee", ANALYST, "--json")
+    assert listed.code == 0 and [c["number"] for c in listed.out] == ["CASE-1001"]
+    assert cli("case", "assign", "CASE-1001", "--to", ANALYST).code == 1
