@@ -73,6 +73,8 @@ class SearchOut(BaseModel):
     query: str
     items: list[SearchHitOut]
     pagination: Pagination
+    more: bool = Field(description="more matched than were counted: only the newest 10,000 "
+                                   "matches are ranked; add a word to narrow the query")
 
 
 @router.post("/cases/{number}/owner", response_model=OwnerOut, tags=["cases"])
@@ -109,5 +111,5 @@ def search_cases(request: Request, _p: Annotated[Principal, CASES_READ],
                           snippet=[FragmentOut(text=f.text, hit=f.hit) for f in h.snippet])
              for h in found.items]
     listing = Page(tuple(items), found.page, found.per_page, found.total)
-    return SearchOut(query=q, items=items,
+    return SearchOut(query=q, items=items, more=found.more,
                      pagination=_pagination(request, listing))  # type: ignore[arg-type]
