@@ -74,7 +74,10 @@ def run_intake(port: int, home: Path) -> None:
     from gateway.smtp import start_listener
 
     settings = load_settings(env={"TICKETGATE_HOME": str(home)})
-    settings = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=port))
+    # smtp-source is one client address opening a new connection per message: lift the
+    # per-address cap so a closing session still counted is not a refusal (the total stays).
+    settings = dataclasses.replace(settings, smtp=dataclasses.replace(
+        settings.smtp, port=port, max_sessions_per_ip=settings.smtp.max_sessions))
     initialize(settings)
     rt = build_runtime(settings)
 

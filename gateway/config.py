@@ -9,15 +9,24 @@ named by ``--config``/``TICKETGATE_CONFIG``, else ``$TICKETGATE_HOME/config.toml
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
-from workflows.settings import ImapAccount, ImapTls, Mailbox, Settings, SmtpSettings
+from workflows.settings import (
+    ImapAccount,
+    ImapTls,
+    Mailbox,
+    RelayCredentials,
+    Settings,
+    SmtpSettings,
+)
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
@@ -79,9 +88,64 @@ def _smtp(raw: dict[str, Any], env: Mapping[str, str]) -> SmtpSettings:
         for int_key in ("port", "size_limit", "max_sessions"):
             if int_key in values:
                 values[int_key] = int(values[int_key])
+        _listener_limits(values)
         return SmtpSettings(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[smtp]: {exc}") from None
+
+
+# [smtp] listener limits: key -> (type, smallest allowed). RFC 5321 4.5.3.1.8: a server must
+# take at least 100 recipients per transaction.
+_LIMITS: dict[str, tuple[type, float]] = {
+    "max_sessions_per_ip": (int, 1), "idle_timeout": (float, 1), "session_lifetime": (float, 1),
+    "max_noops": (int, 1), "max_recipients": (int, 100),
+}
+
+
+def _listener_limits(values: dict[str, Any]) -> None:
+    """Converts and checks the listener limits in ``values`` in place (ValueError: wrong)."""
+    for key, (kind, least) in _LIMITS.items():
+        if key in values:
+            values[key] = kind(values[key])
+            if values[key] < least:
+                raise ValueError(f"{key} must be at least {least:g}")
+
+
+def _trusted_proxies(gw: dict[str, Any], env: Mapping[str, str]) -> tuple[str, ...]:
+    """``trusted_proxies`` (``TICKETGATE_TRUSTED_PROXIES``, comma-separated): the addresses or
+    networks whose ``X-Forwarded-For`` the console believes. Each must parse as one."""
+    raw: Any = gw.get("trusted_proxies", [])
+    if env.get("TICKETGATE_TRUSTED_PROXIES"):
+        raw = env["TICKETGATE_TRUSTED_PROXIES"].split(",")
+    if isinstance(raw, str) or not isinstance(raw, list):
+        raise ConfigError("[gateway] trusted_proxies must be a list of addresses or networks")
+    proxies = []
+    for item in raw:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise ConfigError(f"[gateway] trusted_proxies: {text!r} is not an address or "
+                              "network") from None
+        proxies.append(text)
+    return tuple(proxies)
+
+
+def _retention(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
+    """``triage_attachment_retention_days``: files of mail never linked to a case."""
+    key = "triage_attachment_retention_days"
+    raw = env.get(f"TICKETGATE_{key.upper()}") or gw.get(key)
+    if raw is None:
+        return {}
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"[gateway] {key}: expected a number of days, not {raw!r}") from None
+    if days < 1:
+        raise ConfigError(f"[gateway] {key} must be at least 1")
+    return {key: days}
 
 
 def _imap(raw: Any, mailboxes: tuple[Mailbox, ...]) -> tuple[ImapAccount, ...]:
@@ -225,6 +289,19 @@ def _post_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
     return values
 
 
+def _relay(table: dict[str, Any], env: Mapping[str, str]) -> RelayCredentials:
+    """[relay]: credentials for the outbound relay; each key also TICKETGATE_RELAY_<KEY>."""
+    values: dict[str, Any] = {}
+    for key in ("user", "password", "oauth2_token_command", "ca_file"):
+        value = env.get(f"TICKETGATE_RELAY_{key.upper()}") or table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"[relay] {key} must be a string")
+        values[key] = value or None
+    if values["ca_file"] is not None:
+        values["ca_file"] = Path(values["ca_file"])
+    return RelayCredentials(**values)
+
+
 def load_settings(
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -278,4 +355,22 @@ def load_settings(
         **_lifecycle(gw, data, env),
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
+        **_desk_timezone(gw, env),
+        relay=_relay(_table(data, "relay"), env),
+        **_retention(gw, env),
+        trusted_proxies=_trusted_proxies(gw, env),
     )
+
+
+def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``desk_timezone`` (``TICKETGATE_DESK_TIMEZONE``): the zone of a time given without an
+    offset, on every surface; an IANA name, checked here so a typo stops the start."""
+    raw = env.get("TICKETGATE_DESK_TIMEZONE") or gw.get("desk_timezone")
+    if raw is None:
+        return {}
+    try:
+        zone = ZoneInfo(str(raw).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
+                          "Europe/Berlin or UTC") from None
+    return {"desk_timezone": zone.key}

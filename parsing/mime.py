@@ -54,6 +54,7 @@ class Part:
     parent_type: str = ""
     children: list[Part] = field(default_factory=list)
     inner: Part | None = None  # message/rfc822: the enclosed message's headers and body
+    head_start: int = 0  # where the part's header starts in ``buf`` (parsing.redact splices)
 
     @property
     def where(self) -> str:
@@ -125,7 +126,7 @@ def _build(
     ctype, params, problem = parse_content_type(_first(headers, "content-type"), default)
     if problem:
         tree.defects.append(Defect(where, problem))
-    part = Part(path, headers, buf, body_start, end, ctype, params, parent)
+    part = Part(path, headers, buf, body_start, end, ctype, params, parent, head_start=start)
     tree.parts.append(part)
     if ctype.startswith("multipart/"):
         _split_children(tree, part, depth)

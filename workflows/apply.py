@@ -39,6 +39,7 @@ from workflows.domain import (
     TriageState,
     UpdateKind,
 )
+from workflows.htmltext import zoned_day
 from workflows.notices.bounces import mark_delivery_bounced, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound import queue_mail
@@ -207,10 +208,14 @@ def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMes
                now: dt.datetime) -> OutboundMessage | None:
     case = find_case(session, number) if number else None
     if kind is OutboundKind.CLOSED_TOO_LONG and case is not None:
+        owner = session.get(Organization, case.organization_id)
+        # The day it closed as the customer's organization counts days, zone named.
+        closed_on = zoned_day(case.closed_at, owner.timezone if owner else None) \
+            if case.closed_at else ""
         return queue_mail(
             session, settings, key, kind=kind, case=case, to=to,
             subject=f"Case {case.number} is closed", automated=True, now=now,
-            context={"closed_on": f"{case.closed_at:%Y-%m-%d}" if case.closed_at else "",
+            context={"closed_on": closed_on,
                      "reopen_days": settings.reopen_days},
             in_reply_to=row.message_id)
     if kind is OutboundKind.ESCALATION and case is not None:

@@ -25,6 +25,7 @@ import jinja2
 from sqlalchemy.orm import Session
 
 from parsing import reference
+from workflows import htmltext
 from workflows.domain import OutboundKind, OutboundStatus
 from workflows.notices import ratelimit
 from workflows.outgoing_files import MailFile
@@ -46,12 +47,12 @@ class BadAddress(ValueError):
 
 @cache
 def _env(autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(
+    return htmltext.install(jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,
-    )
+    ))
 
 
 def render(name: str, context: dict[str, Any]) -> tuple[str, str]:

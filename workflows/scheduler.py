@@ -78,6 +78,7 @@ class PassReport:
     purged: tuple[Purged, ...]
     blobs_deleted: int
     seconds: float
+    mails_rewritten: int = 0  # stored raw mail the files were cut out of (timers.purge_raw)
 
 
 def run_pass(rt: Runtime, at: dt.datetime, *, dry_run: bool = False, send: bool = True
@@ -93,12 +94,14 @@ def run_pass(rt: Runtime, at: dt.datetime, *, dry_run: bool = False, send: bool 
         armed = arm_timers(rt, at)
         fired, queued, sent = _fire_due(rt, at, send=send)
     purge = purge_attachments(rt.db, rt.settings.blob_dir, at,
-                              after_days=rt.settings.purge_after_days, dry_run=dry_run)
+                              after_days=rt.settings.purge_after_days,
+                              triage_after_days=rt.settings.triage_attachment_retention_days,
+                              dry_run=dry_run)
     report = PassReport(
         at=at.isoformat(), dry_run=dry_run, armed=armed, fired=tuple(fired),
         outcomes=dict(Counter(f.outcome for f in fired)), mails_queued=queued,
         mails_sent=sent, purged=purge.attachments, blobs_deleted=purge.blobs_deleted,
-        seconds=round(time.perf_counter() - started, 3))
+        seconds=round(time.perf_counter() - started, 3), mails_rewritten=purge.mails_rewritten)
     if fired or purge.attachments:
         log.info("timer pass at %s: %s, %d attachment(s) purged", report.at, report.outcomes,
                  len(purge.attachments))

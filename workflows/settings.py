@@ -38,6 +38,14 @@ class SmtpSettings:
     size_limit: int = 25 * 1024 * 1024
     max_sessions: int = 200
     group_commit_ms: float = 2.0  # how long DATA waits to share a commit with other sessions
+    # Listener limits (gateway.smtp.limits): one client cannot hold every session, nor one
+    # session for ever. A relay in front (Postfix: 20 connections per destination by default)
+    # fits under the per-address cap; raise it if the relay is configured for more.
+    max_sessions_per_ip: int = 20  # sessions from one client address; past it 421 4.7.0
+    idle_timeout: float = 300.0  # seconds without a command (RFC 5321 4.5.3.2.7: 5 minutes)
+    session_lifetime: float = 900.0  # seconds a session may last, whatever it sends
+    max_noops: int = 20  # NOOP/RSET/VRFY/HELP between two accepted messages; past it 421
+    max_recipients: int = 100  # per transaction (RFC 5321 4.5.3.1.8: at least 100); then 452
 
 
 class ImapTls(StrEnum):
@@ -104,6 +112,17 @@ class ImapAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayCredentials:
+    """Who we are to the outbound relay ([relay] in the TOML file); the TLS mode is the
+    transport's scheme (``smtps://``, ``smtp+starttls://``, ``smtp://``)."""
+
+    user: str | None = None
+    password: str | None = None
+    oauth2_token_command: str | None = None  # prints an access token (XOAUTH2)
+    ca_file: Path | None = None  # PEM bundle trusted instead of the system store
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
     database_url: str
@@ -150,6 +169,16 @@ class Settings:
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
+    # The zone a time typed without an offset is read in, the same on every surface (CLI,
+    # API, console): gateway.timeinput.read_time. An IANA name.
+    desk_timezone: str = "UTC"
+    relay: RelayCredentials = field(default_factory=RelayCredentials)
+    # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after
+    # it arrived or its triage item was resolved; a pending item keeps them (purge.py).
+    triage_attachment_retention_days: int = 30
+    # HTTP: peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs);
+    # none by default, so the per-address login limit counts the real peer.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secret_path(self) -> Path:
@@ -166,6 +195,19 @@ class Settings:
     @property
     def default_mailbox(self) -> Mailbox:
         return self.mailboxes[0]
+
+    def postmaster(self, address: str) -> Mailbox | None:
+        """``postmaster@`` one of our mailbox domains (or the bare ``postmaster``) as a triage
+        mailbox: RFC 5321 4.5.1 requires every domain that takes mail to accept it, and its
+        local part is matched case-insensitively there."""
+        local, at, domain = address.strip().lower().rpartition("@")
+        if not at:
+            local, domain = domain, self.default_mailbox.address.rpartition("@")[2]
+        if local != "postmaster":
+            return None
+        if domain not in {box.address.rpartition("@")[2] for box in self.mailboxes}:
+            return None
+        return Mailbox(f"postmaster@{domain}", MailboxPolicy.TRIAGE)
 
     def mailbox(self, address: str) -> Mailbox | None:
         address = address.strip().lower()

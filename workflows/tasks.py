@@ -24,6 +24,7 @@ builder, lazily and only there.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import logging
 import os
 import threading
@@ -85,6 +86,11 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     transport_options: dict[str, Any] = {}
     if settings.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
         transport_options["visibility_timeout"] = VISIBILITY_TIMEOUT
+        if importlib.util.find_spec("redis") is None:
+            from gateway.config import ConfigError
+
+            raise ConfigError("broker_url is a Redis URL but the redis package is not "
+                              "installed: pip install 'ticketgate[redis]'")
     return {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -16,6 +17,7 @@ from typing import NoReturn
 from gateway.cli import commands, ingest, lifecycle
 from gateway.cli.output import fail
 from gateway.config import ConfigError
+from gateway.logs import LogFormat, configure_logging
 from workflows.errors import DomainError
 from workflows.outbound import BadAddress
 from workflows.secret import SecretMissing
@@ -54,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ticketgate", description=__doc__)
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    p.add_argument("--log-format", choices=[f.value for f in LogFormat],
+                   default=os.environ.get("TICKETGATE_LOG_FORMAT", "auto"),
+                   help="log lines as JSON or text (auto, the default: text on a terminal, "
+                   "else JSON; also TICKETGATE_LOG_FORMAT)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("init", help="create the data directory, secret and schema").set_defaults(
@@ -148,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
                             ).add_subparsers(dest="sub", required=True)
     a = timers.add_parser("run", help="run one scheduler pass and print what it did")
-    a.add_argument("--at", help="as of this ISO time (default now; no offset means UTC)")
+    a.add_argument("--at", help="as of this ISO time (default now; no offset: the desk's zone, "
+                   "desk_timezone)")
     a.add_argument("--dry-run", action="store_true", help="change nothing: list what is due")
     a.set_defaults(run=lifecycle.timers_run)
 
@@ -228,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 PASSTHROUGH = ("worker", "beat")  # everything after these goes to Celery untouched
+SERVICES = ("serve", "worker", "beat", "timers")  # log at INFO by default
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,9 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.celery_args = [*extra, *args.celery_args]
     else:
         args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The long-running commands log each mail, decision, send and clock job at INFO; the
+    # one-shot ones print their result and log only what went wrong.
+    quiet = logging.INFO if args.command in SERVICES else logging.WARNING
+    configure_logging(logging.DEBUG if args.verbose else quiet, args.log_format)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

@@ -31,6 +31,7 @@ from gateway.http import (
     api_desk,
     api_directory,
     api_notices,
+    docs,
     pages,
     pages_account,
     pages_cases,
@@ -189,6 +190,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if not _is_api(request) and any(
+                list(err.get("loc", ()))[:1] == ["path"] for err in exc.errors()):
+            # A console path whose id no row can have (gateway.http.ids) names nothing: 404,
+            # as for an id that could exist but does not. The API says why, with 422.
+            return _error(request, 404, "not found")
         return _error(request, 422, _validation_message(exc))
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -216,7 +222,8 @@ def _install_handlers(app: FastAPI) -> None:
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router, api_desk.router, pages_search.router)
+    api_directory.router, api.schema_router, docs.router, api_desk.router,
+    pages_search.router)
 
 
 def all_routes() -> list[APIRoute]:
@@ -232,8 +239,8 @@ def create_app(rt: Runtime) -> FastAPI:
         description="Cases, triage, notices and the directory of an email-driven support desk. "
                     "Authenticate with `Authorization: Bearer <token>` "
                     "(`ticketgate token create EMAIL`).",
-        openapi_url=None,  # served by ``api.openapi_document``, behind authentication
-        docs_url=None,  # the Swagger UI loads remote assets: not on this console
+        openapi_url=None,  # served by ``api.openapi_document``
+        docs_url=None,  # FastAPI's page loads a CDN and inline script: ``docs`` serves its own
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
@@ -244,4 +251,5 @@ def create_app(rt: Runtime) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     return app

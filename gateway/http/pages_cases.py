@@ -29,6 +29,7 @@ from gateway.http.actions import (
     reopen_case,
 )
 from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
@@ -37,8 +38,15 @@ from workflows.blobs import read_blob
 from workflows.cases import find_case
 from workflows.domain import CaseStatus, Direction, Family, UpdateKind
 from workflows.errors import DomainError, NotFound
+from workflows.notices.timefmt import zone_of
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
-from workflows.storage.models import Attachment, AuditEvent, CaseUpdate, ConsoleUser
+from workflows.storage.models import (
+    Attachment,
+    AuditEvent,
+    CaseUpdate,
+    ConsoleUser,
+    Organization,
+)
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.CASES_READ))
@@ -131,7 +139,7 @@ def case_list(
 
 
 @router.get("/cases/{number}")
-def case_page(request: Request, number: str, principal: Annotated[Principal, READ]
+def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ]
               ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -142,13 +150,16 @@ def case_page(request: Request, number: str, principal: Annotated[Principal, REA
         events = list(s.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                 .order_by(AuditEvent.at, AuditEvent.id)))
         rows = list(s.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id)))
+        # Times on the page read in the case's organization's zone (UTC on hover).
+        owner = s.get(Organization, case.organization_id)
+        zone = zone_of(owner.timezone if owner else None).key
     html_ids = {u.id for u in rows if u.html}
     full = {u.id: u.full_text for u in rows if u.full_text and u.full_text != u.visible_text}
     escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
     return page(request, principal, "case.html", title=detail.number, case=detail,
                 timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
-                post_limits=Limits.of(rt.settings), owners=owners)
+                post_limits=Limits.of(rt.settings), zone=zone, owners=owners)
 
 
 def owner_choices(session: Session) -> list[str]:
@@ -169,7 +180,7 @@ def _update(request: Request, number: str, update_id: int) -> CaseUpdate:
 
 
 @router.get("/cases/{number}/updates/{update_id}/mail")
-def case_update_frame(request: Request, number: str, update_id: int,
+def case_update_frame(request: Request, number: CaseNumber, update_id: RowId,
                       principal: Annotated[Principal, READ], images: bool = False
                       ) -> HTMLResponse:
     row = _update(request, number, update_id)
@@ -179,7 +190,7 @@ def case_update_frame(request: Request, number: str, update_id: int,
 
 
 @router.get("/cases/{number}/attachments/{attachment_id}")
-def case_attachment(request: Request, number: str, attachment_id: int,
+def case_attachment(request: Request, number: CaseNumber, attachment_id: RowId,
                     principal: Annotated[Principal, READ], inline: bool = False) -> Response:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -212,7 +223,7 @@ def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
 
 
 @router.post("/cases/{number}/post")
-def case_post(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_post(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
               action: Annotated[PostAction, Form()] = PostAction.POST,
               files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
@@ -231,7 +242,7 @@ def case_post(request: Request, number: str, principal: Annotated[Principal, WRI
 
 
 @router.post("/cases/{number}/close")
-def case_close(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_close(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
                resolution: Annotated[str, Form(max_length=16)] = "resolved") -> Response:
     try:
         result = close_case(runtime(request), principal, number,
@@ -242,7 +253,7 @@ def case_close(request: Request, number: str, principal: Annotated[Principal, WR
 
 
 @router.post("/cases/{number}/escalate")
-def case_escalate(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_escalate(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
                   to: Annotated[str, Form(max_length=8)] = "tsup") -> Response:
     try:
         result = escalate_case(runtime(request), principal, number, Family(to))
@@ -253,7 +264,7 @@ def case_escalate(request: Request, number: str, principal: Annotated[Principal,
 
 
 @router.post("/cases/{number}/reopen")
-def case_reopen(request: Request, number: str, principal: Annotated[Principal, WRITE]
+def case_reopen(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE]
                 ) -> Response:
     try:
         result = reopen_case(runtime(request), principal, number)

@@ -27,6 +27,7 @@ from gateway.http.auth import (
     runtime,
     session_principal,
 )
+from gateway.http.ids import RowId
 from gateway.http.metrics import CONTENT_TYPE, check_broker, check_database, render_metrics
 from gateway.http.pages import done, page
 from gateway.http.render import age_text
@@ -51,7 +52,7 @@ def health_page(request: Request, principal: Annotated[Principal, READ]) -> HTML
 
 
 @router.post("/health/failed/{inbound_id}/retry")
-def retry_one(request: Request, inbound_id: int, principal: Annotated[Principal, RETRY]
+def retry_one(request: Request, inbound_id: RowId, principal: Annotated[Principal, RETRY]
               ) -> Response:
     results = retry_failed_messages(runtime(request), principal, [inbound_id])
     if not results:

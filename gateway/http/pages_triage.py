@@ -1,8 +1,9 @@
 """The triage queue in the browser: filter, read the mail safely, and act on it.
 
-Place in the flow: where an admin resolves what ``workflows.apply`` queued for triage. Reading is
-``queries`` and ``mailview``; every action goes through ``actions.act_on_triage`` (the same
-``workflows.triage`` services as ``ticketgate triage ...``, audited with the admin's email).
+Place in the flow: where an analyst or an admin resolves what ``workflows.apply`` queued for
+triage. Reading is ``queries`` and ``mailview``; every action goes through
+``actions.act_on_triage`` (the same ``workflows.triage`` services as ``ticketgate triage ...``,
+audited with the user's email). Blocking a sender is for admins only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from gateway.http import queries
 from gateway.http.accounts import Permission, Principal
 from gateway.http.actions import TriageAction, act_on_triage
-from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.auth import PageForbidden, form_permission, page_permission, runtime
+from gateway.http.ids import PartIndex, RowId
 from gateway.http.mailview import (
     MAIL_FRAME_CSP,
     MAIL_FRAME_CSP_IMAGES,
@@ -71,7 +73,7 @@ def triage_list(
 
 
 @router.get("/triage/{item_id}")
-def triage_item(request: Request, item_id: int, principal: Annotated[Principal, READ]
+def triage_item(request: Request, item_id: RowId, principal: Annotated[Principal, READ]
                 ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -84,7 +86,7 @@ def triage_item(request: Request, item_id: int, principal: Annotated[Principal, 
 
 
 @router.get("/triage/{item_id}/mail")
-def triage_mail_frame(request: Request, item_id: int, principal: Annotated[Principal, READ],
+def triage_mail_frame(request: Request, item_id: RowId, principal: Annotated[Principal, READ],
                       images: bool = False) -> HTMLResponse:
     """The mail's HTML alone, for the sandboxed iframe: its own CSP, framable by us only."""
     rt = runtime(request)
@@ -110,7 +112,7 @@ def _escape(text: str) -> str:
 
 
 @router.get("/triage/{item_id}/attachments/{index}")
-def triage_attachment(request: Request, item_id: int, index: int,
+def triage_attachment(request: Request, item_id: RowId, index: PartIndex,
                       principal: Annotated[Principal, READ], inline: bool = False) -> Response:
     rt = runtime(request)
     with rt.db.transaction() as s:
@@ -139,7 +141,7 @@ def attachment_response(payload: bytes, filename: str | None, content_type: str,
 @router.post("/triage/{item_id}/{action}")
 def triage_act(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     action: TriageAction,
     principal: Annotated[Principal, ACT],
     case: Annotated[str, Form(max_length=32)] = "",
@@ -147,6 +149,8 @@ def triage_act(
     body: Annotated[str, Form(max_length=100_000)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    if action is TriageAction.BLOCK and not principal.can(Permission.SENDERS_BLOCK):
+        raise PageForbidden(f"your role ({principal.role.value}) may not block a sender")
     rt = runtime(request)
     try:
         result = act_on_triage(rt, principal, item_id, action, case=case,

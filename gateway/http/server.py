@@ -69,8 +69,11 @@ def start_http_server(rt: Runtime, host: str = "127.0.0.1", port: int = 8080
     config = uvicorn.Config(
         create_app(rt), log_level="warning", access_log=False, lifespan="off",
         http="h11", ws="none", loop="asyncio", server_header=False,
-        # only a proxy on this machine may say which scheme and client it served
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        # X-Forwarded-For/-Proto are believed only from the configured proxies (none by
+        # default): from anyone else they would let a client pick the address that the
+        # per-address login limit counts. uvicorn takes the right-most untrusted hop.
+        proxy_headers=bool(rt.settings.trusted_proxies),
+        forwarded_allow_ips=list(rt.settings.trusted_proxies) or None,
         timeout_graceful_shutdown=10)
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only on the main thread; the serve command keeps its own.

@@ -1,7 +1,8 @@
 """The thin aiosmtpd handler: cheap checks at MAIL and RCPT, the raw bytes committed at DATA.
 
 Place in the flow: the SMTP/LMTP edge, in front of the durable boundary (Zulip's gateway is
-the model). At RCPT a recipient that is not a declared mailbox gets ``550 5.1.1``; at MAIL a
+the model). At RCPT a recipient that is not a declared mailbox (nor ``postmaster@`` one of
+their domains) gets ``550 5.1.1``, one past ``max_recipients`` ``452 4.5.3``; at MAIL a
 declared SIZE over the limit gets ``552 5.3.4`` (aiosmtpd checks it, ``replies.enhanced``
 words it). At DATA the bytes go, unparsed, to the group-commit writer; the 250 is sent only
 after the commit (RFC 5321 6.1). Any failure there answers ``451 4.3.0`` so the sender keeps
@@ -60,9 +61,13 @@ class IntakeHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope,
                           address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.settings.smtp.max_recipients:
+            # RFC 5321 4.5.3.1.10: 452, and the client sends the rest in a new transaction.
+            return replies.TOO_MANY_RECIPIENTS
         # Refused here, in the session, so the sending MTA bounces it to its sender; a mail we
-        # took and then dropped would be lost without a word.
-        if self.settings.mailbox(address) is None:
+        # took and then dropped would be lost without a word. postmaster@ our domains is
+        # always taken, into triage (RFC 5321 4.5.1).
+        if self.settings.mailbox(address) is None and self.settings.postmaster(address) is None:
             log.info("refused RCPT for an undeclared mailbox from %s", _peer(session))
             return replies.UNKNOWN_MAILBOX
         envelope.rcpt_tos.append(address)
@@ -109,7 +114,11 @@ class IntakeHandler:
         for box in boxes:
             if box.escalation:
                 return box.address
-        return boxes[0].address if boxes else self.settings.default_mailbox.address
+        if boxes:
+            return boxes[0].address
+        # Only postmaster@: its own address, which no declared policy names, so it is triaged.
+        postmasters = [box for box in map(self.settings.postmaster, rcpt_tos) if box is not None]
+        return (postmasters or [self.settings.default_mailbox])[0].address
 
     def _per_recipient(self, reply: str, rcpt_tos: tuple[str, ...]) -> str:
         # RFC 2033 4.2: after DATA an LMTP server answers once per accepted recipient, in

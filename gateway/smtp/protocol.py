@@ -2,6 +2,7 @@
 
 Place in the flow: one instance per connection of the SMTP/LMTP edge, built by
 ``gateway.smtp.server``; it calls ``IntakeHandler``'s hooks, which commit before the 250.
+``gateway.smtp.limits.Limited`` bounds what one client and one session may hold.
 
 Why DATA is read here and not by aiosmtpd: aiosmtpd reads the message one line at a time (one
 coroutine step per line: ~65 for a 4 KB mail), which was half the event loop's time per message
@@ -24,6 +25,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, syntax
 
 from gateway.smtp import replies
+from gateway.smtp.limits import Limited
 
 _END = b"\r\n.\r\n"
 # The everyday path of MAIL FROM/RCPT TO: <dot-atom@domain> then parameters (RFC 5321 4.1.2).
@@ -142,7 +144,7 @@ class _FastData:
         await proto.push(status)
 
 
-class SmtpProtocol(_Replies, _Tracked, _FastData, _FastAddress, SMTP):
+class SmtpProtocol(_Replies, _Tracked, Limited, _FastData, _FastAddress, SMTP):
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
         await self._greeting_reply(super().smtp_EHLO, hostname)
@@ -152,7 +154,7 @@ class SmtpProtocol(_Replies, _Tracked, _FastData, _FastAddress, SMTP):
         await self._greeting_reply(super().smtp_HELO, hostname)
 
 
-class LmtpProtocol(_Replies, _Tracked, _FastData, _FastAddress, LMTP):
+class LmtpProtocol(_Replies, _Tracked, Limited, _FastData, _FastAddress, LMTP):
     @syntax("LHLO hostname")
     async def smtp_LHLO(self, arg: str) -> None:
         await self._greeting_reply(super().smtp_LHLO, arg)

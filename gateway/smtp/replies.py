@@ -32,6 +32,15 @@ SYSTEM_FULL = "452 4.3.1 Insufficient system storage, please retry later"
 # Past ``max_sessions``: 4.3.2 "system not accepting network messages".
 TOO_BUSY = "421 4.3.2 Too many sessions, please retry later"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please retry later"
+# Listener limits (gateway.smtp.limits). 4.7.0: "other or undefined security status" (RFC
+# 3463 3.8), what aiosmtpd itself says for a command over its call limit.
+TOO_MANY_FROM_ADDRESS = "421 4.7.0 Too many sessions from your address, please retry later"
+TOO_MANY_NOOPS = "421 4.7.0 Too many commands without a message, closing"
+# 4.4.2 "bad connection": the session ran past its lifetime; reconnect and carry on.
+SESSION_EXPIRED = "421 4.4.2 Session time limit reached, please reconnect"
+# RFC 5321 4.5.3.1.10: 452 for too many recipients; the client sends the rest in another
+# transaction. 4.5.3 = "too many recipients" (RFC 3463 3.6).
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 
 # --- Permanent failures: the sender's fault; retrying will not help ------------------------
 UNKNOWN_MAILBOX = "550 5.1.1 Unknown mailbox"  # X.1.1: bad destination mailbox address

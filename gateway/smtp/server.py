@@ -27,6 +27,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.smtp import replies
 from gateway.smtp.handler import IntakeHandler
+from gateway.smtp.limits import SessionLimits
 from gateway.smtp.protocol import LmtpProtocol, SmtpProtocol
 from gateway.smtp.writer import GroupCommitWriter
 from workflows.settings import SmtpSettings
@@ -97,6 +98,7 @@ class SmtpListener:
         self._tls = (make_tls_context(str(smtp.tls_cert), str(smtp.tls_key))
                      if smtp.tls_cert and smtp.tls_key else None)
         self._protocol = LmtpProtocol if smtp.lmtp else SmtpProtocol
+        self._limits = SessionLimits.of(smtp)
 
     def _session(self) -> asyncio.BaseProtocol:
         if len(self.sessions) >= self.smtp.max_sessions:
@@ -117,6 +119,7 @@ class SmtpListener:
             authenticator=PasswordAuthenticator(self.smtp.auth_users) if auth else None,
             # Without AUTH configured, do not advertise mechanisms that can only fail.
             auth_exclude_mechanism=None if auth else ("LOGIN", "PLAIN"),
+            timeout=self.smtp.idle_timeout,
             loop=self._loop,
         )
         if auth and is_loopback(self.smtp.host):
@@ -124,6 +127,7 @@ class SmtpListener:
             # construction because aiosmtpd warns (UserWarning) about the combination.
             protocol._auth_require_tls = False
         protocol.registry = self.sessions
+        protocol.limits = self._limits  # per address and per session (gateway.smtp.limits)
         self.sessions.add(protocol)
         return protocol
 

@@ -62,8 +62,10 @@ def serve_smtp(rt: Runtime, dispatched: RecordingDispatcher) -> Iterator[StartLi
 class Dialogue:
     """Raw SMTP over a socket: send a line, read the (possibly multi-line) reply."""
 
-    def __init__(self, address: tuple[str, int]) -> None:
-        self.sock = socket.create_connection(address, timeout=30)
+    def __init__(self, address: tuple[str, int], *, source: str | None = None) -> None:
+        # ``source``: the client's own address, e.g. 127.0.0.2 to be a second loopback client.
+        self.sock = socket.create_connection(address, timeout=30,
+                                             source_address=(source, 0) if source else None)
         self.file = self.sock.makefile("rb")
 
     def read_reply(self) -> list[str]:

@@ -6,11 +6,12 @@ import dataclasses
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.http.server import start_http_server
 from tests.conftest import require_service
 from tests.http.conftest import csrf_of
-from tests.support import CARE, ingest, new_mail
+from tests.support import CARE, ingest, new_mail, open_case, post
 from workflows.domain import MessageStatus
 from workflows.intake import Envelope, accept
 from workflows.storage.models import InboundMessage
@@ -55,6 +56,19 @@ def test_metrics_count_messages_by_outcome_and_reason(desk, client):
     assert 'ticketgate_messages_total{outcome="triaged",reason="new_mail"} 1' in text
     assert 'ticketgate_queue_depth{queue="triage"} 1' in text
     assert "# TYPE ticketgate_intake_latency_seconds histogram" in text
+
+
+def test_metrics_parse_as_prometheus_text_with_a_send_latency_histogram(desk, client):
+    """What a Prometheus server would read: every family parses; a sent mail is counted in
+    the send latency histogram."""
+    post(desk.rt, open_case(desk.rt))
+    text = client.get("/metrics", headers=desk.bearer()).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert {"ticketgate_messages", "ticketgate_intake_latency_seconds",
+            "ticketgate_send_latency_seconds", "ticketgate_queue_depth"} <= set(families)
+    count = [s.value for s in families["ticketgate_send_latency_seconds"].samples
+             if s.name == "ticketgate_send_latency_seconds_count"]
+    assert count == [1.0]
 
 
 def test_a_failed_message_is_retried_from_the_health_page(desk, admin):

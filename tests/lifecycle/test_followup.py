@@ -259,3 +259,19 @@ def test_a_restarted_scheduler_carries_on(rt, people, clock, settings):
     finally:
         second.stop()
         db.dispose()
+
+
+def test_a_reminder_names_the_closing_time_in_the_organizations_zone(rt, people, clock):
+    """Acme is in Berlin: the reminder says when the case closes in its time, zone named,
+    and its HTML shows the question asked as text, line by line."""
+    from tests.mail_kinds import visible_lines
+    from tests.workflows.test_mail_html import MARKUP_AS_TEXT, html_part
+
+    number = open_case(rt)
+    post(rt, number, body="Which model?\nAnd which firmware?", action="request_info")
+    at(rt, clock, DAY2)
+    [reminder] = mails(rt, REMINDER)
+    assert "closed as resolved on 2026-03-16 10:00 CET (Europe/Berlin)" in body(reminder.raw)
+    shown = visible_lines(html_part(reminder.raw))
+    assert [line for line in shown if MARKUP_AS_TEXT.search(line)] == []
+    assert shown[shown.index("Which model?") + 1] == "And which firmware?"

@@ -33,6 +33,7 @@ from workflows.storage.models import (
     NoticePart,
     Organization,
 )
+from workflows.timers.store import calendar_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,9 @@ def list_id(settings: Settings) -> str:
     return settings.notice_list_id or f"notices.{settings.message_id_domain}"
 
 
-def notice_facts(notice: Notice) -> NoticeFacts:
+def notice_facts(notice: Notice, *, rca_business_days: int = 0) -> NoticeFacts:
+    """``rca_business_days`` > 0: each organization reads an RCA due date counted on its own
+    calendar (``render.org_rca_due``)."""
     return NoticeFacts(
         reference=notice.reference, kind=NoticeKind(notice.kind), title=notice.title,
         impact=notice.impact, details=notice.details, recommendation=notice.recommendation,
@@ -55,11 +58,11 @@ def notice_facts(notice: Notice) -> NoticeFacts:
         starts_at=notice.starts_at, ends_at=notice.ends_at, sequence=notice.sequence,
         sent_at=notice.sent_at, resolved_at=notice.resolved_at,
         all_clear_text=notice.all_clear_text, rca_due_at=notice.rca_due_at,
-        rca_link=notice.rca_link)
+        rca_link=notice.rca_link, rca_business_days=rca_business_days)
 
 
 def org_facts(org: Organization) -> OrgFacts:
-    return OrgFacts(org.id, org.name, org.timezone, tuple(org.notify or ()))
+    return OrgFacts(org.id, org.name, org.timezone, tuple(org.notify or ()), calendar_of(org))
 
 
 def audience(session: Session, notice_id: int) -> list[OrgFacts]:
@@ -121,7 +124,7 @@ def queue_notice_mailing(session: Session, settings: Settings, notice: Notice,
                            at=occasion.at, notice_id=notice.id, slot=occasion.slot)
     if mailing is None:
         return QueuedMailing(None)
-    facts = notice_facts(notice)
+    facts = notice_facts(notice, rca_business_days=settings.notice_rca_business_days)
     targets = audience(session, notice.id) if orgs is None else list(orgs)
     rendered = [(org, render_notice(facts, org, occasion, organizer=settings.from_address))
                 for org in targets if org.recipients]

@@ -149,6 +149,9 @@ class InboundMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the purge cut the files out of ``raw`` (workflows.timers.purge); ``sha256`` and
+    # ``size`` stay those of the bytes received, so a redelivery is still recognised.
+    files_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboundMessage(Base):
@@ -170,6 +173,7 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    files_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # see inbound
 
 
 class CaseUpdate(Base):
