@@ -24,7 +24,10 @@ from tests.acceptance.sink import running_sink
 from tests.conftest import require_service
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps its event loop running on the main
+# thread while it is started, which would break every later test that calls asyncio.run (or
+# starts Playwright itself) in the same pytest session.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     yield from launch_browser()
 
