@@ -52,6 +52,7 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                     address=item["address"].strip().lower(),
                     policy=MailboxPolicy(policy),
                     escalation=bool(item.get("escalation", False)),
+                    auto_assign=bool(item.get("auto_assign", False)),
                 )
             )
         except ValueError:

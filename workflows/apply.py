@@ -15,6 +15,7 @@ import nh3
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
+from workflows import assignment
 from workflows.blobs import store_blob
 from workflows.blocklist import BLOCKLIST_ACTOR, is_blocked
 from workflows.cases import audit, find_case, open_case, set_status
@@ -42,6 +43,7 @@ from workflows.htmltext import zoned_day
 from workflows.notices.bounces import mark_delivery_bounced, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound import queue_mail
+from workflows.search.index import index_update
 from workflows.settings import Settings
 from workflows.storage.models import (
     Attachment,
@@ -82,17 +84,22 @@ def store_attachments(session: Session, settings: Settings, row: InboundMessage,
 
 
 def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
-               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> None:
-    """Record ``row`` on ``case`` (once: the update is unique per inbound message)."""
-    session.add(CaseUpdate(
+               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> CaseUpdate:
+    """Record ``row`` on ``case`` (once: the update is unique per inbound message), and make
+    it searchable in the same transaction."""
+    update = CaseUpdate(
         case_id=case.id, kind=kind.value, direction=Direction.INBOUND.value,
         author=mail.from_.email if mail.from_ else row.envelope_from,
+        author_name=mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
         visible_text=mail.visible_reply, full_text=mail.text,
         html=sanitize_html(mail.html), inbound_message_id=row.id, created_at=now,
-    ))
+    )
+    session.add(update)
+    index_update(session, update)
     if kind is UpdateKind.REPLY:
         store_attachments(session, settings, row, mail, case.id, now)
         case.updated_at = now
+    return update
 
 
 def _case(session: Session, number: str) -> Case:
@@ -113,7 +120,10 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
     for effect in decision.effects:
         match effect:
             case AddUpdate(number, kind):
-                add_update(session, settings, _case(session, number), row, mail, kind, now)
+                case = _case(session, number)
+                update = add_update(session, settings, case, row, mail, kind, now)
+                if kind is UpdateKind.REPLY:
+                    _notify_owner(session, settings, key, case, update, now, outbound)
             case ChangeStatus(number, _to, event):
                 set_status(session, _case(session, number), event, now)
             case FlagEscalated(number):
@@ -142,7 +152,9 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 case = open_case(session, organization_id=org_id, contact=contact,
                                  subject=subject, now=now, actor=ACTOR)
                 case_number = case.number
-                add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+                assignment.auto_assign(session, settings, case, row.mailbox, now)
+                update = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+                _notify_owner(session, settings, key, case, update, now, outbound)
                 outbound.append(queue_mail(
                     session, settings, key, kind=OutboundKind.NEW_CASE_ACK, case=case,
                     to=(contact.email,), subject=f"Case {case.number} opened: {subject}",
@@ -181,6 +193,14 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
     audit(session, actor=ACTOR, action=f"inbound.{decision.outcome.value}", now=now,
           case_id=case_id, inbound_id=row.id, reason=decision.reason.value)
     return Applied(case_number, tuple(o.id for o in outbound))
+
+
+def _notify_owner(session: Session, settings: Settings, key: bytes, case: Case,
+                  update: CaseUpdate, now: dt.datetime, outbound: list[OutboundMessage]
+                  ) -> None:
+    mail_row = assignment.on_customer_reply(session, settings, key, case, update, now)
+    if mail_row is not None:
+        outbound.append(mail_row)
 
 
 def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMessage,

@@ -28,6 +28,7 @@ from workflows.domain import (
 )
 from workflows.errors import NotFound, Refused
 from workflows.outbound import queue_mail
+from workflows.search.index import index_case, index_update
 from workflows.settings import Settings
 from workflows.state import CaseEvent, InvalidTransition, next_status
 from workflows.storage.models import (
@@ -123,6 +124,7 @@ def open_case(session: Session, *, organization_id: int, contact: Contact, subje
     session.add(CaseStatusChange(case_id=case.id, from_status=None, to_status=case.status,
                                  event="opened", at=now))
     start_case_clocks(session, case, now)
+    index_case(session, case)
     audit(session, actor=actor, action="case.open", now=now, case_id=case.id,
           number=case.number)
     return case
@@ -165,9 +167,11 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
     )
     stored = outgoing_files.store(session, settings, files, case_id=case.id,
                                   outbound_id=out.id, now=now)
-    session.add(CaseUpdate(case_id=case.id, kind=UpdateKind.POST.value,
-                           direction=Direction.OUTBOUND.value, author=actor, visible_text=body,
-                           full_text=body, outbound_message_id=out.id, created_at=now))
+    update = CaseUpdate(case_id=case.id, kind=UpdateKind.POST.value,
+                        direction=Direction.OUTBOUND.value, author=actor, visible_text=body,
+                        full_text=body, outbound_message_id=out.id, created_at=now)
+    session.add(update)
+    index_update(session, update)
     case.updated_at = now
     audit(session, actor=actor, action="case.post", now=now, case_id=case.id,
           message_id=out.message_id, status=case.status,

@@ -123,6 +123,7 @@ class OutboundKind(StrEnum):
     UNANSWERED_ESCALATION = "unanswered_escalation"  # to management: High/Critical unanswered
     CASE_ESCALATED = "case_escalated"  # to the contact: the linked case of another family
     TRIAGE_REPLY = "triage_reply"  # to a triage sender: an admin's answer from the console
+    OWNER_REPLY = "owner_reply"  # to a case's owner who opted in: the customer replied
 
 
 class UpdateKind(StrEnum):

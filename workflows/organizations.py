@@ -36,6 +36,7 @@ from workflows.cases import audit
 from workflows.directory import find_organization, normalize_domain, zone_problem
 from workflows.errors import NotFound, Refused
 from workflows.outbound import BadAddress, checked_address
+from workflows.search.index import refresh_organization
 from workflows.settings import Settings
 from workflows.storage.models import Organization
 from workflows.timers.reschedule import Rescheduled, reschedule_organization
@@ -279,6 +280,8 @@ def update_organization(session: Session, settings: Settings, *, name: str,
     if not changed:
         return OrganizationUpdate(old, (), None)
     _store(org, new, changed)
+    if OrgField.NAME in changed:
+        refresh_organization(session, org.id, new.name)  # search finds it by its new name
     timers = (reschedule_organization(session, settings, org.id, now)
               if changed & CALENDAR_FIELDS else None)
     changes = tuple(FieldChange(f, old.value(f), new.value(f)) for f in OrgField

@@ -19,6 +19,7 @@ class Mailbox:
     address: str  # lower-case
     policy: MailboxPolicy = MailboxPolicy.TRIAGE
     escalation: bool = False  # the escalation alias: valid replies also flag the case
+    auto_assign: bool = False  # cases opened from its mail go round robin to the analysts
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from parsing import parse
+from workflows import assignment
 from workflows.apply import add_update
 from workflows.cases import audit, find_case, open_case, reopen_case, set_status
 from workflows.decision import SenderView
@@ -58,7 +59,10 @@ def _attach_message(session: Session, settings: Settings, key: bytes, row: Inbou
     """Add the triaged message to ``case``; a reply from an allowed contact flips Awaiting
     Info / Solution Proposed back to Open, exactly as if it had carried the reference."""
     mail = parse(row.raw, key=key)
-    add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+    added = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+    # The owner hears of it as of any reply; the mail (if they asked for one) goes out with
+    # the next outbox pass.
+    assignment.on_customer_reply(session, settings, key, case, added, now)
     session.execute(update(Attachment).where(Attachment.inbound_message_id == row.id)
                     .values(case_id=case.id))
     row.case_id = case.id
@@ -112,6 +116,7 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
                       "(`ticketgate contact add`)")
     case = open_case(session, organization_id=contact.organization_id, contact=contact,
                      subject=mail.subject or "(no subject)", now=now, actor=actor)
+    assignment.auto_assign(session, settings, case, row.mailbox, now)
     _attach_message(session, settings, key, row, case, now, flip_status=False)
     _resolve(session, item, TriageState.OPENED, case, actor, now)
     return case

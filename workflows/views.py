@@ -21,6 +21,7 @@ from workflows.storage.models import (
     Case,
     CaseStatusChange,
     CaseUpdate,
+    ConsoleUser,
     Contact,
     InboundMessage,
     Notice,
@@ -59,6 +60,7 @@ class AttachmentView:
     # The mail that carried it: a customer's (inbound) or an analyst's update (outbound).
     inbound_message_id: int | None = None
     outbound_message_id: int | None = None
+    note_id: int | None = None  # the internal note it was kept with (never mailed)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class CaseDetail:
     linked_cases: list[LinkedCaseView] = field(default_factory=list)  # every link, either way
     timers: list[TimerLine] = field(default_factory=list)  # with settings: the lifecycle
     clocks: list[ClockLine] = field(default_factory=list)  # SLA response/resolution clocks
+    owner: str | None = None  # the assignee's email (workflows.assignment)
+    owner_unread: bool = False  # a customer replied since the owner last opened the case
 
 
 def case_detail(session: Session, number: str, *, settings: Settings | None = None,
@@ -134,7 +138,7 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
                  for u in updates],
         attachments=[AttachmentView(a.id, a.filename, a.content_type, a.size, a.sha256,
                                     iso(a.purged_at), a.inbound_message_id,
-                                    a.outbound_message_id) for a in atts],
+                                    a.outbound_message_id, a.case_update_id) for a in atts],
         outbound=[OutboundView(o.message_id, o.kind, list(o.recipients), o.subject, o.status,
                                list(o.failed_recipients), iso(o.sent_at), iso(o.bounced_at),
                                o.last_error) for o in outs],
@@ -143,6 +147,9 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
                       for c in linked_cases(session, case)],
         timers=timer_lines(session, settings, case) if settings else [],
         clocks=case_clocks(session, settings, case, now) if settings and now else [],
+        owner=owner.email if (owner := session.get(ConsoleUser, case.assignee_id)
+                              if case.assignee_id else None) else None,
+        owner_unread=case.owner_unread,
     )
 
 

@@ -35,7 +35,8 @@ def _lower(value: str) -> str:
 
 
 # Command groups that live in their own modules; each exposes ``register(subparsers)``.
-OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users")
+OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users",
+                                       "gateway.cli.desk")
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TSUP (Technical Support) or PC (Project Coordination)")
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=lifecycle.case_escalate)
+    importlib.import_module("gateway.cli.desk").register_case(case)  # assign, list, note, search
 
     timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
                             ).add_subparsers(dest="sub", required=True)

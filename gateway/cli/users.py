@@ -31,6 +31,7 @@ from gateway.http.accounts import (
     revoke_token,
     set_disabled,
 )
+from workflows.assignment import set_notify_by_mail
 from workflows.errors import Refused
 
 
@@ -59,7 +60,11 @@ def user_add(args: argparse.Namespace) -> int:
     with rt.db.transaction() as s:
         user = add_user(s, email=args.email, role=Role(args.role), password=password,
                         now=rt.now(), actor=_actor(args))
-        emit({"email": user.email, "role": user.role, "password": password is not None})
+        if args.notify_by_mail:
+            set_notify_by_mail(s, email=user.email, enabled=True, actor=_actor(args),
+                               now=rt.now())
+        emit({"email": user.email, "role": user.role, "password": password is not None,
+              **({"notify_by_mail": True} if args.notify_by_mail else {})})
     return 0
 
 
@@ -96,6 +101,15 @@ def user_disable(args: argparse.Namespace) -> int:
                                    actor=_actor(args))
         line = {"email": user.email, "disabled": user.disabled, "sessions_ended": ended}
     emit(line)
+    return 0
+
+
+def user_set(args: argparse.Namespace) -> int:
+    rt = _runtime(args)
+    with rt.db.transaction() as s:
+        user = set_notify_by_mail(s, email=args.email, enabled=args.notify_by_mail,
+                                  actor=_actor(args), now=rt.now())
+        emit({"email": user.email, "notify_by_mail": user.notify_by_mail})
     return 0
 
 
@@ -144,7 +158,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="read the password from the first line of standard input")
     g.add_argument("--no-password", action="store_true",
                    help="API tokens only: the user cannot sign in to the console")
+    a.add_argument("--notify-by-mail", action="store_true",
+                   help="mail the user when a customer replies to a case they own")
     a.set_defaults(run=user_add)
+    a = user.add_parser("set", help="a user's preferences")
+    a.add_argument("email")
+    g = a.add_mutually_exclusive_group(required=True)
+    g.add_argument("--notify-by-mail", dest="notify_by_mail", action="store_true",
+                   default=None, help="mail them when a customer replies to a case they own")
+    g.add_argument("--no-notify-by-mail", dest="notify_by_mail", action="store_false")
+    a.set_defaults(run=user_set)
     a = user.add_parser("passwd", help="set a user's password; signs them out everywhere "
                         "(API tokens keep working)")
     a.add_argument("email")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.http.accounts import Principal
 from parsing import parse
-from workflows import cases, directory, triage
+from workflows import assignment, cases, directory, notes, triage
 from workflows.blocklist import block_sender
 from workflows.cases import audit
 from workflows.domain import Family, OutboundKind, Severity
@@ -184,3 +184,35 @@ def retry_failed_messages(rt: Runtime, principal: Principal, ids: list[int] | No
         audit(s, actor=principal.actor, action="failed.retry", now=rt.now(),
               ids=[r.inbound_id for r in results])
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerResult:
+    number: str
+    owner: str | None
+
+
+def assign_case(rt: Runtime, principal: Principal, number: str, owner: str | None
+                ) -> OwnerResult:
+    """Give the case to ``owner`` (an email) or to nobody; audited as the principal."""
+    with rt.db.transaction() as s:
+        found = assignment.assign(s, number=number, owner=owner, actor=principal.actor,
+                                  now=rt.now())
+        return OwnerResult(found.number, assignment.owner_email(s, found))
+
+
+@dataclass(frozen=True, slots=True)
+class NoteResult:
+    number: str
+    note_id: int
+    attachments: tuple[str, ...]
+
+
+def add_note(rt: Runtime, principal: Principal, number: str, body: str,
+             attachments: Sequence[Upload] = ()) -> NoteResult:
+    """An internal note (staff only): nothing is queued, so nothing is sent."""
+    with rt.db.transaction() as s:
+        note = notes.add_note(s, rt.settings, number=number, body=body, actor=principal.actor,
+                              now=rt.now(), attachments=attachments)
+        found = cases.find_case(s, number)
+        return NoteResult(found.number, note.id, tuple(notes.note_files(s, note.id)))

@@ -64,6 +64,7 @@ from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows import views
+from workflows.assignment import find_user
 from workflows.errors import NotFound
 from workflows.outgoing_files import Upload
 from workflows.storage.models import (
@@ -114,16 +115,23 @@ CASES_WRITE = Depends(api_permission(Permission.CASES_WRITE))
 @router.get("/cases", response_model=CaseList, tags=["cases"])
 def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter = "",
                status: Filter = "", organization: Filter = "", page: PageNo = 1,
-               per_page: PerPage = 25) -> CaseList:
+               per_page: PerPage = 25, assignee: Filter = "", unassigned: bool = False
+               ) -> CaseList:
+    """Cases, newest activity first; ``assignee`` (an email) or ``unassigned=true`` filter by
+    owner."""
     rt = runtime(request)
     with rt.db.transaction() as s:
+        if assignee and not unassigned:
+            find_user(s, assignee)  # an unknown owner is a 404, not an empty list
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page,
-                                    per_page=per_page)
+                                    per_page=per_page, assignee=assignee or None,
+                                    unassigned=unassigned)
     return CaseList(items=[CaseItem(number=c.number, subject=c.subject,
                                     organization=c.organization, status=c.status,
                                     severity=c.severity, escalated=c.escalated,
-                                    updated_at=c.updated_at) for c in listing.items],
+                                    updated_at=c.updated_at, owner=c.owner,
+                                    unread=c.owner_unread) for c in listing.items],
                     pagination=_pagination(request, listing))  # type: ignore[arg-type]
 
 

@@ -64,6 +64,8 @@ class CaseItem(BaseModel):
     severity: str
     escalated: bool
     updated_at: dt.datetime
+    owner: str | None = None
+    unread: bool = Field(False, description="a customer replied since the owner last opened it")
 
 
 class CaseList(BaseModel):

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http import (
     api,
+    api_desk,
     api_directory,
     api_notices,
     docs,
@@ -36,6 +37,7 @@ from gateway.http import (
     pages_cases,
     pages_health,
     pages_notices,
+    pages_search,
     pages_triage,
 )
 from gateway.http.auth import ApiError, LoginRequired, PageForbidden, session_principal
@@ -220,7 +222,8 @@ def _install_handlers(app: FastAPI) -> None:
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router, docs.router)
+    api_directory.router, api.schema_router, docs.router, api_desk.router,
+    pages_search.router)
 
 
 def all_routes() -> list[APIRoute]:

@@ -40,6 +40,7 @@ from gateway.http.auth import (
     set_session_cookie,
 )
 from gateway.http.render import render_page
+from workflows.assignment import unread_count
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -52,10 +53,19 @@ def page(request: Request, principal: Principal, template: str, *, status: int =
     message = read_flash(request)
     response = HTMLResponse(render_page(template, {
         "user": principal, "csrf": csrf_token(runtime(request), principal), "flash": message,
-        "P": Permission, "now": runtime(request).now(), **context}), status_code=status)
+        "P": Permission, "now": runtime(request).now(),
+        "my_unread": _my_unread(request, principal), **context}), status_code=status)
     if message is not None:
         clear_flash(response)
     return response
+
+
+def _my_unread(request: Request, principal: Principal) -> int:
+    """The count beside "My cases": the user's cases with a customer reply not yet opened."""
+    if not principal.can(Permission.CASES_WRITE):
+        return 0
+    with runtime(request).db.transaction() as s:
+        return unread_count(s, principal.user_id)
 
 
 def redirect(url: str) -> RedirectResponse:

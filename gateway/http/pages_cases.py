@@ -14,12 +14,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
 from gateway.http import queries
 from gateway.http.accounts import Permission, Principal
 from gateway.http.actions import (
     PostAction,
+    add_note,
+    assign_case,
     close_case,
     escalate_case,
     post_to_case,
@@ -30,14 +33,20 @@ from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
-from workflows import views
+from workflows import assignment, views
 from workflows.blobs import read_blob
 from workflows.cases import find_case
-from workflows.domain import CaseStatus, Family
+from workflows.domain import CaseStatus, Direction, Family, UpdateKind
 from workflows.errors import DomainError, NotFound
 from workflows.notices.timefmt import zone_of
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
-from workflows.storage.models import Attachment, AuditEvent, CaseUpdate, Organization
+from workflows.storage.models import (
+    Attachment,
+    AuditEvent,
+    CaseUpdate,
+    ConsoleUser,
+    Organization,
+)
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.CASES_READ))
@@ -54,6 +63,7 @@ class TimelineEntry:
     has_html: bool = False
     full_text: str = ""
     files: tuple[views.AttachmentView, ...] = ()  # what the update's mail carried
+    note: bool = False  # an internal note: staff only, never mailed
 
 
 def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.AttachmentView, ...]]:
@@ -61,14 +71,17 @@ def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.Attachme
     files name the outbound message; a customer's, the inbound one)."""
     by_mail: dict[tuple[str, int], list[views.AttachmentView]] = {}
     for a in detail.attachments:
-        if a.outbound_message_id is not None:
+        if a.note_id is not None:
+            by_mail.setdefault(("note", a.note_id), []).append(a)
+        elif a.outbound_message_id is not None:
             by_mail.setdefault(("out", a.outbound_message_id), []).append(a)
         elif a.inbound_message_id is not None:
             by_mail.setdefault(("in", a.inbound_message_id), []).append(a)
     files = {}
     for u in detail.updates:
         key = (("out", u.outbound_message_id) if u.outbound_message_id is not None
-               else ("in", u.inbound_message_id or 0))
+               else ("in", u.inbound_message_id) if u.inbound_message_id is not None
+               else ("note", u.id))
         if key in by_mail:
             files[u.id] = tuple(by_mail[key])
     return files
@@ -77,9 +90,11 @@ def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.Attachme
 def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
               html_ids: set[int], full: dict[int, str]) -> list[TimelineEntry]:
     files = _files_by_update(detail)
-    entries = [TimelineEntry(u.created_at, "update", f"{u.direction} {u.kind} — {u.author}",
+    entries = [TimelineEntry(u.created_at, "update",
+                             f"internal note — {u.author}" if _is_note(u)
+                             else f"{u.direction} {u.kind} — {u.author}",
                              u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""),
-                             files.get(u.id, ()))
+                             files.get(u.id, ()), _is_note(u))
                for u in detail.updates]
     entries += [TimelineEntry(c["at"], "status", f"status {c['from'] or '—'} → {c['to']}",
                               f"event: {c['event']}") for c in detail.status_changes]
@@ -91,6 +106,14 @@ def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
                                                           "audit": 2}[e.kind]))
 
 
+def _is_note(update: views.UpdateView) -> bool:
+    return update.kind == UpdateKind.NOTE.value and update.direction == Direction.INTERNAL.value
+
+
+# The owner filter of the case list: "My cases" and "Unassigned" are views of it.
+OWNER_VIEWS = {"": "Cases", "me": "My cases", "none": "Unassigned"}
+
+
 @router.get("/cases")
 def case_list(
     request: Request,
@@ -98,16 +121,21 @@ def case_list(
     q: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[str, Query(max_length=24)] = "",
     organization: Annotated[str, Query(max_length=200)] = "",
+    owner: Annotated[str, Query(pattern="^(|me|none)$")] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
         listing = queries.case_page(s, q=q, status=status or None,
-                                    organization=organization or None, page=page_number)
+                                    organization=organization or None, page=page_number,
+                                    assignee=principal.email if owner == "me" else None,
+                                    unassigned=owner == "none")
         organizations = queries.organization_names(s)
-    return page(request, principal, "case_list.html", title="Cases", listing=listing,
-                statuses=[c.value for c in CaseStatus], organizations=organizations,
-                filters={"q": q, "status": status, "organization": organization})
+    return page(request, principal, "case_list.html", title=OWNER_VIEWS[owner],
+                listing=listing, statuses=[c.value for c in CaseStatus],
+                organizations=organizations,
+                filters={"q": q, "status": status, "organization": organization,
+                         "owner": owner})
 
 
 @router.get("/cases/{number}")
@@ -117,6 +145,8 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
     with rt.db.transaction() as s:
         detail = views.case_detail(s, number, settings=rt.settings, now=rt.now())
         case = find_case(s, number)
+        assignment.mark_read(s, case, principal.user_id)  # the owner has seen the replies
+        owners = owner_choices(s)
         events = list(s.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                 .order_by(AuditEvent.at, AuditEvent.id)))
         rows = list(s.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id)))
@@ -129,7 +159,14 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
     return page(request, principal, "case.html", title=detail.number, case=detail,
                 timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
-                post_limits=Limits.of(rt.settings), zone=zone)
+                post_limits=Limits.of(rt.settings), zone=zone, owners=owners)
+
+
+def owner_choices(session: Session) -> list[str]:
+    """Who the owner picker offers: every enabled admin and analyst."""
+    return list(session.scalars(select(ConsoleUser.email).where(
+        ConsoleUser.role.in_(assignment.OWNER_ROLES), ConsoleUser.disabled.is_(False))
+        .order_by(ConsoleUser.email)))
 
 
 def _update(request: Request, number: str, update_id: int) -> CaseUpdate:
@@ -234,3 +271,32 @@ def case_reopen(request: Request, number: CaseNumber, principal: Annotated[Princ
     except DomainError as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
     return done(request, f"/cases/{result.number}", f"{result.number} reopened.")
+
+
+@router.post("/cases/{number}/owner")
+def case_owner(request: Request, number: str, principal: Annotated[Principal, WRITE],
+               owner: Annotated[str, Form(max_length=320)] = "") -> Response:
+    """The owner picker: an email, or "" for nobody."""
+    try:
+        result = assign_case(runtime(request), principal, number, owner.strip() or None)
+    except DomainError as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    return done(request, f"/cases/{result.number}",
+                f"{result.number} is now owned by {result.owner}." if result.owner
+                else f"{result.number} is unassigned.")
+
+
+@router.post("/cases/{number}/note")
+def case_note(request: Request, number: str, principal: Annotated[Principal, WRITE],
+              body: Annotated[str, Form(max_length=100_000)] = "",
+              files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+    """The note tab: staff only, nothing is mailed."""
+    rt = runtime(request)
+    try:
+        result = add_note(rt, principal, number, body, _uploads(files or [], Limits.of(
+            rt.settings)))
+    except DomainError as exc:
+        return done(request, f"/cases/{number}", f"Not done: {exc}")
+    with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
+    return done(request, f"/cases/{result.number}",
+                f"Internal note{with_files} added (not mailed).")

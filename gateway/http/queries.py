@@ -19,6 +19,7 @@ from workflows.domain import MessageStatus, OutboundStatus, Reason, TriageState
 from workflows.errors import NotFound
 from workflows.storage.models import (
     Case,
+    ConsoleUser,
     Contact,
     InboundMessage,
     Organization,
@@ -202,14 +203,23 @@ class CaseRow:
     severity: str
     escalated: bool
     updated_at: dt.datetime
+    owner: str | None = None  # the assignee's email
+    owner_unread: bool = False  # a customer replied since the owner last opened it
 
 
 def case_page(session: Session, *, q: str | None = None, status: str | None = None,
-              organization: str | None = None, page: int = 1, per_page: int = 25
-              ) -> Page[CaseRow]:
-    query = (select(Case, Organization.name)
+              organization: str | None = None, page: int = 1, per_page: int = 25,
+              assignee: str | None = None, unassigned: bool = False) -> Page[CaseRow]:
+    """Cases, newest activity first; ``assignee`` (an email) or ``unassigned`` filter by
+    owner (the console's "My cases" and "Unassigned", ``case list``, ``GET /cases``)."""
+    query = (select(Case, Organization.name, ConsoleUser.email)
              .join(Organization, Organization.id == Case.organization_id)
+             .outerjoin(ConsoleUser, ConsoleUser.id == Case.assignee_id)
              .order_by(Case.updated_at.desc(), Case.id.desc()))
+    if unassigned:
+        query = query.where(Case.assignee_id.is_(None))
+    elif assignee:
+        query = query.where(ConsoleUser.email == assignee.strip().lower())
     if q and q.strip():
         needle = q.strip()[:200]
         query = query.where(or_(Case.number == needle.upper(),
@@ -220,7 +230,8 @@ def case_page(session: Session, *, q: str | None = None, status: str | None = No
         query = query.where(Organization.name == organization)
     rows, page, per_page, total = _paged(session, query, page, per_page)
     return Page(tuple(CaseRow(c.number, c.subject, name, c.status, c.severity, c.escalated,
-                              c.updated_at) for c, name in rows), page, per_page, total)
+                              c.updated_at, owner, c.owner_unread)
+                      for c, name, owner in rows), page, per_page, total)
 
 
 def _like_escape(text: str) -> str:

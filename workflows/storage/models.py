@@ -102,6 +102,10 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Ownership (workflows.assignment): the user who owns the case, or none; ``owner_unread``
+    # is set when a customer's reply lands on an owned case and cleared when the owner opens it.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"), index=True)
+    owner_unread: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CaseStatusChange(Base):
@@ -187,6 +191,7 @@ class CaseUpdate(Base):
     )
     outbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    author_name: Mapped[str | None] = mapped_column(String(200))  # the sender's display name
 
 
 class Attachment(Base):
@@ -210,6 +215,9 @@ class Attachment(Base):
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A file on an internal note (workflows.notes): never mailed, so no message names it.
+    case_update_id: Mapped[int | None] = mapped_column(ForeignKey("case_updates.id"),
+                                                       index=True)
 
 
 class TriageItem(Base):
@@ -282,4 +290,5 @@ class DueTimer(Base):
 # them here registers them on ``Base.metadata`` and keeps ``from workflows.storage.models import``
 # working for every table.
 from workflows.storage.models_console import *  # noqa: E402, F403
+from workflows.storage.models_desk import *  # noqa: E402, F403
 from workflows.storage.models_notices import *  # noqa: E402, F403

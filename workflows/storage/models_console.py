@@ -35,6 +35,8 @@ class ConsoleUser(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Mail me when a customer replies to a case I own (``user add/set --notify-by-mail``).
+    notify_by_mail: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ConsoleSession(Base):

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from workflows.storage.fulltext import include_name
 from workflows.storage.models import Base
 
 config = context.config
@@ -15,11 +16,11 @@ def run() -> None:
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
         with engine.begin() as conn:
             context.configure(connection=conn, target_metadata=target_metadata,
-                              render_as_batch=True)
+                              render_as_batch=True, include_name=include_name)
             context.run_migrations()
         return
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=include_name)
     context.run_migrations()
 
 

@@ -1,0 +1,71 @@
+"""Search as a service: the rank window, repair by reindex, notes found, case docs current."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from tests.support import open_case
+from workflows import notes
+from workflows.organizations import OrganizationChange, update_organization
+from workflows.search import query
+from workflows.search.index import reindex
+from workflows.storage.models import SearchDocument
+
+
+def test_a_query_matching_more_than_the_window_ranks_the_newest(rt, people, monkeypatch):
+    """Past RANK_WINDOW matches, the newest are ranked and the page says there are more."""
+    monkeypatch.setattr(query, "RANK_WINDOW", 2)
+    numbers = [open_case(rt, subject=f"Toner low {i}") for i in range(4)]
+    with rt.db.transaction() as s:
+        found = query.search(s, "toner")
+    assert (found.total, found.more) == (2, True)
+    assert {h.number for h in found.items} == set(numbers[-2:])
+
+
+def test_reindex_repairs_a_lost_index(rt, people):
+    """Documents deleted behind the service's back come back with `reindex`."""
+    number = open_case(rt, subject="Scanner jams")
+    with rt.db.transaction() as s:
+        s.execute(delete(SearchDocument))
+    with rt.db.transaction() as s:
+        assert query.search(s, "scanner").total == 0
+        done = reindex(s)
+    with rt.db.transaction() as s:
+        assert [h.number for h in query.search(s, "scanner").items] == [number]
+    assert (done.cases, done.updates) == (1, 0)
+
+
+def test_a_note_is_found_and_marked_as_a_note(rt, people):
+    """Staff search their own notes; the hit says it is one."""
+    number = open_case(rt)
+    with rt.db.transaction() as s:
+        notes.add_note(s, rt.settings, number=number, body="Vendor ticket VX-99812 opened",
+                       actor="ana@desk.example", now=rt.now())
+    with rt.db.transaction() as s:
+        [hit] = query.search(s, "VX-99812").items
+    assert (hit.number, hit.source, hit.author) == (number, "note", "ana@desk.example")
+
+
+def test_a_rolled_back_update_is_never_found(rt, people):
+    """The index is written in the update's transaction: no commit, no hit."""
+    number = open_case(rt)
+    try:
+        with rt.db.transaction() as s:
+            notes.add_note(s, rt.settings, number=number, body="quasar", actor="a",
+                           now=rt.now())
+            raise RuntimeError("the request failed after the note")
+    except RuntimeError:
+        pass
+    with rt.db.transaction() as s:
+        assert query.search(s, "quasar").total == 0
+
+
+def test_a_renamed_organization_is_found_by_its_new_name(rt, people):
+    """`org set --rename` updates the cases' documents in the same transaction."""
+    number = open_case(rt)
+    with rt.db.transaction() as s:
+        update_organization(s, rt.settings, name="Acme",
+                            change=OrganizationChange(rename="Initech"), actor="t",
+                            now=rt.now())
+    with rt.db.transaction() as s:
+        assert [h.number for h in query.search(s, "initech").items] == [number]

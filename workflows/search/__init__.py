@@ -1,0 +1,2 @@
+"""Full-text search over cases: ``index`` writes search documents in the caller's
+transaction, ``query`` reads them (SQLite FTS5 or PostgreSQL full-text search)."""

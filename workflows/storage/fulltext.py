@@ -1,0 +1,28 @@
+"""The parts of the full-text index that are not SQLAlchemy models, by name.
+
+Place in the flow: the migration ``0007_c1_desk`` creates them; ``workflows.search`` queries
+them; schema comparison (``tests/storage``, ``alembic`` autogenerate) must not mistake them for
+tables or columns the models forgot. SQLite: the FTS5 table ``search_fts`` (external content:
+``search_documents``) and its shadow tables ``search_fts_*``, kept by triggers. PostgreSQL: the
+stored generated column ``search_documents.search_tsv`` (a ``tsvector``) and its GIN index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FTS_TABLE = "search_fts"
+TSV_COLUMN = "search_tsv"
+TSV_INDEX = "ix_search_documents_tsv"
+# Text search configuration: 'simple' (no stemming, no stop words) matches FTS5's unicode61
+# tokenizer, so both backends find the same words in a multilingual desk's mail.
+TS_CONFIG = "simple"
+
+
+def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+    """Alembic's ``include_name`` hook: leave the full-text machinery out of comparisons."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(FTS_TABLE)
+    return name not in (TSV_COLUMN, TSV_INDEX)
