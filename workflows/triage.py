@@ -68,7 +68,8 @@ def _attach_message(session: Session, settings: Settings, key: bytes, row: Inbou
     row.case_id = case.id
     if not flip_status or mail.from_ is None:
         return
-    contact = session.scalars(select(Contact).where(Contact.email == mail.from_.email)).first()
+    contact = session.scalars(select(Contact).where(
+        Contact.email == mail.from_.email, Contact.removed_at.is_(None))).first()
     sender = (SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
               if contact else SenderView(mail.from_.email))
     status = CaseStatus(case.status)
@@ -110,7 +111,8 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
     mail = parse(row.raw, key=key)
     if mail.from_ is None:
         raise Refused("the message has no sender to open a case for")
-    contact = session.scalars(select(Contact).where(Contact.email == mail.from_.email)).first()
+    contact = session.scalars(select(Contact).where(
+        Contact.email == mail.from_.email, Contact.removed_at.is_(None))).first()
     if contact is None:
         raise Refused(f"{mail.from_.email} is not a contact of any organization: add it first "
                       "(`ticketgate contact add`)")

@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--designated", dest="designated", action="store_true", default=True)
     g.add_argument("--not-designated", dest="designated", action="store_false")
     a.set_defaults(run=commands.contact_add)
+    importlib.import_module("gateway.cli.contacts").register_contact(contact)  # list, set, remove
 
     case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
     a = case.add_parser("open", help="open a case")

@@ -318,6 +318,7 @@ def contacts(request: Request, _p: Annotated[Principal, DIRECTORY], organization
     rt = runtime(request)
     query = (select(Contact, Organization.name)
              .join(Organization, Organization.id == Contact.organization_id)
+             .where(Contact.removed_at.is_(None))  # removed: see /organizations/{n}/contacts
              .order_by(Contact.email))
     if organization:
         query = query.where(Organization.name == organization)

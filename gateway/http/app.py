@@ -35,6 +35,7 @@ from gateway.http import (
     pages,
     pages_account,
     pages_cases,
+    pages_directory,
     pages_health,
     pages_notices,
     pages_search,
@@ -223,7 +224,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
     api_directory.router, api.schema_router, docs.router, api_desk.router,
-    pages_search.router)
+    pages_search.router, pages_directory.router)
 
 
 def all_routes() -> list[APIRoute]:

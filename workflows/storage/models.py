@@ -73,6 +73,8 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     designated: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # ``contact remove``: the row stays (history); a removed contact counts as a stranger.
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseSequence(Base):
@@ -106,6 +108,8 @@ class Case(Base):
     # is set when a customer's reply lands on an owned case and cleared when the owner opens it.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"), index=True)
     owner_unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ``case post --cc``: addresses copied on the thread, kept for later posts (NULL: none).
+    cc: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class CaseStatusChange(Base):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'c1_desk'
-down_revision = '0006'
+down_revision = 'b3_purge_raw'  # re-chained in c2 (was 0006) so one head remains
 branch_labels = None
 depends_on = None
 
