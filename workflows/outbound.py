@@ -95,10 +95,13 @@ def render_message(
     now: dt.datetime,
     in_reply_to: str | None = None,
     files: Sequence[MailFile] = (),
+    cc: tuple[str, ...] = (),
 ) -> RenderedMail:
-    recipients = tuple(checked_address(a) for a in to)
-    if not recipients:
+    primary = tuple(checked_address(a) for a in to)
+    if not primary:
         raise BadAddress("a mail needs at least one recipient")
+    copied = tuple(a for a in (checked_address(c) for c in cc) if a not in primary)
+    recipients = primary + copied  # the envelope: Cc'd people get the mail too
     domain = settings.message_id_domain
     if case_number:
         token = reference.format_token(case_number, key)
@@ -114,7 +117,9 @@ def render_message(
     msg = EmailMessage(policy=SMTP)
     user, _, host = checked_address(settings.from_address).partition("@")
     msg["From"] = HeaderAddress(DESK_NAME, user, host)
-    msg["To"] = ", ".join(recipients)
+    msg["To"] = ", ".join(primary)
+    if copied:  # RFC 5322 3.6.3: further recipients, shown to all (a case thread is shared)
+        msg["Cc"] = ", ".join(copied)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
@@ -174,6 +179,7 @@ def queue_mail(
     now: dt.datetime,
     in_reply_to: str | None = None,
     files: Sequence[MailFile] = (),
+    cc: tuple[str, ...] = (),
 ) -> OutboundMessage:
     """Render and add an outbox row (status queued) to the caller's transaction. The row
     keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
@@ -190,6 +196,7 @@ def queue_mail(
         now=now,
         in_reply_to=in_reply_to,
         files=files,
+        cc=cc,
     )
     status, error = OutboundStatus.QUEUED, None
     if automated:

@@ -121,13 +121,14 @@ def case_post(args: argparse.Namespace) -> int:
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=args.number, body=args.body,
                                 action=args.action, now=rt.now(), actor=_actor(args),
-                                attachments=uploads)
+                                attachments=uploads, cc=getattr(args, "cc", []))
         out_id, message_id, number = out.id, out.message_id, args.number.upper()
-        status = cases.find_case(s, number).status
+        found = cases.find_case(s, number)
+        status, cc = found.status, list(found.cc or ())
         files = [dataclasses.asdict(f) for f in files_of(s, out_id)]
     report = rt.send_outbox([out_id])
     emit({"number": number, "status": status, "message_id": message_id,
-          "sent": report.sent == 1, "attachments": files})
+          "sent": report.sent == 1, "attachments": files, "cc": cc})
     return 0
 
 

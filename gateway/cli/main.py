@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--request-info", dest="action", action="store_const", const="request_info")
     g.add_argument("--propose-solution", dest="action", action="store_const",
                    const="propose_solution")
+    a.add_argument("--cc", action="append", default=[], metavar="ADDRESS",
+                   help="copy this address on the thread, this post and later ones (repeat)")
     a.set_defaults(run=commands.case_post, action=None)
     a = case.add_parser("close", help="close a case (resolved, or --cancelled)")
     a.add_argument("number")
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=lifecycle.case_escalate)
     importlib.import_module("gateway.cli.desk").register_case(case)  # assign, list, note, search
+    importlib.import_module("gateway.cli.case_fields").register_case_set(case)  # case set
 
     timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
                             ).add_subparsers(dest="sub", required=True)

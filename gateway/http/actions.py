@@ -124,11 +124,13 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
 
 
 def post_to_case(rt: Runtime, principal: Principal, number: str, body: str,
-                 action: PostAction, attachments: Sequence[Upload] = ()) -> CaseResult:
+                 action: PostAction, attachments: Sequence[Upload] = (),
+                 cc: Sequence[str] = ()) -> CaseResult:
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=number, body=body,
                                 action=None if action is PostAction.POST else action.value,
-                                now=rt.now(), actor=principal.actor, attachments=attachments)
+                                now=rt.now(), actor=principal.actor, attachments=attachments,
+                                cc=cc)
         out_id, message_id = out.id, out.message_id
         found = cases.find_case(s, number)
         number, status = found.number, found.status

@@ -172,7 +172,8 @@ def add_update(request: Request, number: CaseNumber, body: NewUpdate,
     the mail as files and are kept on the case; the type is decided from the bytes and the
     name, never from ``content_type`` alone."""
     uploads = [Upload(a.filename, a.data(), a.content_type) for a in body.attachments]
-    r = post_to_case(runtime(request), principal, number, body.body, body.action, uploads)
+    r = post_to_case(runtime(request), principal, number, body.body, body.action, uploads,
+                     body.cc)
     return PostResultOut(number=r.number, status=r.status, message_id=r.message_id,
                          sent=r.sent, attachments=[SentFileOut(**asdict(f))
                                                    for f in r.attachments])

@@ -123,6 +123,9 @@ class NewUpdate(Strict):
         default_factory=list, max_length=MAX_FILES,
         description="files mailed with the update and kept on the case (10 MB each and 20 MB "
                     "in all by default; an empty or larger file is refused with 409)")
+    cc: list[Line] = Field(default_factory=list, max_length=20,
+                           description="addresses copied on the thread: this post and every "
+                           "later one (a malformed address is 422)")
 
 
 class CloseBody(Strict):

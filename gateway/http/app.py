@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http import (
     api,
+    api_case_fields,
     api_desk,
     api_directory,
     api_notices,
@@ -224,7 +225,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
     api_directory.router, api.schema_router, docs.router, api_desk.router,
-    pages_search.router, pages_directory.router)
+    pages_search.router, pages_directory.router, api_case_fields.router)
 
 
 def all_routes() -> list[APIRoute]:

@@ -39,6 +39,7 @@ from workflows.cases import find_case
 from workflows.domain import CaseStatus, Direction, Family, UpdateKind
 from workflows.errors import DomainError, NotFound
 from workflows.notices.timefmt import zone_of
+from workflows.outbound import BadAddress
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
 from workflows.storage.models import (
     Attachment,
@@ -226,13 +227,15 @@ def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
 def case_post(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
               action: Annotated[PostAction, Form()] = PostAction.POST,
-              files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+              files: Annotated[list[UploadFile | str] | None, File()] = None,
+              cc: Annotated[str, Form(max_length=2000)] = "") -> Response:
     # The CSRF token comes from the same parsed form, urlencoded or multipart (WRITE).
     rt = runtime(request)
+    copied = [a.strip() for a in cc.replace(";", ",").split(",") if a.strip()]
     try:
         uploads = _uploads(files or [], Limits.of(rt.settings))
-        result = post_to_case(rt, principal, number, body, action, uploads)
-    except DomainError as exc:
+        result = post_to_case(rt, principal, number, body, action, uploads, copied)
+    except (DomainError, BadAddress) as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
     with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
     return done(request, f"/cases/{result.number}",
