@@ -35,6 +35,7 @@ from gateway.http import (
     docs,
     pages,
     pages_account,
+    pages_case_fields,
     pages_cases,
     pages_directory,
     pages_health,
@@ -225,7 +226,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
     api_directory.router, api.schema_router, docs.router, api_desk.router,
-    pages_search.router, pages_directory.router, api_case_fields.router)
+    pages_search.router, pages_directory.router, api_case_fields.router,
+    pages_case_fields.router)
 
 
 def all_routes() -> list[APIRoute]:
