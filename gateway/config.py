@@ -53,6 +53,8 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                     policy=MailboxPolicy(policy),
                     escalation=bool(item.get("escalation", False)),
                     auto_assign=bool(item.get("auto_assign", False)),
+                    acknowledge=bool(item.get("acknowledge", False)),
+                    notify_closed=bool(item.get("notify_closed", False)),
                 )
             )
         except ValueError:

@@ -20,6 +20,8 @@ class Mailbox:
     policy: MailboxPolicy = MailboxPolicy.TRIAGE
     escalation: bool = False  # the escalation alias: valid replies also flag the case
     auto_assign: bool = False  # cases opened from its mail go round robin to the analysts
+    acknowledge: bool = False  # a case opened from triage or by an analyst: "case N opened"
+    notify_closed: bool = False  # an analyst closing one of its cases: "case N closed"
 
 
 @dataclass(frozen=True, slots=True)

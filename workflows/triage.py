@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from parsing import parse
-from workflows import assignment
+from workflows import assignment, case_mail
 from workflows.apply import add_update
 from workflows.cases import audit, find_case, open_case, reopen_case, set_status
 from workflows.decision import SenderView
@@ -121,6 +121,10 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
     assignment.auto_assign(session, settings, case, row.mailbox, now)
     _attach_message(session, settings, key, row, case, now, flip_status=False)
     _resolve(session, item, TriageState.OPENED, case, actor, now)
+    # "Case N opened", when the mailbox the mail came to asks for it (sent after commit).
+    case_mail.acknowledge_if_configured(session, settings, key, case=case, now=now,
+                                        mailbox=settings.mailbox(row.mailbox),
+                                        in_reply_to=row.message_id)
     return case
 
 
