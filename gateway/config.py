@@ -46,6 +46,8 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("address"), str):
             raise ConfigError(f"mailbox #{i + 1}: `address` is required")
         policy = str(item.get("policy", "triage")).lower()
+        display_name = _text(item, "display_name", 200, one_line=True)
+        signature = _text(item, "signature", 2000, one_line=False)
         try:
             boxes.append(
                 Mailbox(
@@ -55,6 +57,8 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                     auto_assign=bool(item.get("auto_assign", False)),
                     acknowledge=bool(item.get("acknowledge", False)),
                     notify_closed=bool(item.get("notify_closed", False)),
+                    display_name=display_name,
+                    signature=signature,
                 )
             )
         except ValueError:
@@ -63,6 +67,18 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                 f"mailbox {item['address']}: unknown policy {policy!r} (one of: {choices})"
             ) from None
     return tuple(boxes)
+
+
+def _text(item: dict[str, Any], key: str, limit: int, *, one_line: bool) -> str:
+    """A text key of a [[mailbox]] (``display_name``, ``signature``), checked here so a
+    wrong type or a header-breaking value stops the start, not a send."""
+    value = item.get(key, "")
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value or (
+            one_line and ("\n" in value or "\r" in value)):
+        shape = "one line" if one_line else "text"
+        raise ConfigError(f"mailbox {item['address']}: `{key}` must be {shape} of at most "
+                          f"{limit} characters")
+    return value.strip()
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -361,7 +377,20 @@ def load_settings(
         relay=_relay(_table(data, "relay"), env),
         **_retention(gw, env),
         trusted_proxies=_trusted_proxies(gw, env),
+        **_desk_name(gw, env),
     )
+
+
+def _desk_name(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``desk_name`` (``TICKETGATE_DESK_NAME``): the From display name of case mail from a
+    mailbox without its own ``display_name``; one line."""
+    raw = env.get("TICKETGATE_DESK_NAME") or gw.get("desk_name")
+    if raw is None:
+        return {}
+    name = " ".join(str(raw).split())
+    if not name or len(name) > 200:
+        raise ConfigError("[gateway] desk_name: expected a name of 1 to 200 characters")
+    return {"desk_name": name}
 
 
 def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:

@@ -21,17 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.domain import OutboundKind, OutboundStatus
-from workflows.outbound import queue_mail
+from workflows.outbound import case_mailbox, queue_mail
 from workflows.settings import Mailbox, Settings
-from workflows.storage.models import Case, Contact, InboundMessage, OutboundMessage
-
-
-def case_mailbox(session: Session, settings: Settings, case: Case) -> Mailbox:
-    """The mailbox the case's first mail came to, else the first configured one."""
-    address = session.scalars(select(InboundMessage.mailbox)
-                              .where(InboundMessage.case_id == case.id)
-                              .order_by(InboundMessage.id).limit(1)).first()
-    return (settings.mailbox(address) if address else None) or settings.default_mailbox
+from workflows.storage.models import Case, Contact, OutboundMessage
 
 
 def queue_acknowledgement(session: Session, settings: Settings, key: bytes, *, case: Case,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parsing import reference
@@ -29,11 +30,11 @@ from workflows import htmltext
 from workflows.domain import OutboundKind, OutboundStatus
 from workflows.notices import ratelimit
 from workflows.outgoing_files import MailFile
-from workflows.settings import Settings
-from workflows.storage.models import Case, OutboundMessage
+from workflows.settings import Mailbox, Settings
+from workflows.storage.models import Case, InboundMessage, OutboundMessage
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DESK_NAME = "Customer Care"
+DESK_NAME = "Customer Care"  # only when settings.desk_name is blank: see identity_of
 _ADDR = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 
 
@@ -43,6 +44,32 @@ RESPONSES = frozenset({OutboundKind.NEW_CASE_ACK, OutboundKind.CLOSED_TOO_LONG})
 
 class BadAddress(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class MailIdentity:
+    """Who a case mail is from, per mailbox: the From display name and the signature
+    written above the footer (``display_name``/``signature`` on ``[[mailbox]]``)."""
+
+    display_name: str
+    signature: str = ""
+
+
+def identity_of(settings: Settings, mailbox: Mailbox | None) -> MailIdentity:
+    """The mailbox's identity; a mailbox without a display name uses ``desk_name``."""
+    if mailbox is None:
+        return MailIdentity(one_line(settings.desk_name) or DESK_NAME)
+    return MailIdentity(one_line(mailbox.display_name) or one_line(settings.desk_name)
+                        or DESK_NAME, mailbox.signature.strip())
+
+
+def case_mailbox(session: Session, settings: Settings, case: Case) -> Mailbox:
+    """The mailbox the case's first mail came to, else the first configured one (a case an
+    analyst opened): its identity and choices (acknowledge, notify_closed) are the case's."""
+    address = session.scalars(select(InboundMessage.mailbox)
+                              .where(InboundMessage.case_id == case.id)
+                              .order_by(InboundMessage.id).limit(1)).first()
+    return (settings.mailbox(address) if address else None) or settings.default_mailbox
 
 
 @cache
@@ -96,7 +123,9 @@ def render_message(
     in_reply_to: str | None = None,
     files: Sequence[MailFile] = (),
     cc: tuple[str, ...] = (),
+    identity: MailIdentity | None = None,
 ) -> RenderedMail:
+    who = identity or identity_of(settings, None)
     primary = tuple(checked_address(a) for a in to)
     if not primary:
         raise BadAddress("a mail needs at least one recipient")
@@ -112,11 +141,12 @@ def render_message(
         message_id = reference.make_message_id("000000", key, domain)
         subject = one_line(subject)
     text, html = render(
-        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}
+        template, {"number": case_number, "token": token, "desk_name": who.display_name,
+                   "signature": who.signature, **context}
     )
     msg = EmailMessage(policy=SMTP)
     user, _, host = checked_address(settings.from_address).partition("@")
-    msg["From"] = HeaderAddress(DESK_NAME, user, host)
+    msg["From"] = HeaderAddress(who.display_name, user, host)
     msg["To"] = ", ".join(primary)
     if copied:  # RFC 5322 3.6.3: further recipients, shown to all (a case thread is shared)
         msg["Cc"] = ", ".join(copied)
@@ -180,6 +210,7 @@ def queue_mail(
     in_reply_to: str | None = None,
     files: Sequence[MailFile] = (),
     cc: tuple[str, ...] = (),
+    mailbox: Mailbox | None = None,
 ) -> OutboundMessage:
     """Render and add an outbox row (status queued) to the caller's transaction. The row
     keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
@@ -197,6 +228,9 @@ def queue_mail(
         in_reply_to=in_reply_to,
         files=files,
         cc=cc,
+        # The identity of the mailbox the mail speaks for: given, else the case's.
+        identity=identity_of(settings, mailbox or (
+            case_mailbox(session, settings, case) if case else None)),
     )
     status, error = OutboundStatus.QUEUED, None
     if automated:
