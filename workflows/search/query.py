@@ -118,18 +118,19 @@ def _pg_tsquery(terms: list[str]) -> tuple[str, dict[str, str]]:
 
 
 def _pg_sql(tsquery: str) -> tuple[str, str]:
+    # The tsquery is written out in each query, not shared through a CTE: the planner then
+    # sees the words and estimates how many rows match, so a common word is found walking the
+    # primary key backwards (newest first, stopping at the window) instead of every match.
     headline = (f"ts_headline('{TS_CONFIG}', CASE WHEN d.update_id IS NULL THEN "
                 "d.number || ' ' || d.subject || ' ' || d.people || ' ' || d.organization "
-                "ELSE d.body || ' ' || d.people END, q.query, :options)")
+                f"ELSE d.body || ' ' || d.people END, {tsquery}, :options)")
     # PostgreSQL evaluates a costly output column (ts_headline) after the sort and limit.
     rows = f"""
-WITH q AS (SELECT {tsquery} AS query)
-SELECT d.id, ts_rank_cd(d.search_tsv, q.query) AS score, {headline} AS snip
-FROM search_documents d, q WHERE d.search_tsv @@ q.query AND d.id >= :floor
+SELECT d.id, ts_rank_cd(d.search_tsv, {tsquery}) AS score, {headline} AS snip
+FROM search_documents d WHERE d.search_tsv @@ ({tsquery}) AND d.id >= :floor
 ORDER BY score DESC, d.id DESC LIMIT :limit OFFSET :offset"""
-    window = (f"WITH q AS (SELECT {tsquery} AS query), m AS (SELECT d.id "
-              "FROM search_documents d, q WHERE d.search_tsv @@ q.query "
-              "ORDER BY d.id DESC LIMIT :window) SELECT count(*), min(id) FROM m")
+    window = (f"SELECT count(*), min(id) FROM (SELECT d.id FROM search_documents d "
+              f"WHERE d.search_tsv @@ ({tsquery}) ORDER BY d.id DESC LIMIT :window) m")
     return rows, window
 
 

@@ -1,6 +1,6 @@
 """The parts of the full-text index that are not SQLAlchemy models, by name.
 
-Place in the flow: the migration ``0007_c1_desk`` creates them; ``workflows.search`` queries
+Place in the flow: the migration ``c1_desk`` creates them; ``workflows.search`` queries
 them; schema comparison (``tests/storage``, ``alembic`` autogenerate) must not mistake them for
 tables or columns the models forgot. SQLite: the FTS5 table ``search_fts`` (external content:
 ``search_documents``) and its shadow tables ``search_fts_*``, kept by triggers. PostgreSQL: the
