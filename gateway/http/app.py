@@ -32,6 +32,7 @@ from gateway.http import (
     api_desk,
     api_directory,
     api_notices,
+    api_saved_replies,
     docs,
     pages,
     pages_account,
@@ -227,7 +228,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages_health.router, pages_account.router, api.router, api_notices.router,
     api_directory.router, api.schema_router, docs.router, api_desk.router,
     pages_search.router, pages_directory.router, api_case_fields.router,
-    pages_case_fields.router)
+    pages_case_fields.router, api_saved_replies.router)
 
 
 def all_routes() -> list[APIRoute]:

@@ -33,7 +33,7 @@ from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
-from workflows import assignment, views
+from workflows import assignment, saved_replies, views
 from workflows.blobs import read_blob
 from workflows.cases import find_case
 from workflows.domain import CaseStatus, Direction, Family, UpdateKind
@@ -140,10 +140,13 @@ def case_list(
 
 
 @router.get("/cases/{number}")
-def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ]
-              ) -> HTMLResponse:
+def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ],
+              reply: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    """The case; ``?reply=NAME`` (the saved-reply picker) fills the update form with that
+    saved reply, its placeholders filled in for this case (``workflows.saved_replies``)."""
     rt = runtime(request)
     with rt.db.transaction() as s:
+        picker = saved_replies.picker(s, reply, number)
         detail = views.case_detail(s, number, settings=rt.settings, now=rt.now())
         case = find_case(s, number)
         assignment.mark_read(s, case, principal.user_id)  # the owner has seen the replies
@@ -160,7 +163,7 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
     return page(request, principal, "case.html", title=detail.number, case=detail,
                 timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
-                post_limits=Limits.of(rt.settings), zone=zone, owners=owners)
+                post_limits=Limits.of(rt.settings), zone=zone, owners=owners, picker=picker)
 
 
 def owner_choices(session: Session) -> list[str]:

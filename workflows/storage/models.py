@@ -296,3 +296,4 @@ class DueTimer(Base):
 from workflows.storage.models_console import *  # noqa: E402, F403
 from workflows.storage.models_desk import *  # noqa: E402, F403
 from workflows.storage.models_notices import *  # noqa: E402, F403
+from workflows.storage.models_replies import *  # noqa: E402, F403
