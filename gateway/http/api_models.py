@@ -66,6 +66,10 @@ class CaseItem(BaseModel):
     updated_at: dt.datetime
     owner: str | None = None
     unread: bool = Field(False, description="a customer replied since the owner last opened it")
+    waiting_on: str | None = Field(None, description="us (open), customer (awaiting info, "
+                                   "solution proposed), null (closed)")
+    next_deadline: dt.datetime | None = Field(None, description="the earlier due time of the "
+                                              "running SLA clocks")
 
 
 class CaseList(BaseModel):

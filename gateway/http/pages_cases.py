@@ -124,19 +124,21 @@ def case_list(
     organization: Annotated[str, Query(max_length=200)] = "",
     owner: Annotated[str, Query(pattern="^(|me|none)$")] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    sort: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page_number,
                                     assignee=principal.email if owner == "me" else None,
-                                    unassigned=owner == "none")
+                                    unassigned=owner == "none", sort=sort,
+                                    settings=rt.settings, now=rt.now())
         organizations = queries.organization_names(s)
     return page(request, principal, "case_list.html", title=OWNER_VIEWS[owner],
                 listing=listing, statuses=[c.value for c in CaseStatus],
                 organizations=organizations,
                 filters={"q": q, "status": status, "organization": organization,
-                         "owner": owner})
+                         "owner": owner, "sort": sort})
 
 
 @router.get("/cases/{number}")
