@@ -8,6 +8,7 @@ through ``actions`` to ``workflows.cases`` (state machine, audit, outbox), as th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
-from gateway.http import queries
+from gateway.http import queries, timeline_mail
 from gateway.http.accounts import Permission, Principal
 from gateway.http.actions import (
     PostAction,
@@ -88,23 +89,38 @@ def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.Attachme
     return files
 
 
+def _speaker(update: views.UpdateView) -> str:
+    """Who speaks in a conversation entry: the customer, us, or the system."""
+    if _is_note(update):
+        return f"internal note — {update.author}"
+    if update.direction == Direction.INBOUND.value:
+        kind = "" if update.kind == UpdateKind.REPLY.value else f" ({update.kind})"
+        return f"customer wrote{kind} — {update.author}"
+    if update.direction == Direction.OUTBOUND.value:
+        return f"we wrote — {update.author}"
+    return f"{update.direction} {update.kind} — {update.author}"
+
+
 def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
-              html_ids: set[int], full: dict[int, str]) -> list[TimelineEntry]:
+              html_ids: set[int], full: dict[int, str],
+              automated: Sequence[timeline_mail.AutomatedMail] = ()) -> list[TimelineEntry]:
     files = _files_by_update(detail)
-    entries = [TimelineEntry(u.created_at, "update",
-                             f"internal note — {u.author}" if _is_note(u)
-                             else f"{u.direction} {u.kind} — {u.author}",
+    entries = [TimelineEntry(u.created_at, "update", _speaker(u),
                              u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""),
                              files.get(u.id, ()), _is_note(u))
                for u in detail.updates]
     entries += [TimelineEntry(c["at"], "status", f"status {c['from'] or '—'} → {c['to']}",
                               f"event: {c['event']}") for c in detail.status_changes]
+    entries += [TimelineEntry(m.at.isoformat(), "mail",
+                              f"automated mail ({m.kind.replace('_', ' ')}) to "
+                              f"{', '.join(m.recipients)} — {m.status}", m.text)
+                for m in automated]
     entries += [TimelineEntry(e.at.isoformat(), "audit", f"{e.action} by {e.actor}",
                               ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items())
                                         if v not in (None, "", [])))
                 for e in events]
-    return sorted(entries, key=lambda e: (e.at or "", {"status": 0, "update": 1,
-                                                          "audit": 2}[e.kind]))
+    return sorted(entries, key=lambda e: (e.at or "", {"status": 0, "update": 1, "mail": 2,
+                                                          "audit": 3}[e.kind]))
 
 
 def _is_note(update: views.UpdateView) -> bool:
@@ -159,11 +175,13 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
         # Times on the page read in the case's organization's zone (UTC on hover).
         owner = s.get(Organization, case.organization_id)
         zone = zone_of(owner.timezone if owner else None).key
+        automated = timeline_mail.automated_mails(s, case.id)
     html_ids = {u.id for u in rows if u.html}
     full = {u.id: u.full_text for u in rows if u.full_text and u.full_text != u.visible_text}
     escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
     return page(request, principal, "case.html", title=detail.number, case=detail,
-                timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
+                timeline=_timeline(detail, events, html_ids, full, automated),
+                escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
                 post_limits=Limits.of(rt.settings), zone=zone, owners=owners, picker=picker)
 
