@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows import mailheaders
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
 from workflows.settings import (
@@ -244,7 +245,23 @@ def _lifecycle(gw: dict[str, Any], data: dict[str, Any], env: Mapping[str, str]
         raise ConfigError(f"[gateway] lifecycle setting: {exc}") from None
     if not 0 <= values.get("sla_warning_share", 0.25) < 1:
         raise ConfigError("[gateway] sla_warning_share must be between 0 and 1")
+    retry = env.get("TICKETGATE_MAIL_RETRY_MINUTES") or gw.get("mail_retry_minutes")
+    if retry is not None:
+        values["mail_retry_minutes"] = _retry_minutes(retry)
     return values
+
+
+def _retry_minutes(raw: object) -> tuple[int, ...]:
+    """``mail_retry_minutes``: a list (TOML) or "5,15,60" (environment) of positive minutes."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    try:
+        minutes = tuple(int(m) for m in items)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        minutes = ()
+    if not minutes or min(minutes) < 1:
+        raise ConfigError(f"[gateway] mail_retry_minutes {raw!r}: expected positive minutes, "
+                          "e.g. [5, 15, 60, 240]")
+    return minutes
 
 
 # [notices] keys -> Settings fields (workflows.notices); list values become tuples.
@@ -357,8 +374,8 @@ def load_settings(
         mailboxes=mailboxes,
         transport=pick("TICKETGATE_TRANSPORT", "transport", "file"),
         from_address=pick("TICKETGATE_FROM", "from_address", mailboxes[0].address),
-        message_id_domain=pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
-                               mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        message_id_domain=_id_domain(pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
+                               mailboxes[0].address.rpartition("@")[2] or "localhost")),
         instance_id=pick("TICKETGATE_INSTANCE_ID", "instance_id", "ticketgate"),
         escalation_address=pick("TICKETGATE_ESCALATION_ADDRESS", "escalation_address", None),
         trusted_authserv_ids=tuple(t.strip().lower() for t in trusted if t.strip()),
@@ -405,3 +422,11 @@ def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]
         raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
                           "Europe/Berlin or UTC") from None
     return {"desk_timezone": zone.key}
+
+
+def _id_domain(value: str) -> str:
+    """The right side of our Message-IDs: a dot-atom (RFC 5322 3.6.4), checked at start rather
+    than refused by ``workflows.mailheaders`` on every mail."""
+    if mailheaders.msg_id(f"x@{value}") is None:
+        raise ConfigError(f"message_id_domain {value!r}: expected a domain like desk.example")
+    return value

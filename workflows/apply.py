@@ -28,6 +28,7 @@ from workflows.decision import (
     MarkNoticeBounced,
     OpenCase,
     QueueTriage,
+    RecordComplaint,
     RecordNoticeInquiry,
     SendMail,
 )
@@ -40,9 +41,9 @@ from workflows.domain import (
     UpdateKind,
 )
 from workflows.htmltext import zoned_day
-from workflows.notices.bounces import mark_delivery_bounced, suppress
+from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
 from workflows.notices.inquiries import record_inquiry
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, queue_mail
 from workflows.search.index import index_update
 from workflows.settings import Settings
 from workflows.storage.models import (
@@ -157,7 +158,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 _notify_owner(session, settings, key, case, update, now, outbound)
                 outbound.append(case_mail.queue_acknowledgement(
                     session, settings, key, case=case, contact=contact, now=now,
-                    in_reply_to=row.message_id))
+                    parent=Parent(row.message_id, mail.references)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:
@@ -168,12 +169,21 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     out.status = OutboundStatus.BOUNCED.value
                     out.bounced_at = now
                     out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # The reason shown with the mail (`case show`): status and server's words.
+                    out.last_error = f"bounced: {mail.bounce.reason}" if mail.bounce else None
                     # An address gone for case mail is gone for notices too.
                     suppress(session, failed, now, reason="bounce of case mail")
                 elif out is not None:
                     out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
             case MarkNoticeBounced(delivery_id, failed, permanent):
-                mark_delivery_bounced(session, delivery_id, failed, permanent, now)
+                mark_delivery_bounced(session, delivery_id, failed, permanent, now,
+                                      reason=mail.bounce.reason if mail.bounce else "")
+            case RecordComplaint(out_id, delivery_id, recipients, feedback_type):
+                case_id, suppressed = record_complaint(session, out_id, delivery_id, recipients,
+                                                       feedback_type, now)
+                audit(session, actor=ACTOR, action="mail.complaint", now=now, case_id=case_id,
+                      inbound_id=row.id, outbound_id=out_id, notice_delivery_id=delivery_id,
+                      feedback_type=feedback_type, suppressed=len(suppressed))
             case RecordNoticeInquiry(notice_id):
                 # The triage item (QueueTriage, same decision) shows the notice through this.
                 record_inquiry(session, notice_id, row.id, now)
@@ -214,7 +224,7 @@ def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMes
             subject=f"Case {case.number} is closed", automated=True, now=now,
             context={"closed_on": closed_on,
                      "reopen_days": settings.reopen_days},
-            in_reply_to=row.message_id)
+            parent=Parent(row.message_id, mail.references))
     if kind is OutboundKind.ESCALATION and case is not None:
         if not settings.escalation_address:
             return None  # recorded on the case and in the audit log; nobody to mail

@@ -21,14 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.domain import OutboundKind, OutboundStatus
-from workflows.outbound import case_mailbox, queue_mail
+from workflows.outbound import Parent, case_mailbox, queue_mail
 from workflows.settings import Mailbox, Settings
 from workflows.storage.models import Case, Contact, OutboundMessage
 
 
 def queue_acknowledgement(session: Session, settings: Settings, key: bytes, *, case: Case,
                           contact: Contact, now: dt.datetime,
-                          in_reply_to: str | None = None) -> OutboundMessage:
+                          parent: Parent | None = None) -> OutboundMessage:
     """"Case N opened": the number, and the reference (in the subject and the footer) that
     ties the contact's replies to the case. Automated (RFC 3834: no autoresponder answers)."""
     return queue_mail(
@@ -36,19 +36,19 @@ def queue_acknowledgement(session: Session, settings: Settings, key: bytes, *, c
         to=(contact.email,), subject=f"Case {case.number} opened: {case.subject}",
         context={"contact_name": contact.name, "contact_email": contact.email,
                  "subject": case.subject},
-        automated=True, now=now, in_reply_to=in_reply_to)
+        automated=True, now=now, parent=parent)
 
 
 def acknowledge_if_configured(session: Session, settings: Settings, key: bytes, *,
                               case: Case, now: dt.datetime, mailbox: Mailbox | None = None,
-                              in_reply_to: str | None = None) -> OutboundMessage | None:
+                              parent: Parent | None = None) -> OutboundMessage | None:
     """The acknowledgement of a desk-opened case, when its mailbox asks for one."""
     box = mailbox or case_mailbox(session, settings, case)
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     if not box.acknowledge or contact is None:
         return None
     return queue_acknowledgement(session, settings, key, case=case, contact=contact, now=now,
-                                 in_reply_to=in_reply_to)
+                                 parent=parent)
 
 
 def closed_mail_if_configured(session: Session, settings: Settings, key: bytes, *,

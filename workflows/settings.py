@@ -178,6 +178,9 @@ class Settings:
     # The zone a time typed without an offset is read in, the same on every surface (CLI,
     # API, console): gateway.timeinput.read_time. An IANA name.
     desk_timezone: str = "UTC"
+    # Case mail hit by a temporary failure (SMTP 4xx): minutes before each retry, then failed;
+    # the same backoff rule as notices (workflows.backoff), run by the clock's case-mail job.
+    mail_retry_minutes: tuple[int, ...] = (5, 15, 60, 240)
     relay: RelayCredentials = field(default_factory=RelayCredentials)
     # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after
     # it arrived or its triage item was resolved; a pending item keeps them (purge.py).

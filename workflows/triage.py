@@ -20,6 +20,7 @@ from workflows.cases import audit, find_case, open_case, reopen_case, set_status
 from workflows.decision import SenderView
 from workflows.domain import CaseStatus, TriageState, UpdateKind
 from workflows.errors import NotFound, Refused
+from workflows.outbound import parent_of_inbound
 from workflows.settings import Settings
 from workflows.snapshot import case_view
 from workflows.state import CaseEvent, next_status
@@ -124,7 +125,7 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
     # "Case N opened", when the mailbox the mail came to asks for it (sent after commit).
     case_mail.acknowledge_if_configured(session, settings, key, case=case, now=now,
                                         mailbox=settings.mailbox(row.mailbox),
-                                        in_reply_to=row.message_id)
+                                        parent=parent_of_inbound(row))
     return case
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 
 from gateway.cli.commands import _actor, _case_json, _runtime, org_json
-from gateway.cli.output import emit
+from gateway.cli.output import emit, fail
 from gateway.config import ConfigError
 from gateway.timeinput import TimeInputError, read_time
 from workflows import directory, organizations
@@ -112,6 +112,10 @@ def timers_run(args: argparse.Namespace) -> int:
     # Says which zone a --at without an offset meant (issue 11: one meaning for time).
     emit({**dataclasses.asdict(report), "times_read_in": rt.settings.desk_timezone}
          if args.at else report)
+    failed = [f"{job.name} ({job.error})" for job in report.jobs if job.error]
+    if failed:  # the others ran; what failed is due again on the next pass
+        fail(f"clock job(s) failed: {'; '.join(failed)}")
+        return 1
     return 0
 
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from gateway.cli import commands, ingest, lifecycle
+from gateway.cli import commands, health, ingest, lifecycle
 from gateway.cli.output import fail
 from gateway.config import ConfigError
 from gateway.logs import LogFormat, configure_logging
@@ -155,12 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     importlib.import_module("gateway.cli.desk").register_case(case)  # assign, list, note, search
     importlib.import_module("gateway.cli.case_fields").register_case_set(case)  # case set
 
-    timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
-                            ).add_subparsers(dest="sub", required=True)
-    a = timers.add_parser("run", help="run one scheduler pass and print what it did")
+    timers = sub.add_parser("timers", help="the clock: follow-ups, SLA, escalations, purge, "
+                            "notices, mail retries").add_subparsers(dest="sub", required=True)
+    a = timers.add_parser("run", help="run the clock's pass (every job) and print, per job, "
+                          "what it did")
     a.add_argument("--at", help="as of this ISO time (default now; no offset: the desk's zone, "
                    "desk_timezone)")
-    a.add_argument("--dry-run", action="store_true", help="change nothing: list what is due")
+    a.add_argument("--dry-run", action="store_true",
+                   help="change nothing: list what is due, per job")
     a.set_defaults(run=lifecycle.timers_run)
 
     sla = sub.add_parser("sla", help="service level targets").add_subparsers(dest="sub",
@@ -179,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(run=ingest.ingest)
     a = sub.add_parser("parse", help="what the parser sees in messages (no database)")
     a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--json", action="store_true",
+                   help="one JSON object per message (the default; kept for scripts)")
     a.set_defaults(run=ingest.parse_files)
 
     triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
@@ -226,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("worker", help="run a Celery worker (needs TICKETGATE_BROKER_URL)")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
     a.set_defaults(run=_lazy("gateway.cli.workers", "worker"))
-    a = sub.add_parser("beat", help="run Celery beat: the sweeper and timers")
+    a = sub.add_parser("beat", help="run Celery beat: the sweeper and the clock's pass")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
     a.set_defaults(run=_lazy("gateway.cli.workers", "beat"))
 
@@ -235,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
     a.set_defaults(run=commands.process_pending)
+    sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
+                   "next retry, case mail deferred or failed").set_defaults(
+        run=health.health)
     return p
 
 

@@ -1,7 +1,8 @@
 """``ticketgate worker`` and ``ticketgate beat``: Celery's own programs for ``workflows.tasks``.
 
 Place in the flow: the at-scale deployment. ``ticketgate serve --role listener`` commits mail
-and publishes ids; these run the workers that process them and the beat that sweeps and sends.
+and publishes ids; these run the workers that process them and the beat that sweeps and runs
+the clock.
 Both check that a broker is configured (a clear error and exit 2 instead of Celery quietly
 dialling amqp://localhost), then replace this process with ``celery -A gateway.celery_app ...`` so
 that signals (SIGTERM: warm shutdown) reach Celery directly. Extra arguments go to Celery:
@@ -49,5 +50,5 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def beat(args: argparse.Namespace) -> int:
-    """Run Celery beat: the periodic sweep and outbox tasks."""
+    """Run Celery beat: the periodic sweep and the clock's pass (``run_timers``)."""
     return _exec(args, "beat")

@@ -47,6 +47,7 @@ from gateway.http import (
 from gateway.http.auth import ApiError, LoginRequired, PageForbidden, session_principal
 from gateway.http.render import STATIC, render_page
 from workflows.errors import DomainError, NotFound
+from workflows.mailheaders import UnsafeValue
 from workflows.outbound import BadAddress
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
@@ -183,6 +184,10 @@ def _install_handlers(app: FastAPI) -> None:
     async def bad_address(request: Request, exc: Exception) -> Response:
         return _error(request, 422, str(exc))
 
+    async def unsafe_value(request: Request, exc: Exception) -> Response:
+        # a name that cannot be made safe for mail (workflows.mailheaders): the client's value
+        return _error(request, 422, str(exc))
+
     async def unavailable(request: Request, exc: Exception) -> Response:
         log.error("database unavailable: %s", exc)
         return _error(request, 503, "the database is unavailable; try again shortly")
@@ -218,6 +223,7 @@ def _install_handlers(app: FastAPI) -> None:
         UnicodeEncodeError: bad_value, DataError: bad_value,
         RequestValidationError: invalid, StarletteHTTPException: http_error,
         Exception: crashed,
+        UnsafeValue: unsafe_value,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)

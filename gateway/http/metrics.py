@@ -99,8 +99,10 @@ def collect(session: Session, now: dt.datetime) -> list[Metric]:
     triage_depth = session.scalar(select(func.count()).select_from(TriageItem)
                                   .where(pending_triage)) or 0
     oldest = session.scalar(select(func.min(TriageItem.created_at)).where(pending_triage))
+    # Deferred mail (a 4xx, waiting for its retry) is still waiting to leave: it counts.
     outbox_depth = session.scalar(select(func.count()).select_from(OutboundMessage).where(
-        OutboundMessage.status == OutboundStatus.QUEUED.value)) or 0
+        OutboundMessage.status.in_([OutboundStatus.QUEUED.value,
+                                    OutboundStatus.DEFERRED.value]))) or 0
     bounced_out = session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.bounced_at.is_not(None))) or 0
     bounced_notices = session.scalar(select(func.count()).select_from(NoticeDelivery).where(

@@ -300,7 +300,7 @@ def case_reopen(request: Request, number: CaseNumber, principal: Annotated[Princ
 
 
 @router.post("/cases/{number}/owner")
-def case_owner(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_owner(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
                owner: Annotated[str, Form(max_length=320)] = "") -> Response:
     """The owner picker: an email, or "" for nobody."""
     try:
@@ -313,7 +313,7 @@ def case_owner(request: Request, number: str, principal: Annotated[Principal, WR
 
 
 @router.post("/cases/{number}/note")
-def case_note(request: Request, number: str, principal: Annotated[Principal, WRITE],
+def case_note(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
               files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
     """The note tab: staff only, nothing is mailed."""

@@ -275,3 +275,18 @@ def test_a_reminder_names_the_closing_time_in_the_organizations_zone(rt, people,
     shown = visible_lines(html_part(reminder.raw))
     assert [line for line in shown if MARKUP_AS_TEXT.search(line)] == []
     assert shown[shown.index("Which model?") + 1] == "And which firmware?"
+
+
+def test_a_reminder_continues_the_thread_of_the_post_it_follows_up(rt, people, clock):
+    """RFC 5322 3.6.4: In-Reply-To the analyst's post, References its chain plus the post."""
+    import email
+
+    number = open_case(rt)
+    first = email.message_from_bytes(post(rt, number, action=None))
+    ingest(rt, reply_to(first.as_bytes(), sender=people["alice"], message_id="<r1@acme.example>"))
+    asked = email.message_from_bytes(post(rt, number))
+    at(rt, clock, DAY2)
+    [reminder] = [email.message_from_bytes(m.raw) for m in mails(rt, REMINDER)]
+    assert reminder["In-Reply-To"] == asked["Message-ID"]
+    assert reminder["References"].split() == [first["Message-ID"], "<r1@acme.example>",
+                                              asked["Message-ID"]]

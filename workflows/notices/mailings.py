@@ -13,6 +13,7 @@ an id we already know (``bounces``), and a resend after a crash reuses it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflows import mailheaders
 from workflows.notices import reference
 from workflows.notices.mime import compose_part
 from workflows.notices.model import DeliveryStatus, MailingOutcome, NoticeKind, Purpose, Window
@@ -34,6 +36,8 @@ from workflows.storage.models import (
     Organization,
 )
 from workflows.timers.store import calendar_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,23 @@ def add_parts(session: Session, settings: Settings, mailing: NoticeMailing,
              "recipient": recipient.lower(),
              "message_id": reference.make_message_id(ref, settings.message_id_domain),
              "status": DeliveryStatus.QUEUED.value, "attempts": 0, "created_at": at}
-            for org, part in parts for recipient in dict.fromkeys(org.recipients)]
+            for org, part in parts for recipient in dict.fromkeys(org.recipients)
+            if _usable(recipient)]
     if rows:  # Core executemany: the ORM's bulk path costs more than the insert itself
         session.execute(insert(NoticeDelivery.__table__), rows)
     return len(rows)
+
+
+def _usable(recipient: str) -> bool:
+    """An address ``mime.for_recipient`` will write (``mailheaders.address``). Lists are
+    checked when set; one stored before that check tightened is skipped here, with a warning,
+    rather than failing the delivery batch it would sit in."""
+    try:
+        mailheaders.address(recipient)
+    except mailheaders.BadAddress:
+        log.warning("notice recipient %r skipped: not a usable address", recipient)
+        return False
+    return True
 
 
 def queue_notice_mailing(session: Session, settings: Settings, notice: Notice,

@@ -3,8 +3,9 @@
 Place in the flow: called by ``ticketgate notice ...`` (``gateway.cli.notices``). Each action
 changes the notice and queues the mailing it owes in one transaction (``mailings``), audits it,
 and sends after the commit (``delivery``); a crash after the commit leaves queued deliveries that
-the next scheduler pass sends. Rules (``rules``) are checked when a notice is created and again
-when it is sent or rescheduled, because "7 days' notice" depends on when it actually goes out.
+the next clock pass sends (its ``notice-deliveries`` job). Rules (``rules``) are checked when a
+notice is created and again when it is sent or rescheduled, because "7 days' notice" depends on
+when it actually goes out.
 """
 
 from __future__ import annotations

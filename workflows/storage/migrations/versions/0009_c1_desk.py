@@ -1,7 +1,7 @@
 """desk: case owners and unread replies, notes' files, mailbox rotation, full-text search
 
 Revision ID: c1_desk
-Revises: b3_purge_raw
+Revises: a1_mail_retry
 Create Date: 2026-12-06
 
 Search: ``search_documents`` on both backends; on SQLite an FTS5 index over it (external
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'c1_desk'
-down_revision = 'b3_purge_raw'
+down_revision = 'a1_mail_retry'
 branch_labels = None
 depends_on = None
 
