@@ -36,7 +36,8 @@ def _lower(value: str) -> str:
 
 # Command groups that live in their own modules; each exposes ``register(subparsers)``.
 OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users",
-                                       "gateway.cli.desk", "gateway.cli.saved_replies")
+                                       "gateway.cli.desk", "gateway.cli.config_cmd",
+                                       "gateway.cli.saved_replies")
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -277,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ticketgate ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         commands.close_runtimes()
 

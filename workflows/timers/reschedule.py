@@ -32,11 +32,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflows.settings import Settings
+from workflows.storage.base import table_of
 from workflows.storage.models import Case, DueTimer
 from workflows.timers.kinds import due_of, is_live
 from workflows.timers.store import RESOLUTION_KINDS, ClaimedTimer, TimerKind, load_facts
@@ -61,7 +63,9 @@ def _pending(session: Session, which: ColumnElement[bool]
     chunk boundary never splits or repeats a row)."""
     after = 0
     while True:
-        rows = [tuple(r) for r in session.execute(
+        # due_at IS NOT NULL in the query: the rows' last element is a datetime.
+        rows = [cast(tuple[int, int, str, dt.datetime, dt.datetime], tuple(r))
+                for r in session.execute(
             select(DueTimer.id, DueTimer.case_id, DueTimer.kind, DueTimer.started_at,
                    DueTimer.due_at)
             .join(Case, Case.id == DueTimer.case_id)
@@ -70,7 +74,7 @@ def _pending(session: Session, which: ColumnElement[bool]
             .order_by(DueTimer.id).limit(CHUNK))]
         if not rows:
             return
-        yield rows  # type: ignore[misc]
+        yield rows
         after = rows[-1][0]
 
 
@@ -110,7 +114,7 @@ def reschedule_case(session: Session, settings: Settings, case_id: int, now: dt.
 def _reschedule(session: Session, settings: Settings, which: ColumnElement[bool],
                 now: dt.datetime) -> Rescheduled:
     session.flush()  # load_facts reads the organization through this session
-    table = DueTimer.__table__
+    table = table_of(DueTimer)
     set_due = (update(table)
                .where(table.c.id == bindparam("tid"), table.c.fired_at.is_(None))
                .values(due_at=bindparam("due")))
