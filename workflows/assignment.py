@@ -12,6 +12,7 @@ commit, like all mail). Every change of owner leaves a ``case.assign`` audit eve
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -61,7 +62,7 @@ def owner_email(session: Session, case: Case) -> str | None:
 
 
 def _set_owner(session: Session, case: Case, user: ConsoleUser | None, *, actor: str,
-               now: dt.datetime, **why: object) -> bool:
+               now: dt.datetime, **why: Any) -> bool:
     new_id = user.id if user else None
     if case.assignee_id == new_id:
         return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,8 +48,10 @@ def add_note(session: Session, settings: Settings, *, number: str, body: str, ac
                                content_type=f.content_type, filename=f.filename, inline=False,
                                created_at=now))
     index_update(session, note)
-    audit(session, actor=actor, action="case.note", now=now, case_id=case.id,
-          update=note.id, **({"attachments": [f.filename for f in files]} if files else {}))
+    detail: dict[str, Any] = {"update": note.id}
+    if files:
+        detail["attachments"] = [f.filename for f in files]
+    audit(session, actor=actor, action="case.note", now=now, case_id=case.id, **detail)
     return note
 
 

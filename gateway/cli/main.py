@@ -36,7 +36,7 @@ def _lower(value: str) -> str:
 
 # Command groups that live in their own modules; each exposes ``register(subparsers)``.
 OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users",
-                                       "gateway.cli.desk", "gateway.cli.config_cmd",
+                                       "gateway.cli.config_cmd", "gateway.cli.desk",
                                        "gateway.cli.saved_replies")
 
 

@@ -82,12 +82,13 @@ def reindex(session: Session) -> Reindexed:
         index_case(session, case)
         cases += 1
     session.flush()
-    updates = session.execute(text(
+    inserted = session.execute(text(
         "INSERT INTO search_documents (case_id, update_id, number, subject, people, "
         "organization, body, created_at) "
         "SELECT case_id, id, '', '', trim(author || ' ' || coalesce(author_name, '')), '', "
         "substr(visible_text, 1, :max_body), created_at FROM case_updates"),
-        {"max_body": MAX_BODY}).rowcount
+        {"max_body": MAX_BODY})
+    updates = int(getattr(inserted, "rowcount", 0))  # a CursorResult: INSERT ... SELECT
     if session.get_bind().dialect.name == "sqlite":
         # Merge the index's segments into one: the fastest shape to query (FTS5 6.8).
         session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"))

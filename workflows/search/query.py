@@ -179,8 +179,8 @@ def search(session: Session, query: str, *, page: int = 1, per_page: int = 25) -
             text(rows_sql), {**window, "options": _PG_OPTIONS})]
     else:
         scores = [(r.id, float(r.score)) for r in session.execute(text(rows_sql), window)]
-        snips = dict(session.execute(_SQLITE_SNIPPETS, {
-            **params, "ids": [i for i, _ in scores], "start": _START, "stop": _STOP}).all())
+        snips: dict[int, str] = {r.id: r.snip for r in session.execute(_SQLITE_SNIPPETS, {
+            **params, "ids": [i for i, _ in scores], "start": _START, "stop": _STOP})}
         ranked = [_Ranked(i, score, snips.get(i) or "") for i, score in scores]
     return SearchPage(query, tuple(_hits(session, ranked)), page, per_page,
                       min(int(total), RANK_WINDOW), more)

@@ -9,7 +9,8 @@ stored generated column ``search_documents.search_tsv`` (a ``tsvector``) and its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import MutableMapping
+from typing import Any
 
 FTS_TABLE = "search_fts"
 TSV_COLUMN = "search_tsv"
@@ -19,7 +20,8 @@ TSV_INDEX = "ix_search_documents_tsv"
 TS_CONFIG = "simple"
 
 
-def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+def include_name(name: str | None, type_: Any, _parents: MutableMapping[Any, str | None]
+                 ) -> bool:
     """Alembic's ``include_name`` hook: leave the full-text machinery out of comparisons."""
     if name is None:
         return True
