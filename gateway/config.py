@@ -64,6 +64,8 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("address"), str):
             raise ConfigError(f"mailbox #{i + 1}: `address` is required")
         policy = str(item.get("policy", "triage")).lower()
+        display_name = _text(item, "display_name", 200, one_line=True)
+        signature = _text(item, "signature", 2000, one_line=False)
         try:
             boxes.append(
                 Mailbox(
@@ -71,6 +73,10 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                     policy=MailboxPolicy(policy),
                     escalation=bool(item.get("escalation", False)),
                     auto_assign=bool(item.get("auto_assign", False)),
+                    acknowledge=bool(item.get("acknowledge", False)),
+                    notify_closed=bool(item.get("notify_closed", False)),
+                    display_name=display_name,
+                    signature=signature,
                 )
             )
         except ValueError:
@@ -79,6 +85,18 @@ def _mailboxes(raw: Any) -> tuple[Mailbox, ...]:
                 f"mailbox {item['address']}: unknown policy {policy!r} (one of: {choices})"
             ) from None
     return tuple(boxes)
+
+
+def _text(item: dict[str, Any], key: str, limit: int, *, one_line: bool) -> str:
+    """A text key of a [[mailbox]] (``display_name``, ``signature``), checked here so a
+    wrong type or a header-breaking value stops the start, not a send."""
+    value = item.get(key, "")
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value or (
+            one_line and ("\n" in value or "\r" in value)):
+        shape = "one line" if one_line else "text"
+        raise ConfigError(f"mailbox {item['address']}: `{key}` must be {shape} of at most "
+                          f"{limit} characters")
+    return value.strip()
 
 
 def _imap(raw: Any, mailboxes: tuple[Mailbox, ...]) -> tuple[ImapAccount, ...]:

@@ -94,6 +94,8 @@ _CASE_CONTEXTS: dict[OutboundKind, dict[str, object]] = {
     OutboundKind.OWNER_REPLY: {"subject": "A & B", "status": "open",
                                "requester": "alice@acme.example", "body": TYPED,
                                "case_url": URL},
+    OutboundKind.CASE_CLOSED: {"contact_name": "Alice & Bob", "subject": "Printer & fire",
+                               "resolution": "resolved", "reopen_days": 30},
 }
 # Mail to the care team or a triage sender carries no case reference.
 _NO_REFERENCE = {OutboundKind.ESCALATION, OutboundKind.SLA_WARNING, OutboundKind.SLA_BREACH,

@@ -15,7 +15,7 @@ import nh3
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
-from workflows import assignment
+from workflows import assignment, case_mail
 from workflows.blobs import store_blob
 from workflows.blocklist import BLOCKLIST_ACTOR, is_blocked
 from workflows.cases import audit, find_case, open_case, set_status
@@ -156,12 +156,9 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 assignment.auto_assign(session, settings, case, row.mailbox, now)
                 update = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
                 _notify_owner(session, settings, key, case, update, now, outbound)
-                outbound.append(queue_mail(
-                    session, settings, key, kind=OutboundKind.NEW_CASE_ACK, case=case,
-                    to=(contact.email,), subject=f"Case {case.number} opened: {subject}",
-                    context={"contact_name": contact.name, "contact_email": contact.email,
-                             "subject": subject},
-                    automated=True, now=now, parent=Parent(row.message_id, mail.references)))
+                outbound.append(case_mail.queue_acknowledgement(
+                    session, settings, key, case=case, contact=contact, now=now,
+                    parent=Parent(row.message_id, mail.references)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:

@@ -27,7 +27,7 @@ from workflows.domain import (
     format_case_number,
 )
 from workflows.errors import NotFound, Refused
-from workflows.outbound import Parent, parent_of_inbound, queue_mail
+from workflows.outbound import Parent, checked_address, parent_of_inbound, queue_mail
 from workflows.search.index import index_case, index_update
 from workflows.settings import Settings
 from workflows.state import CaseEvent, InvalidTransition, next_status
@@ -54,6 +54,11 @@ def audit(session: Session, *, actor: str, action: str, now: dt.datetime,
 def _files_detail(stored: Sequence[Any]) -> dict[str, Any]:
     """The audit detail naming the files an update sent (none: nothing)."""
     return {"attachments": [a.filename for a in stored]} if stored else {}
+
+
+def _cc_detail(added: Sequence[str]) -> dict[str, Any]:
+    """The audit detail naming the addresses a post added to the case's Cc (none: nothing)."""
+    return {"cc_added": list(added)} if added else {}
 
 
 def _next_number(session: Session, family: Family) -> str:
@@ -147,19 +152,26 @@ POST_EVENTS = {
 
 def post_update(session: Session, settings: Settings, key: bytes, *, number: str, body: str,
                 action: str | None, now: dt.datetime, actor: str,
-                attachments: Sequence[outgoing_files.Upload] = ()) -> OutboundMessage:
+                attachments: Sequence[outgoing_files.Upload] = (),
+                cc: Sequence[str] = ()) -> OutboundMessage:
     """An analyst's update: mailed to the case contact, status moved per the state machine.
 
     ``attachments`` go out with the mail and are stored on the case (``files_of(out.id)``);
-    they are checked first, so a refused file leaves nothing changed, queued or stored."""
+    they are checked first, so a refused file leaves nothing changed, queued or stored.
+    ``cc`` addresses join the case's Cc list (``case.cc``), which every later post is copied
+    to; a Cc'd person who is not a designated contact still cannot change the case by reply
+    (``workflows.decide``: their reply goes to triage)."""
     case = find_case(session, number)
     if not body.strip():
         raise Refused("the update is empty")
+    added_cc = [a for a in (checked_address(c).lower() for c in cc) if a not in (case.cc or ())]
     files = outgoing_files.prepare(attachments, outgoing_files.Limits.of(settings))
     set_status(session, case, POST_EVENTS[action], now)
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     if contact is None:
         raise Refused(f"case {case.number} has no contact to write to")
+    if added_cc:
+        case.cc = sorted({*(case.cc or ()), *added_cc} - {contact.email})
     last_in = session.scalars(
         select(CaseUpdate).where(CaseUpdate.case_id == case.id,
                                  CaseUpdate.direction == Direction.INBOUND.value)
@@ -172,6 +184,7 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
                  "propose_solution": action == "propose_solution"},
         automated=False, now=now,
         parent=_parent(session, last_in), files=files,
+        cc=tuple(case.cc or ()),
     )
     stored = outgoing_files.store(session, settings, files, case_id=case.id,
                                   outbound_id=out.id, now=now)
@@ -183,7 +196,7 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
     case.updated_at = now
     audit(session, actor=actor, action="case.post", now=now, case_id=case.id,
           message_id=out.message_id, status=case.status,
-          **_files_detail(stored))
+          **_files_detail(stored), **_cc_detail(added_cc))
     return out
 
 

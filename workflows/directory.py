@@ -83,8 +83,11 @@ def add_contact(
     org = find_organization(session, organization)
     email = checked_address(email).lower()
     name = mailheaders.stored_name(name, what="contact name", required=False)
-    if session.scalars(select(Contact).where(Contact.email == email)).first():
-        raise Refused(f"contact {email} already exists")
+    existing = session.scalars(select(Contact).where(Contact.email == email)).first()
+    if existing is not None:
+        raise Refused(f"contact {email} already exists" + (
+            f" (removed: `contact set {email} --org ORG` brings it back)"
+            if existing.removed_at is not None else ""))
     contact = Contact(
         organization_id=org.id, email=email, name=name, designated=designated, created_at=now
     )
@@ -94,8 +97,9 @@ def add_contact(
 
 
 def find_contact(session: Session, email: str) -> Contact:
-    contact = session.scalars(select(Contact).where(Contact.email == email.strip().lower())
-                              ).first()
+    """A contact that was not removed (``contact remove``); raises ``NotFound``."""
+    contact = session.scalars(select(Contact).where(Contact.email == email.strip().lower(),
+                                                    Contact.removed_at.is_(None))).first()
     if contact is None:
         raise NotFound(f"no contact {email}")
     return contact

@@ -127,6 +127,7 @@ class OutboundKind(StrEnum):
     CASE_ESCALATED = "case_escalated"  # to the contact: the linked case of another family
     TRIAGE_REPLY = "triage_reply"  # to a triage sender: an admin's answer from the console
     OWNER_REPLY = "owner_reply"  # to a case's owner who opted in: the customer replied
+    CASE_CLOSED = "case_closed"  # to the contact: an analyst closed the case (notify_closed)
 
 
 class UpdateKind(StrEnum):

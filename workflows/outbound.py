@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parsing import headers, reference
@@ -33,11 +34,11 @@ from workflows.domain import OutboundKind, OutboundStatus
 from workflows.mailheaders import BadAddress
 from workflows.notices import ratelimit
 from workflows.outgoing_files import MailFile
-from workflows.settings import Settings
+from workflows.settings import Mailbox, Settings
 from workflows.storage.models import Case, InboundMessage, OutboundMessage
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DESK_NAME = "Customer Care"
+DESK_NAME = "Customer Care"  # only when settings.desk_name is blank: see identity_of
 
 
 # Automated mail sent in answer to inbound mail: the kinds a mail loop could drive.
@@ -45,6 +46,32 @@ RESPONSES = frozenset({OutboundKind.NEW_CASE_ACK, OutboundKind.CLOSED_TOO_LONG})
 
 
 __all__ = ["BadAddress", "checked_address", "one_line"]  # re-exported from mailheaders
+
+
+@dataclass(frozen=True, slots=True)
+class MailIdentity:
+    """Who a case mail is from, per mailbox: the From display name and the signature
+    written above the footer (``display_name``/``signature`` on ``[[mailbox]]``)."""
+
+    display_name: str
+    signature: str = ""
+
+
+def identity_of(settings: Settings, mailbox: Mailbox | None) -> MailIdentity:
+    """The mailbox's identity; a mailbox without a display name uses ``desk_name``."""
+    if mailbox is None:
+        return MailIdentity(one_line(settings.desk_name) or DESK_NAME)
+    return MailIdentity(one_line(mailbox.display_name) or one_line(settings.desk_name)
+                        or DESK_NAME, mailbox.signature.strip())
+
+
+def case_mailbox(session: Session, settings: Settings, case: Case) -> Mailbox:
+    """The mailbox the case's first mail came to, else the first configured one (a case an
+    analyst opened): its identity and choices (acknowledge, notify_closed) are the case's."""
+    address = session.scalars(select(InboundMessage.mailbox)
+                              .where(InboundMessage.case_id == case.id)
+                              .order_by(InboundMessage.id).limit(1)).first()
+    return (settings.mailbox(address) if address else None) or settings.default_mailbox
 
 
 @cache
@@ -118,12 +145,17 @@ def render_message(
     now: dt.datetime,
     parent: Parent | None = None,
     files: Sequence[MailFile] = (),
+    cc: tuple[str, ...] = (),
+    identity: MailIdentity | None = None,
 ) -> RenderedMail:
     """The whole mail, every header value through ``workflows.mailheaders``; the bytes are
     re-read before they are returned (``verify_header_names``)."""
-    recipients = tuple(checked_address(a) for a in to)
-    if not recipients:
+    who = identity or identity_of(settings, None)
+    primary = tuple(checked_address(a) for a in to)
+    if not primary:
         raise BadAddress("a mail needs at least one recipient")
+    copied = tuple(a for a in (checked_address(c) for c in cc) if a not in primary)
+    recipients = primary + copied  # the envelope: Cc'd people get the mail too
     domain = settings.message_id_domain
     subject = mailheaders.text(subject)
     if case_number:
@@ -134,11 +166,16 @@ def render_message(
         token = ""
         message_id = reference.make_message_id("000000", key, domain)
     text, html = (mailheaders.encodable(part) for part in render(
-        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}))
+        template, {"number": case_number, "token": token, "desk_name": who.display_name,
+                   "signature": who.signature, **context}))
     thread = mailheaders.references(parent.message_id, parent.references) if parent else ()
     head = [
-        mailheaders.mailbox_line("From", DESK_NAME, settings.from_address),
-        mailheaders.addresses_line("To", recipients),
+        mailheaders.mailbox_line("From", who.display_name, settings.from_address),
+        mailheaders.addresses_line("To", primary),
+    ]
+    if copied:  # RFC 5322 3.6.3: further recipients, shown to all (a case thread is shared)
+        head.append(mailheaders.addresses_line("Cc", copied))
+    head += [
         mailheaders.header_line("Subject", subject),
         f"Date: {format_datetime(now)}\r\n",
         mailheaders.ids_line("Message-ID", [message_id]),
@@ -208,6 +245,8 @@ def queue_mail(
     now: dt.datetime,
     parent: Parent | None = None,
     files: Sequence[MailFile] = (),
+    cc: tuple[str, ...] = (),
+    mailbox: Mailbox | None = None,
 ) -> OutboundMessage:
     """Render and add an outbox row (status queued) to the caller's transaction. The row
     keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
@@ -225,6 +264,10 @@ def queue_mail(
         now=now,
         parent=parent,
         files=files,
+        cc=cc,
+        # The identity of the mailbox the mail speaks for: given, else the case's.
+        identity=identity_of(settings, mailbox or (
+            case_mailbox(session, settings, case) if case else None)),
     )
     status, error = OutboundStatus.QUEUED, None
     if automated:

@@ -27,6 +27,12 @@ class Mailbox:
     policy: MailboxPolicy = MailboxPolicy.TRIAGE
     escalation: bool = False  # the escalation alias: valid replies also flag the case
     auto_assign: bool = False  # cases opened from its mail go round robin to the analysts
+    acknowledge: bool = False  # a case opened from triage or by an analyst: "case N opened"
+    notify_closed: bool = False  # an analyst closing one of its cases: "case N closed"
+    # Its identity on case mail (workflows.outbound.identity_of): the From display name
+    # ("" : the desk's ``desk_name``) and a signature above every mail's footer.
+    display_name: str = ""
+    signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +200,8 @@ class Settings:
     # HTTP: peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs);
     # none by default, so the per-address login limit counts the real peer.
     trusted_proxies: tuple[str, ...] = ()
+    # The From display name of case mail from a mailbox without its own ``display_name``.
+    desk_name: str = "Customer Care"
 
     @property
     def secret_path(self) -> Path:

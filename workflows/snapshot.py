@@ -45,11 +45,13 @@ def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundVie
 
 def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str]) -> None:
     """Load what a batch's snapshots will ask for with two queries instead of two per
-    message: the senders' contacts and the first row of each (mailbox, Message-ID)."""
+    message: the senders' contacts (a removed one is a stranger) and the first row of each
+    (mailbox, Message-ID)."""
     emails = sorted(set(senders))
     contacts: dict[str, Contact | None] = dict.fromkeys(emails)
     for chunk in _chunks(emails):
-        for contact in session.scalars(select(Contact).where(Contact.email.in_(chunk))):
+        for contact in session.scalars(select(Contact).where(Contact.email.in_(chunk),
+                                                            Contact.removed_at.is_(None))):
             contacts[contact.email] = contact
     session.info["contacts_by_email"] = contacts
     first_ids: dict[tuple[str, str], int] = {}
@@ -86,7 +88,8 @@ def load_snapshot(
             contact = contacts[mail.from_.email]
         else:
             contact = session.scalars(
-                select(Contact).where(Contact.email == mail.from_.email)).first()
+                select(Contact).where(Contact.email == mail.from_.email,
+                                      Contact.removed_at.is_(None))).first()
         sender = (
             SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
             if contact

@@ -14,12 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from parsing import parse
-from workflows import assignment
+from workflows import assignment, case_mail
 from workflows.apply import add_update
 from workflows.cases import audit, find_case, open_case, reopen_case, set_status
 from workflows.decision import SenderView
 from workflows.domain import CaseStatus, TriageState, UpdateKind
 from workflows.errors import NotFound, Refused
+from workflows.outbound import parent_of_inbound
 from workflows.settings import Settings
 from workflows.snapshot import case_view
 from workflows.state import CaseEvent, next_status
@@ -68,7 +69,8 @@ def _attach_message(session: Session, settings: Settings, key: bytes, row: Inbou
     row.case_id = case.id
     if not flip_status or mail.from_ is None:
         return
-    contact = session.scalars(select(Contact).where(Contact.email == mail.from_.email)).first()
+    contact = session.scalars(select(Contact).where(
+        Contact.email == mail.from_.email, Contact.removed_at.is_(None))).first()
     sender = (SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
               if contact else SenderView(mail.from_.email))
     status = CaseStatus(case.status)
@@ -110,7 +112,8 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
     mail = parse(row.raw, key=key)
     if mail.from_ is None:
         raise Refused("the message has no sender to open a case for")
-    contact = session.scalars(select(Contact).where(Contact.email == mail.from_.email)).first()
+    contact = session.scalars(select(Contact).where(
+        Contact.email == mail.from_.email, Contact.removed_at.is_(None))).first()
     if contact is None:
         raise Refused(f"{mail.from_.email} is not a contact of any organization: add it first "
                       "(`ticketgate contact add`)")
@@ -119,6 +122,10 @@ def open_for_sender(session: Session, settings: Settings, key: bytes, *, item_id
     assignment.auto_assign(session, settings, case, row.mailbox, now)
     _attach_message(session, settings, key, row, case, now, flip_status=False)
     _resolve(session, item, TriageState.OPENED, case, actor, now)
+    # "Case N opened", when the mailbox the mail came to asks for it (sent after commit).
+    case_mail.acknowledge_if_configured(session, settings, key, case=case, now=now,
+                                        mailbox=settings.mailbox(row.mailbox),
+                                        parent=parent_of_inbound(row))
     return case
 
 

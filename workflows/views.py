@@ -108,6 +108,7 @@ class CaseDetail:
     clocks: list[ClockLine] = field(default_factory=list)  # SLA response/resolution clocks
     owner: str | None = None  # the assignee's email (workflows.assignment)
     owner_unread: bool = False  # a customer replied since the owner last opened the case
+    cc: list[str] = field(default_factory=list)  # copied on every analyst post (case post --cc)
 
 
 def case_detail(session: Session, number: str, *, settings: Settings | None = None,
@@ -151,6 +152,7 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
         owner=owner.email if (owner := session.get(ConsoleUser, case.assignee_id)
                               if case.assignee_id else None) else None,
         owner_unread=case.owner_unread,
+        cc=list(case.cc or ()),
     )
 
 

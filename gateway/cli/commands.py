@@ -10,7 +10,7 @@ from pathlib import Path
 from gateway.app import build_runtime, initialize
 from gateway.cli.output import emit
 from gateway.config import load_settings
-from workflows import cases, directory, organizations, triage, views
+from workflows import case_mail, cases, directory, organizations, triage, views
 from workflows.domain import Family, Severity
 from workflows.errors import Refused
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename, files_of
@@ -86,6 +86,11 @@ def case_open(args: argparse.Namespace) -> int:
             family=Family(args.family), severity=Severity(args.severity),
             case_type=args.type, now=rt.now(), actor=_actor(args))
         number = case.number
+        ack = case_mail.acknowledge_if_configured(s, rt.settings, rt.key, case=case,
+                                                  now=rt.now())
+        ack_id = ack.id if ack else None
+    if ack_id is not None:
+        rt.send_outbox([ack_id])
     emit(_case_json(rt, number))
     return 0
 
@@ -121,21 +126,28 @@ def case_post(args: argparse.Namespace) -> int:
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=args.number, body=args.body,
                                 action=args.action, now=rt.now(), actor=_actor(args),
-                                attachments=uploads)
+                                attachments=uploads, cc=getattr(args, "cc", []))
         out_id, message_id, number = out.id, out.message_id, args.number.upper()
-        status = cases.find_case(s, number).status
+        found = cases.find_case(s, number)
+        status, cc = found.status, list(found.cc or ())
         files = [dataclasses.asdict(f) for f in files_of(s, out_id)]
     report = rt.send_outbox([out_id])
     emit({"number": number, "status": status, "message_id": message_id,
-          "sent": report.sent == 1, "attachments": files})
+          "sent": report.sent == 1, "attachments": files, "cc": cc})
     return 0
 
 
 def case_close(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     with rt.db.transaction() as s:
-        number = cases.close_case(s, number=args.number, cancelled=args.cancelled,
-                                  now=rt.now(), actor=_actor(args)).number
+        found = cases.close_case(s, number=args.number, cancelled=args.cancelled,
+                                 now=rt.now(), actor=_actor(args))
+        number = found.number
+        closed = case_mail.closed_mail_if_configured(s, rt.settings, rt.key, case=found,
+                                                     now=rt.now())
+        closed_id = closed.id if closed else None
+    if closed_id is not None:
+        rt.send_outbox([closed_id])
     emit(_case_json(rt, number))
     return 0
 
@@ -188,6 +200,7 @@ def triage_show(args: argparse.Namespace) -> int:
 
 def _triage_action(args: argparse.Namespace, action: str) -> int:
     rt = _runtime(args)
+    acks: list[int] = []
     with rt.db.transaction() as s:
         kw = {"item_id": args.id, "actor": _actor(args), "now": rt.now()}
         if action == "link":
@@ -197,11 +210,14 @@ def _triage_action(args: argparse.Namespace, action: str) -> int:
             case = triage.reopen(s, rt.settings, rt.key, number=args.case, **kw)
         elif action == "open":
             case = triage.open_for_sender(s, rt.settings, rt.key, **kw)
+            acks = case_mail.queued_ids(s, case.id)  # the acknowledgement, if configured
         else:
             triage.discard(s, **kw)
             case = None
         result = {"id": args.id, "action": action, "case": case.number if case else None,
                   "status": case.status if case else None}
+    if acks:
+        result["acknowledged"] = rt.send_outbox(acks).sent == len(acks)
     emit(result)
     return 0
 

@@ -36,7 +36,8 @@ def _lower(value: str) -> str:
 
 # Command groups that live in their own modules; each exposes ``register(subparsers)``.
 OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users",
-                                       "gateway.cli.config_cmd", "gateway.cli.desk")
+                                       "gateway.cli.config_cmd", "gateway.cli.desk",
+                                       "gateway.cli.saved_replies")
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--designated", dest="designated", action="store_true", default=True)
     g.add_argument("--not-designated", dest="designated", action="store_false")
     a.set_defaults(run=commands.contact_add)
+    importlib.import_module("gateway.cli.contacts").register_contact(contact)  # list, set, remove
 
     case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
     a = case.add_parser("open", help="open a case")
@@ -131,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--request-info", dest="action", action="store_const", const="request_info")
     g.add_argument("--propose-solution", dest="action", action="store_const",
                    const="propose_solution")
+    a.add_argument("--cc", action="append", default=[], metavar="ADDRESS",
+                   help="copy this address on the thread, this post and later ones (repeat)")
     a.set_defaults(run=commands.case_post, action=None)
     a = case.add_parser("close", help="close a case (resolved, or --cancelled)")
     a.add_argument("number")
@@ -150,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=lifecycle.case_escalate)
     importlib.import_module("gateway.cli.desk").register_case(case)  # assign, list, note, search
+    importlib.import_module("gateway.cli.case_fields").register_case_set(case)  # case set
 
     timers = sub.add_parser("timers", help="the clock: follow-ups, SLA, escalations, purge, "
                             "notices, mail retries").add_subparsers(dest="sub", required=True)

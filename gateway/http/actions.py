@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.http.accounts import Principal
 from parsing import parse
-from workflows import assignment, cases, directory, notes, triage
+from workflows import assignment, case_mail, cases, directory, notes, triage
 from workflows.blocklist import block_sender
 from workflows.cases import audit
 from workflows.domain import Family, OutboundKind, Severity
@@ -90,6 +90,7 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
                   case: str | None = None, flip_status: bool = True, body: str = "",
                   reason: str = "") -> TriageResult:
     kw = {"item_id": item_id, "actor": principal.actor, "now": rt.now()}
+    acks: list[int] = []
     out_id: int | None = None
     message_id: str | None = None
     with rt.db.transaction() as s:
@@ -104,6 +105,7 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
                                   **kw)
         elif action is TriageAction.OPEN:
             found = triage.open_for_sender(s, rt.settings, rt.key, **kw)
+            acks = case_mail.queued_ids(s, found.id)  # the acknowledgement, if configured
         elif action is TriageAction.DISCARD:
             triage.discard(s, **kw)
         elif action is TriageAction.BLOCK:
@@ -120,16 +122,20 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
     sent = None
     if out_id is not None:
         sent = rt.send_outbox([out_id]).sent == 1
+    if acks:
+        rt.send_outbox(acks)
     log.info("triage item %s: %s by %s", item_id, action.value, principal.role.value)
     return TriageResult(item_id, action, number, status, message_id, sent)
 
 
 def post_to_case(rt: Runtime, principal: Principal, number: str, body: str,
-                 action: PostAction, attachments: Sequence[Upload] = ()) -> CaseResult:
+                 action: PostAction, attachments: Sequence[Upload] = (),
+                 cc: Sequence[str] = ()) -> CaseResult:
     with rt.db.transaction() as s:
         out = cases.post_update(s, rt.settings, rt.key, number=number, body=body,
                                 action=None if action is PostAction.POST else action.value,
-                                now=rt.now(), actor=principal.actor, attachments=attachments)
+                                now=rt.now(), actor=principal.actor, attachments=attachments,
+                                cc=cc)
         out_id, message_id = out.id, out.message_id
         found = cases.find_case(s, number)
         number, status = found.number, found.status
@@ -143,7 +149,12 @@ def close_case(rt: Runtime, principal: Principal, number: str, *, cancelled: boo
     with rt.db.transaction() as s:
         found = cases.close_case(s, number=number, cancelled=cancelled, now=rt.now(),
                                  actor=principal.actor)
-        return CaseResult(found.number, found.status)
+        closed = case_mail.closed_mail_if_configured(s, rt.settings, rt.key, case=found,
+                                                     now=rt.now())
+        result = CaseResult(found.number, found.status)
+    if closed is not None:
+        rt.send_outbox([closed.id])
+    return result
 
 
 def reopen_case(rt: Runtime, principal: Principal, number: str) -> CaseResult:
@@ -164,7 +175,12 @@ def open_case(rt: Runtime, principal: Principal, *, organization: str, contact: 
         found = cases.open_case(s, organization_id=org.id, contact=person, subject=subject,
                                 family=family, severity=severity, case_type=case_type,
                                 now=rt.now(), actor=principal.actor)
-        return CaseResult(found.number, found.status)
+        ack = case_mail.acknowledge_if_configured(s, rt.settings, rt.key, case=found,
+                                                  now=rt.now())
+        result = CaseResult(found.number, found.status)
+    if ack is not None:
+        rt.send_outbox([ack.id])
+    return result
 
 
 def escalate_case(rt: Runtime, principal: Principal, number: str, to: Family) -> CaseResult:

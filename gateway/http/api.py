@@ -115,10 +115,12 @@ CASES_WRITE = Depends(api_permission(Permission.CASES_WRITE))
 @router.get("/cases", response_model=CaseList, tags=["cases"])
 def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter = "",
                status: Filter = "", organization: Filter = "", page: PageNo = 1,
-               per_page: PerPage = 25, assignee: Filter = "", unassigned: bool = False
+               per_page: PerPage = 25, assignee: Filter = "", unassigned: bool = False,
+               sort: Annotated[str, Query(max_length=20, description="updated, number, status, "
+                                          "severity, owner, deadline; '-' reverses")] = ""
                ) -> CaseList:
-    """Cases, newest activity first; ``assignee`` (an email) or ``unassigned=true`` filter by
-    owner."""
+    """Cases, newest activity first (or as ``sort`` says); ``assignee`` (an email) or
+    ``unassigned=true`` filter by owner."""
     rt = runtime(request)
     with rt.db.transaction() as s:
         if assignee and not unassigned:
@@ -126,12 +128,15 @@ def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page,
                                     per_page=per_page, assignee=assignee or None,
-                                    unassigned=unassigned)
+                                    unassigned=unassigned, sort=sort, settings=rt.settings,
+                                    now=rt.now())
     return CaseList(items=[CaseItem(number=c.number, subject=c.subject,
                                     organization=c.organization, status=c.status,
                                     severity=c.severity, escalated=c.escalated,
                                     updated_at=c.updated_at, owner=c.owner,
-                                    unread=c.owner_unread) for c in listing.items],
+                                    unread=c.owner_unread, waiting_on=c.waiting_on,
+                                    next_deadline=c.next_deadline)
+                            for c in listing.items],
                     pagination=_pagination(request, listing))  # type: ignore[arg-type]
 
 
@@ -172,7 +177,8 @@ def add_update(request: Request, number: CaseNumber, body: NewUpdate,
     the mail as files and are kept on the case; the type is decided from the bytes and the
     name, never from ``content_type`` alone."""
     uploads = [Upload(a.filename, a.data(), a.content_type) for a in body.attachments]
-    r = post_to_case(runtime(request), principal, number, body.body, body.action, uploads)
+    r = post_to_case(runtime(request), principal, number, body.body, body.action, uploads,
+                     body.cc)
     return PostResultOut(number=r.number, status=r.status, message_id=r.message_id,
                          sent=r.sent, attachments=[SentFileOut(**asdict(f))
                                                    for f in r.attachments])
@@ -318,6 +324,7 @@ def contacts(request: Request, _p: Annotated[Principal, DIRECTORY], organization
     rt = runtime(request)
     query = (select(Contact, Organization.name)
              .join(Organization, Organization.id == Contact.organization_id)
+             .where(Contact.removed_at.is_(None))  # removed: see /organizations/{n}/contacts
              .order_by(Contact.email))
     if organization:
         query = query.where(Organization.name == organization)

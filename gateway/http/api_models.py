@@ -66,6 +66,10 @@ class CaseItem(BaseModel):
     updated_at: dt.datetime
     owner: str | None = None
     unread: bool = Field(False, description="a customer replied since the owner last opened it")
+    waiting_on: str | None = Field(None, description="us (open), customer (awaiting info, "
+                                   "solution proposed), null (closed)")
+    next_deadline: dt.datetime | None = Field(None, description="the earlier due time of the "
+                                              "running SLA clocks")
 
 
 class CaseList(BaseModel):
@@ -123,6 +127,9 @@ class NewUpdate(Strict):
         default_factory=list, max_length=MAX_FILES,
         description="files mailed with the update and kept on the case (10 MB each and 20 MB "
                     "in all by default; an empty or larger file is refused with 409)")
+    cc: list[Line] = Field(default_factory=list, max_length=20,
+                           description="addresses copied on the thread: this post and every "
+                           "later one (a malformed address is 422)")
 
 
 class CloseBody(Strict):

@@ -28,13 +28,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http import (
     api,
+    api_case_fields,
     api_desk,
     api_directory,
     api_notices,
+    api_saved_replies,
     docs,
     pages,
     pages_account,
+    pages_case_fields,
     pages_cases,
+    pages_directory,
     pages_health,
     pages_notices,
     pages_search,
@@ -229,7 +233,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
     api_directory.router, api.schema_router, docs.router, api_desk.router,
-    pages_search.router)
+    pages_search.router, pages_directory.router, api_case_fields.router,
+    pages_case_fields.router, api_saved_replies.router)
 
 
 def all_routes() -> list[APIRoute]:

@@ -8,6 +8,7 @@ through ``actions`` to ``workflows.cases`` (state machine, audit, outbox), as th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as ReceivedFile
 
-from gateway.http import queries
+from gateway.http import queries, timeline_mail
 from gateway.http.accounts import Permission, Principal
 from gateway.http.actions import (
     PostAction,
@@ -33,12 +34,13 @@ from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
-from workflows import assignment, views
+from workflows import assignment, saved_replies, views
 from workflows.blobs import read_blob
 from workflows.cases import find_case
 from workflows.domain import CaseStatus, Direction, Family, UpdateKind
 from workflows.errors import DomainError, NotFound
 from workflows.notices.timefmt import zone_of
+from workflows.outbound import BadAddress
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
 from workflows.storage.models import (
     Attachment,
@@ -87,23 +89,38 @@ def _files_by_update(detail: views.CaseDetail) -> dict[int, tuple[views.Attachme
     return files
 
 
+def _speaker(update: views.UpdateView) -> str:
+    """Who speaks in a conversation entry: the customer, us, or the system."""
+    if _is_note(update):
+        return f"internal note — {update.author}"
+    if update.direction == Direction.INBOUND.value:
+        kind = "" if update.kind == UpdateKind.REPLY.value else f" ({update.kind})"
+        return f"customer wrote{kind} — {update.author}"
+    if update.direction == Direction.OUTBOUND.value:
+        return f"we wrote — {update.author}"
+    return f"{update.direction} {update.kind} — {update.author}"
+
+
 def _timeline(detail: views.CaseDetail, events: list[AuditEvent],
-              html_ids: set[int], full: dict[int, str]) -> list[TimelineEntry]:
+              html_ids: set[int], full: dict[int, str],
+              automated: Sequence[timeline_mail.AutomatedMail] = ()) -> list[TimelineEntry]:
     files = _files_by_update(detail)
-    entries = [TimelineEntry(u.created_at, "update",
-                             f"internal note — {u.author}" if _is_note(u)
-                             else f"{u.direction} {u.kind} — {u.author}",
+    entries = [TimelineEntry(u.created_at, "update", _speaker(u),
                              u.visible_text, u.id, u.id in html_ids, full.get(u.id, ""),
                              files.get(u.id, ()), _is_note(u))
                for u in detail.updates]
     entries += [TimelineEntry(c["at"], "status", f"status {c['from'] or '—'} → {c['to']}",
                               f"event: {c['event']}") for c in detail.status_changes]
+    entries += [TimelineEntry(m.at.isoformat(), "mail",
+                              f"automated mail ({m.kind.replace('_', ' ')}) to "
+                              f"{', '.join(m.recipients)} — {m.status}", m.text)
+                for m in automated]
     entries += [TimelineEntry(e.at.isoformat(), "audit", f"{e.action} by {e.actor}",
                               ", ".join(f"{k}={v}" for k, v in sorted(e.detail.items())
                                         if v not in (None, "", [])))
                 for e in events]
-    return sorted(entries, key=lambda e: (e.at or "", {"status": 0, "update": 1,
-                                                          "audit": 2}[e.kind]))
+    return sorted(entries, key=lambda e: (e.at or "", {"status": 0, "update": 1, "mail": 2,
+                                                          "audit": 3}[e.kind]))
 
 
 def _is_note(update: views.UpdateView) -> bool:
@@ -123,26 +140,31 @@ def case_list(
     organization: Annotated[str, Query(max_length=200)] = "",
     owner: Annotated[str, Query(pattern="^(|me|none)$")] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    sort: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     rt = runtime(request)
     with rt.db.transaction() as s:
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page_number,
                                     assignee=principal.email if owner == "me" else None,
-                                    unassigned=owner == "none")
+                                    unassigned=owner == "none", sort=sort,
+                                    settings=rt.settings, now=rt.now())
         organizations = queries.organization_names(s)
     return page(request, principal, "case_list.html", title=OWNER_VIEWS[owner],
                 listing=listing, statuses=[c.value for c in CaseStatus],
                 organizations=organizations,
                 filters={"q": q, "status": status, "organization": organization,
-                         "owner": owner})
+                         "owner": owner, "sort": sort})
 
 
 @router.get("/cases/{number}")
-def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ]
-              ) -> HTMLResponse:
+def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ],
+              reply: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    """The case; ``?reply=NAME`` (the saved-reply picker) fills the update form with that
+    saved reply, its placeholders filled in for this case (``workflows.saved_replies``)."""
     rt = runtime(request)
     with rt.db.transaction() as s:
+        picker = saved_replies.picker(s, reply, number)
         detail = views.case_detail(s, number, settings=rt.settings, now=rt.now())
         case = find_case(s, number)
         assignment.mark_read(s, case, principal.user_id)  # the owner has seen the replies
@@ -153,13 +175,15 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
         # Times on the page read in the case's organization's zone (UTC on hover).
         owner = s.get(Organization, case.organization_id)
         zone = zone_of(owner.timezone if owner else None).key
+        automated = timeline_mail.automated_mails(s, case.id)
     html_ids = {u.id for u in rows if u.html}
     full = {u.id: u.full_text for u in rows if u.full_text and u.full_text != u.visible_text}
     escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
     return page(request, principal, "case.html", title=detail.number, case=detail,
-                timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
+                timeline=_timeline(detail, events, html_ids, full, automated),
+                escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
-                post_limits=Limits.of(rt.settings), zone=zone, owners=owners)
+                post_limits=Limits.of(rt.settings), zone=zone, owners=owners, picker=picker)
 
 
 def owner_choices(session: Session) -> list[str]:
@@ -226,13 +250,15 @@ def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
 def case_post(request: Request, number: CaseNumber, principal: Annotated[Principal, WRITE],
               body: Annotated[str, Form(max_length=100_000)] = "",
               action: Annotated[PostAction, Form()] = PostAction.POST,
-              files: Annotated[list[UploadFile | str] | None, File()] = None) -> Response:
+              files: Annotated[list[UploadFile | str] | None, File()] = None,
+              cc: Annotated[str, Form(max_length=2000)] = "") -> Response:
     # The CSRF token comes from the same parsed form, urlencoded or multipart (WRITE).
     rt = runtime(request)
+    copied = [a.strip() for a in cc.replace(";", ",").split(",") if a.strip()]
     try:
         uploads = _uploads(files or [], Limits.of(rt.settings))
-        result = post_to_case(rt, principal, number, body, action, uploads)
-    except DomainError as exc:
+        result = post_to_case(rt, principal, number, body, action, uploads, copied)
+    except (DomainError, BadAddress) as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
     with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
     return done(request, f"/cases/{result.number}",

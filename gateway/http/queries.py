@@ -15,8 +15,10 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.http import case_columns
 from workflows.domain import MessageStatus, OutboundStatus, Reason, TriageState
 from workflows.errors import NotFound
+from workflows.settings import Settings
 from workflows.storage.models import (
     Case,
     ConsoleUser,
@@ -205,17 +207,23 @@ class CaseRow:
     updated_at: dt.datetime
     owner: str | None = None  # the assignee's email
     owner_unread: bool = False  # a customer replied since the owner last opened it
+    waiting_on: str | None = None  # "us", "customer", None (closed): gateway.http.case_columns
+    next_deadline: dt.datetime | None = None  # the earlier running SLA clock's due time
 
 
 def case_page(session: Session, *, q: str | None = None, status: str | None = None,
               organization: str | None = None, page: int = 1, per_page: int = 25,
-              assignee: str | None = None, unassigned: bool = False) -> Page[CaseRow]:
-    """Cases, newest activity first; ``assignee`` (an email) or ``unassigned`` filter by
-    owner (the console's "My cases" and "Unassigned", ``case list``, ``GET /cases``)."""
+              assignee: str | None = None, unassigned: bool = False, sort: str = "",
+              settings: Settings | None = None, now: dt.datetime | None = None
+              ) -> Page[CaseRow]:
+    """Cases, newest activity first unless ``sort`` says otherwise (``case_columns``);
+    ``assignee`` (an email) or ``unassigned`` filter by owner (the console's "My cases" and
+    "Unassigned", ``case list``, ``GET /cases``). Given ``settings`` and ``now``, each row
+    has its next SLA deadline."""
     query = (select(Case, Organization.name, ConsoleUser.email)
              .join(Organization, Organization.id == Case.organization_id)
              .outerjoin(ConsoleUser, ConsoleUser.id == Case.assignee_id)
-             .order_by(Case.updated_at.desc(), Case.id.desc()))
+             .order_by(*case_columns.order_by(*case_columns.parse_sort(sort))))
     if unassigned:
         query = query.where(Case.assignee_id.is_(None))
     elif assignee:
@@ -230,7 +238,10 @@ def case_page(session: Session, *, q: str | None = None, status: str | None = No
         query = query.where(Organization.name == organization)
     rows, page, per_page, total = _paged(session, query, page, per_page)
     return Page(tuple(CaseRow(c.number, c.subject, name, c.status, c.severity, c.escalated,
-                              c.updated_at, owner, c.owner_unread)
+                              c.updated_at, owner, c.owner_unread,
+                              case_columns.waiting_on(c.status),
+                              case_columns.next_deadline(session, settings, c, now)
+                              if settings is not None and now is not None else None)
                       for c, name, owner in rows), page, per_page, total)
 
 

@@ -49,6 +49,8 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     designated: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # ``contact remove``: the row stays (history); a removed contact counts as a stranger.
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseSequence(Base):
@@ -82,6 +84,8 @@ class Case(Base):
     # is set when a customer's reply lands on an owned case and cleared when the owner opens it.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"), index=True)
     owner_unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ``case post --cc``: addresses copied on the thread, kept for later posts (NULL: none).
+    cc: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class CaseStatusChange(Base):
@@ -270,3 +274,4 @@ class DueTimer(Base):
 from workflows.storage.models_console import *  # noqa: E402, F403
 from workflows.storage.models_desk import *  # noqa: E402, F403
 from workflows.storage.models_notices import *  # noqa: E402, F403
+from workflows.storage.models_replies import *  # noqa: E402, F403

@@ -1,6 +1,7 @@
 """Re-arm an organization's pending timers after its business calendar changed.
 
 Place in the flow: beside the clock, called by ``workflows.organizations.update_organization``
+(and, for one case whose severity changed, by ``workflows.case_fields.set_case_fields``)
 in the transaction that stores the new calendar (time zone, country, hours, workdays, closed
 days). The scheduler computed each armed row's ``due_at`` on the calendar of the moment it
 armed it; a desk that changes its calendar expects its open cases to follow, so every armed,
@@ -33,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflows.settings import Settings
@@ -56,9 +57,9 @@ class Rescheduled:
     now_due: int
 
 
-def _pending(session: Session, organization_id: int
+def _pending(session: Session, which: ColumnElement[bool]
              ) -> Iterator[list[tuple[int, int, str, dt.datetime, dt.datetime]]]:
-    """The armed, unfired rows of the organization's cases, a chunk at a time (by id, so a
+    """The armed, unfired rows of the cases ``which`` selects, a chunk at a time (by id, so a
     chunk boundary never splits or repeats a row)."""
     after = 0
     while True:
@@ -68,7 +69,7 @@ def _pending(session: Session, organization_id: int
             select(DueTimer.id, DueTimer.case_id, DueTimer.kind, DueTimer.started_at,
                    DueTimer.due_at)
             .join(Case, Case.id == DueTimer.case_id)
-            .where(Case.organization_id == organization_id, DueTimer.fired_at.is_(None),
+            .where(which, DueTimer.fired_at.is_(None),
                    DueTimer.due_at.is_not(None), DueTimer.id > after)
             .order_by(DueTimer.id).limit(CHUNK))]
         if not rows:
@@ -100,13 +101,25 @@ def reschedule_organization(session: Session, settings: Settings, organization_i
                             now: dt.datetime) -> Rescheduled:
     """Recompute the due times of the organization's armed, pending timers on its calendar
     as it now stands in ``session`` (call after the organization row is changed)."""
+    return _reschedule(session, settings, Case.organization_id == organization_id, now)
+
+
+def reschedule_case(session: Session, settings: Settings, case_id: int, now: dt.datetime
+                    ) -> Rescheduled:
+    """The same for one case whose severity changed (``workflows.case_fields``): its SLA
+    deadlines follow the new severity's targets, the business time already used kept."""
+    return _reschedule(session, settings, Case.id == case_id, now)
+
+
+def _reschedule(session: Session, settings: Settings, which: ColumnElement[bool],
+                now: dt.datetime) -> Rescheduled:
     session.flush()  # load_facts reads the organization through this session
     table = table_of(DueTimer)
     set_due = (update(table)
                .where(table.c.id == bindparam("tid"), table.c.fired_at.is_(None))
                .values(due_at=bindparam("due")))
     examined = moved = now_due = 0
-    for rows in _pending(session, organization_id):
+    for rows in _pending(session, which):
         examined += len(rows)
         changes = _recomputed(session, settings, rows)
         if changes:
