@@ -42,6 +42,7 @@ from workflows.notices.bounces import mark_delivery_bounced, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound import queue_mail
 from workflows.settings import Settings
+from workflows.storage.bulk import add_row
 from workflows.storage.models import (
     Attachment,
     Case,
@@ -83,12 +84,13 @@ def store_attachments(session: Session, settings: Settings, row: InboundMessage,
 def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
                mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> None:
     """Record ``row`` on ``case`` (once: the update is unique per inbound message)."""
-    session.add(CaseUpdate(
+    add_row(  # append-only: a Core INSERT at the end of a processing batch
+        session, CaseUpdate,
         case_id=case.id, kind=kind.value, direction=Direction.INBOUND.value,
         author=mail.from_.email if mail.from_ else row.envelope_from,
         visible_text=mail.visible_reply, full_text=mail.text,
         html=sanitize_html(mail.html), inbound_message_id=row.id, created_at=now,
-    ))
+    )
     if kind is UpdateKind.REPLY:
         store_attachments(session, settings, row, mail, case.id, now)
         case.updated_at = now

@@ -30,6 +30,7 @@ from workflows.errors import NotFound, Refused
 from workflows.outbound import queue_mail
 from workflows.settings import Settings
 from workflows.state import CaseEvent, InvalidTransition, next_status
+from workflows.storage.bulk import add_row
 from workflows.storage.models import (
     AuditEvent,
     Case,
@@ -46,8 +47,9 @@ from workflows.timers.store import on_status_event, start_case_clocks
 def audit(session: Session, *, actor: str, action: str, now: dt.datetime,
           case_id: int | None = None, inbound_id: int | None = None,
           **detail: Any) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, case_id=case_id,
-                           inbound_message_id=inbound_id, detail=detail))
+    # Append-only: a Core INSERT at the end of a processing batch (workflows.storage.bulk).
+    add_row(session, AuditEvent, at=now, actor=actor, action=action, case_id=case_id,
+            inbound_message_id=inbound_id, detail=detail)
 
 
 def _next_number(session: Session, family: Family) -> str:

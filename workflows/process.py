@@ -29,6 +29,7 @@ from workflows.domain import MessageStatus
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox
 from workflows.snapshot import load_snapshot, prefetch
+from workflows.storage.bulk import buffered_inserts
 from workflows.storage.models import Case, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -102,12 +103,13 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
         ).all()
         if not isolate:
             try:
-                with session.no_autoflush:
+                with session.no_autoflush, buffered_inserts(session) as appended:
                     mails = [parse(row.raw, key=rt.key) for row in rows]
                     prefetch(session, rows, (m.from_.email for m in mails if m.from_))
                     for row, mail in zip(rows, mails, strict=True):
                         outbound.extend(_decide_and_apply(rt, session, row, mail))
                 session.flush()
+                appended.write(session)  # audit events, case updates: one INSERT per table
             except Exception as exc:
                 raise _BatchFailed from exc
         else:
