@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from parsing import ParsedMail, parse
 from workflows.apply import apply
@@ -78,7 +78,8 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult
     and the batch is redone with a savepoint per message, so the failure stays with its message.
     """
     try:
-        results, outbound = _run_batch(rt, inbound_ids, isolate=False)
+        results, outbound = _run_batch(rt, inbound_ids, isolate=False,
+                                       parsed=_parse_ahead(rt, inbound_ids))
     except _BatchFailed:
         results, outbound = _run_batch(rt, inbound_ids, isolate=True)
     if outbound:
@@ -86,7 +87,23 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult
     return [results[i] if i in results else result_of(rt, i) for i in inbound_ids]
 
 
-def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
+def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int]) -> dict[int, ParsedMail]:
+    """The batch's mail, parsed before its write transaction begins.
+
+    Parsing is most of processing and needs no lock: the raw bytes of a row still to be
+    processed never change. Parsed here, the batch's transaction holds SQLite's write lock
+    (which the SMTP intake's group commit waits for) or PostgreSQL's row locks only while
+    deciding and applying. The transaction re-checks each row's status, so a row another
+    worker processed meanwhile is skipped as before; a row missing here is parsed there."""
+    pending = [MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value]
+    with rt.db.reading() as conn:
+        raws = conn.execute(select(InboundMessage.id, InboundMessage.raw).where(
+            InboundMessage.id.in_(list(inbound_ids)), InboundMessage.status.in_(pending))).all()
+    return {inbound_id: parse(raw, key=rt.key) for inbound_id, raw in raws}
+
+
+def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
+               parsed: dict[int, ParsedMail] | None = None
                ) -> tuple[dict[int, ProcessResult], list[int]]:
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
@@ -99,12 +116,15 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
                    InboundMessage.status.in_([MessageStatus.RECEIVED.value,
                                               MessageStatus.PROCESSING.value]))
             .order_by(InboundMessage.id)
+            .options(defer(InboundMessage.raw))  # parsed ahead; loaded if needed after all
             .with_for_update()
         ).all()
         if not isolate:
             try:
                 with session.no_autoflush, buffered_inserts(session) as appended:
-                    mails = [parse(row.raw, key=rt.key) for row in rows]
+                    ahead = parsed or {}
+                    mails = [ahead[row.id] if row.id in ahead else parse(row.raw, key=rt.key)
+                             for row in rows]
                     prefetch(session, rows, (m.from_.email for m in mails if m.from_))
                     for row, mail in zip(rows, mails, strict=True):
                         outbound.extend(_decide_and_apply(rt, session, row, mail))
