@@ -4,16 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint test-sqlite test-postgres bench clean
+.PHONY: setup run test lint test-sqlite test-postgres bench clean constraints
 
 setup: $(STAMP)
 
 # Idempotent: the stamp is rebuilt only when pyproject.toml changes.
-$(STAMP): pyproject.toml
+# Installs from constraints.txt, so every machine and CI get the same versions.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# After a dependency change in pyproject.toml: pin what a fresh install resolves today.
+constraints:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact versions \`make setup\` and CI install (pip install -c constraints.txt -e '.[test]')."; \
+	  echo "# Regenerate after changing dependencies: make constraints"; \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^ticketgate'; } > constraints.txt
+	rm -rf .venv-lock
 
 run: setup
 	$(BIN)/ticketgate init

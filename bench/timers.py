@@ -4,7 +4,8 @@ Sets up, with Core bulk inserts, N Medium cases of one organization (Berlin, Ger
 each opened the Friday before and answered with a request for information on Monday between
 08:00 and 10:00, so Awaiting Info. Each carries the rows the case services leave: the first
 step of its response clock, of its resolution clock and of its follow-up, not yet armed. Then
-times three passes of ``workflows.scheduler.run_pass``:
+times three passes of ``workflows.scheduler.run_pass`` (every job of the registry but the
+case-mail job, the timers leaving their mail queued):
 
 1. ``arm``: Monday 10:00, every row is armed on the business calendar (due times computed from
    the settings and the calendar) and the response clocks, stopped by the analyst's answer, are
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -50,6 +52,7 @@ from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
 from workflows import directory
 from workflows.domain import CaseStatus, Direction, Severity, UpdateKind
+from workflows.jobs import JOBS, CaseMailJob, CaseTimersJob
 from workflows.outbound import render_message
 from workflows.runtime import Runtime
 from workflows.scheduler import PassReport, run_pass
@@ -139,9 +142,15 @@ def render_baseline(rt: Runtime, n: int) -> float:
     return time.perf_counter() - start
 
 
+# The whole registry, but the reminders the timers queue stay queued (sending them is the
+# transport's cost, not the pass's): the timer jobs do not send, the case-mail job is left out.
+QUIET_JOBS = tuple(dataclasses.replace(job, send=False) if isinstance(job, CaseTimersJob)
+                   else job for job in JOBS if not isinstance(job, CaseMailJob))
+
+
 def timed(rt: Runtime, at: dt.datetime) -> tuple[PassReport, float]:
     start = time.perf_counter()
-    report = run_pass(rt, at, send=False)
+    report = run_pass(rt, at, jobs=QUIET_JOBS)
     return report, time.perf_counter() - start
 
 

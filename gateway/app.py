@@ -5,6 +5,7 @@ Place in the flow: called once by each entry point after ``gateway.config.load_s
 
 from __future__ import annotations
 
+from gateway.config import ConfigError
 from gateway.transport import make_transport
 from workflows.runtime import Runtime
 from workflows.secret import create_secret_if_missing, load_secret
@@ -40,5 +41,8 @@ def build_runtime(settings: Settings) -> Runtime:
     key = load_secret(settings.secret_path)
     db = open_database(settings)
     db.check_current()
-    return Runtime(settings=settings, db=db, key=key,
-                   transport=make_transport(settings.transport, settings.outbox_dir))
+    try:
+        transport = make_transport(settings.transport, settings.outbox_dir, settings.relay)
+    except ValueError as exc:
+        raise ConfigError(f"transport: {exc}") from None
+    return Runtime(settings=settings, db=db, key=key, transport=transport)

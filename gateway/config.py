@@ -15,10 +15,19 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows import mailheaders
 from workflows.calendar import CalendarError, parse_duration
 from workflows.domain import MailboxPolicy, Severity
-from workflows.settings import ImapAccount, ImapTls, Mailbox, Settings, SmtpSettings
+from workflows.settings import (
+    ImapAccount,
+    ImapTls,
+    Mailbox,
+    RelayCredentials,
+    Settings,
+    SmtpSettings,
+)
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
@@ -217,7 +226,23 @@ def _lifecycle(gw: dict[str, Any], data: dict[str, Any], env: Mapping[str, str]
         raise ConfigError(f"[gateway] lifecycle setting: {exc}") from None
     if not 0 <= values.get("sla_warning_share", 0.25) < 1:
         raise ConfigError("[gateway] sla_warning_share must be between 0 and 1")
+    retry = env.get("TICKETGATE_MAIL_RETRY_MINUTES") or gw.get("mail_retry_minutes")
+    if retry is not None:
+        values["mail_retry_minutes"] = _retry_minutes(retry)
     return values
+
+
+def _retry_minutes(raw: object) -> tuple[int, ...]:
+    """``mail_retry_minutes``: a list (TOML) or "5,15,60" (environment) of positive minutes."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    try:
+        minutes = tuple(int(m) for m in items)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        minutes = ()
+    if not minutes or min(minutes) < 1:
+        raise ConfigError(f"[gateway] mail_retry_minutes {raw!r}: expected positive minutes, "
+                          "e.g. [5, 15, 60, 240]")
+    return minutes
 
 
 # [notices] keys -> Settings fields (workflows.notices); list values become tuples.
@@ -280,6 +305,19 @@ def _post_limits(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, int]:
     return values
 
 
+def _relay(table: dict[str, Any], env: Mapping[str, str]) -> RelayCredentials:
+    """[relay]: credentials for the outbound relay; each key also TICKETGATE_RELAY_<KEY>."""
+    values: dict[str, Any] = {}
+    for key in ("user", "password", "oauth2_token_command", "ca_file"):
+        value = env.get(f"TICKETGATE_RELAY_{key.upper()}") or table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"[relay] {key} must be a string")
+        values[key] = value or None
+    if values["ca_file"] is not None:
+        values["ca_file"] = Path(values["ca_file"])
+    return RelayCredentials(**values)
+
+
 def load_settings(
     config_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -317,8 +355,8 @@ def load_settings(
         mailboxes=mailboxes,
         transport=pick("TICKETGATE_TRANSPORT", "transport", "file"),
         from_address=pick("TICKETGATE_FROM", "from_address", mailboxes[0].address),
-        message_id_domain=pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
-                               mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        message_id_domain=_id_domain(pick("TICKETGATE_MESSAGE_ID_DOMAIN", "message_id_domain",
+                               mailboxes[0].address.rpartition("@")[2] or "localhost")),
         instance_id=pick("TICKETGATE_INSTANCE_ID", "instance_id", "ticketgate"),
         escalation_address=pick("TICKETGATE_ESCALATION_ADDRESS", "escalation_address", None),
         trusted_authserv_ids=tuple(t.strip().lower() for t in trusted if t.strip()),
@@ -333,6 +371,30 @@ def load_settings(
         **_lifecycle(gw, data, env),
         **_notices(_table(data, "notices"), env),
         **_post_limits(gw, env),
+        **_desk_timezone(gw, env),
+        relay=_relay(_table(data, "relay"), env),
         **_retention(gw, env),
         trusted_proxies=_trusted_proxies(gw, env),
     )
+
+
+def _desk_timezone(gw: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """``desk_timezone`` (``TICKETGATE_DESK_TIMEZONE``): the zone of a time given without an
+    offset, on every surface; an IANA name, checked here so a typo stops the start."""
+    raw = env.get("TICKETGATE_DESK_TIMEZONE") or gw.get("desk_timezone")
+    if raw is None:
+        return {}
+    try:
+        zone = ZoneInfo(str(raw).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[gateway] desk_timezone {raw!r}: expected an IANA zone like "
+                          "Europe/Berlin or UTC") from None
+    return {"desk_timezone": zone.key}
+
+
+def _id_domain(value: str) -> str:
+    """The right side of our Message-IDs: a dot-atom (RFC 5322 3.6.4), checked at start rather
+    than refused by ``workflows.mailheaders`` on every mail."""
+    if mailheaders.msg_id(f"x@{value}") is None:
+        raise ConfigError(f"message_id_domain {value!r}: expected a domain like desk.example")
+    return value

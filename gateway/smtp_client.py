@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from gateway.smtp_relay import DEFAULT_PORTS, RelayPolicy, RelayTls, secure_session, tls_context
 from workflows.outbox import TransportError, UncertainDelivery
 
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -67,8 +69,10 @@ def _data(raw: bytes) -> bytes:
 class _Connection:
     """One SMTP session; reconnects (once per message) when the server dropped it idle."""
 
-    def __init__(self, host: str, port: int, timeout: float, helo: str) -> None:
+    def __init__(self, host: str, port: int, timeout: float, helo: str,
+                 relay: RelayPolicy | None = None) -> None:
         self.host, self.port, self.timeout, self.helo = host, port, timeout, helo
+        self.relay = relay or RelayPolicy()
         self._sock: socket.socket | None = None
         self._file = None
         self.pipelining = self.smtputf8 = False
@@ -76,20 +80,59 @@ class _Connection:
 
     def _connect(self) -> None:
         self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        if self.relay.tls is RelayTls.IMPLICIT:
+            self.wrap(tls_context(self.relay))
         self._file = self._sock.makefile("rb")
         self.messages = 0
         greeting = self._reply()
         if greeting.code != 220:
             raise _error("greeting", greeting)
-        ehlo = self._command(f"EHLO {self.helo}")
-        if ehlo.code != 250:
+        lines = self.ehlo()
+        if lines is None:
+            if self.relay.tls is not RelayTls.NONE or self.relay.user is not None:
+                raise TransportError(f"{self.host}:{self.port} does not speak ESMTP; "
+                                     "TLS and AUTH need it", temporary=True)
             helo = self._command(f"HELO {self.helo}")
             if helo.code != 250:
                 raise _error("HELO", helo)
             return
-        features = {line.split()[0].upper() for line in ehlo.text.splitlines()[1:] if line}
+        lines = secure_session(self, lines, self.relay)
+        features = {line.split()[0] for line in lines if line.split()}
         self.pipelining = "PIPELINING" in features
         self.smtputf8 = "SMTPUTF8" in features
+
+    def _open(self) -> None:
+        """Connect; a refusal while connecting (TLS, AUTH, greeting) leaves no half session."""
+        try:
+            self._connect()
+        except TransportError:
+            self.close()
+            raise
+
+    def ehlo(self) -> set[str] | None:
+        """The EHLO extension lines (upper-cased), or None when the server refuses EHLO."""
+        reply = self._command(f"EHLO {self.helo}")
+        if reply.code != 250:
+            return None
+        return {line.upper() for line in reply.text.splitlines()[1:] if line}
+
+    def command(self, line: str) -> tuple[int, str]:
+        reply = self._command(line)
+        return reply.code, reply.text
+
+    def wrap(self, context: ssl.SSLContext) -> None:
+        """TLS on the open socket (implicit TLS, or after a 220 to STARTTLS)."""
+        assert self._sock is not None
+        try:
+            self._sock = context.wrap_socket(self._sock, server_hostname=self.host)
+        except (ssl.SSLError, OSError) as exc:
+            self._sock.close()
+            self._sock = self._file = None
+            what = getattr(exc, "verify_message", None) or str(exc)
+            raise TransportError(f"TLS to {self.host}:{self.port} failed ({what}); nothing "
+                                 "sent", temporary=True) from None
+        if self._file is not None:
+            self._file = self._sock.makefile("rb")
 
     def _reply(self) -> Reply:
         assert self._file is not None
@@ -119,7 +162,7 @@ class _Connection:
             reused = self._sock is not None and self.messages > 0
             try:
                 if self._sock is None:
-                    self._connect()
+                    self._open()
                 self._transaction(raw, sender, recipients)
                 self.messages += 1
                 return
@@ -150,7 +193,7 @@ class _Connection:
         while start < len(items):
             try:
                 if self._sock is None:
-                    self._connect()
+                    self._open()
             except (OSError, ConnectionError, TransportError) as exc:
                 self.close()
                 error = exc if isinstance(exc, TransportError) else TransportError(
@@ -303,13 +346,15 @@ class SmtpTransport:
     """A ``Transport`` whose ``session()`` keeps one pipelined connection for many messages;
     ``send`` alone opens a connection for one message."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 30.0,
-                 helo: str = "localhost") -> None:
-        self.host, self.port, self.timeout, self.helo = host, port, timeout, helo
+    def __init__(self, host: str, port: int | None = None, *, timeout: float = 30.0,
+                 helo: str = "localhost", relay: RelayPolicy | None = None) -> None:
+        self.relay = relay or RelayPolicy(timeout=timeout)
+        self.host, self.timeout, self.helo = host, timeout, helo
+        self.port = port or DEFAULT_PORTS[self.relay.tls]
 
     @contextmanager
     def session(self) -> Iterator[_Connection]:
-        conn = _Connection(self.host, self.port, self.timeout, self.helo)
+        conn = _Connection(self.host, self.port, self.timeout, self.helo, self.relay)
         try:
             yield conn
         finally:

@@ -2,8 +2,15 @@
 
 Place in the flow: the edge ``workflows.outbox.send_queued`` hands each message to. Chosen by
 configuration: ``file`` (the default: one ``.eml`` per message in ``$TICKETGATE_HOME/outbox``,
-so a fresh machine needs no mail server) or ``smtp://host:port`` (``gateway.smtp_client``: one
-pipelined connection per notice fan-out, one connection per case mail).
+so a fresh machine needs no mail server) or an SMTP relay (``gateway.smtp_client``: one
+pipelined connection per notice fan-out, one connection per case mail):
+
+- ``smtp://host[:25]``: clear text, for a local MTA;
+- ``smtp+starttls://host[:587]``: STARTTLS before anything else (RFC 3207), e.g. Microsoft 365
+  (``smtp.office365.com``) or Gmail (``smtp.gmail.com``);
+- ``smtps://host[:465]``: TLS from the first byte (RFC 8314).
+
+Credentials come from ``[relay]`` (``gateway.smtp_relay`` says what is refused and why).
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.smtp_client import SmtpTransport
+from gateway.smtp_relay import RelayPolicy, RelayTls, check_policy
 from workflows.outbox import Transport, TransportError
+from workflows.settings import RelayCredentials
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+SCHEMES = {"smtp": RelayTls.NONE, "smtps": RelayTls.IMPLICIT, "smtp+starttls": RelayTls.STARTTLS}
 
 
 class FileTransport:
@@ -38,10 +48,28 @@ class FileTransport:
             raise TransportError(f"cannot write {name}: {exc}", temporary=True) from exc
 
 
-def make_transport(spec: str, outbox_dir: Path) -> Transport:
+def make_transport(spec: str, outbox_dir: Path,
+                   relay: RelayCredentials | None = None) -> Transport:
+    """The transport ``spec`` names; ``ValueError`` (a sentence for the operator) otherwise."""
     if spec == "file":
         return FileTransport(outbox_dir)
     parts = urlsplit(spec)
-    if parts.scheme == "smtp" and parts.hostname:
-        return SmtpTransport(parts.hostname, parts.port or 25)
-    raise ValueError(f"unknown transport {spec!r}: use 'file' or 'smtp://host:port'")
+    tls = SCHEMES.get(parts.scheme)
+    if tls is None or not parts.hostname:
+        raise ValueError(f"unknown transport {spec!r}: use 'file', 'smtp://host:port', "
+                         "'smtp+starttls://host:587' or 'smtps://host:465'")
+    if parts.username or parts.password:
+        raise ValueError("put relay credentials in [relay] (or TICKETGATE_RELAY_USER/"
+                         "_PASSWORD), not in the transport URL, which is logged and shown")
+    creds = relay or RelayCredentials()
+    policy = RelayPolicy(tls=tls, ca_file=creds.ca_file, user=creds.user,
+                         password=creds.password,
+                         oauth2_token_command=creds.oauth2_token_command)
+    problem = check_policy(parts.hostname, policy)
+    if problem:
+        raise ValueError(problem)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"transport {spec!r}: the port is not a number") from None
+    return SmtpTransport(parts.hostname, port, relay=policy)

@@ -1,48 +1,69 @@
-"""Delivery failure reports -> which recipients failed and which of our mails it was about.
+"""Delivery failure reports -> which recipients failed, how, and which of our mails it was about.
 
 Place in the flow: once ``parsing.classify`` has called a message a bounce, ``parsing.parse``
 asks ``extract`` for the details; the workflow then marks the recipient and finds the outbound
 mail by the returned Message-ID (ours carry the case token, see ``parsing.reference``).
 
-Formats, most structured first: RFC 3464 ``message/delivery-status`` (per-recipient
-``Action``/``Status``, RFC 3463 codes: 5.x.x permanent, 4.x.x transient), then the plain-text
-reports of qmail (its "bounce" format), Exim and Postfix without DSN, and finally a heuristic
-for the rest (``X-Failed-Recipients`` and a ``Message-ID:`` line in whatever came back).
+Readers, most structured first, the first that names a recipient wins:
+0. Amazon SES notifications delivered by mail (JSON, ``parsing.ses``).
+1. RFC 3464 ``message/delivery-status``: per-recipient ``Action``, ``Status`` (RFC 3463: 5.x.x
+   permanent, 4.x.x transient), ``Diagnostic-Code``, ``Remote-MTA``; ``Reporting-MTA`` once.
+2. ``X-Failed-Recipients`` (Exim, Google, Microsoft 365 set it): the list itself, statuses from
+   the prose.
+3. The prose of the report (``parsing.bounce_text``): anchor sentences of qmail, Exim,
+   Postfix, Sendmail, Exchange, Gmail, Yahoo, Notes, GroupWise and others.
+4. GNU Mailman's detectors (``flufl.bounce``), for the odd formats it has collected over twenty
+   years (SMTP32, Netscape, LLNL, Sina, Yale, CAI wireless ...).
+A delayed report (RFC 3464 2.3.3 "delayed", 4.x.x) never makes a recipient permanent.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
+import warnings
 
+from parsing import bounce_text, ses
 from parsing.headers import message_id
-from parsing.model import Bounce
+from parsing.model import Bounce, DeliveryAction, FailedRecipient
 
 MAX_SCAN = 256 * 1024  # characters of a report read
 MAX_RECIPIENTS = 100
+MAX_FLUFL_BYTES = 64 * 1024  # flufl.bounce reads the whole message; bound what it gets
 
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+_STATUS = bounce_text.ENHANCED_STATUS
 _RETURNED_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*([^\r\n]+)", re.I | re.M)
-# Local parts exclude "@" so that no pattern can try every "@" of a long token: linear time.
-_ANGLE_ADDRESS_LINE = re.compile(
-    r"^<([^<>\s@]{1,256}@[^<>\s]{1,256})>(?: \(expanded from <[^<>\n]*>\))?:", re.M
-)
-_INDENTED_LINE = re.compile(r"^  (\S{1,512})[ \t]*$", re.M)  # Exim: "  user@example.com"
-_RECIPIENT_FIELD = re.compile(
-    r"^(?:Final|Original)-Recipient:[^;\n]*;[ \t]*<?([^<>\s@]{1,256}@[^<>\s]{1,256})", re.I | re.M
-)
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
+_XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 
 QMAIL_SENTINEL = "This is the qmail-send program"
 EXIM_SENTINEL = "This message was created automatically by mail delivery software"
 POSTFIX_SENTINELS = ("This is the mail system at host", "This is the Postfix program at host")
-_QMAIL_COPY = (
-    "--- Below this line is a copy of the message",
-    "--- Enclosed are the original headers",
+# Subjects of warnings that the MTA is still trying (a bare "Warning:" is not one: MDaemon
+# titles its final "User unknown" report "Warning: ...").
+_DELAY_SUBJECT = re.compile(
+    r"\bdelay|warning: message .{0,80} delayed|warning: could not send message for past"
+    r"|still being retried|will retry|not yet been delivered|retrying",
+    re.I,
 )
-_EXIM_COPY = ("------ This is a copy of the message",)
-_POSTFIX_COPY = ("--- Delivery report unavailable ---",)
-_EXIM_DELAY = "has not yet been delivered"
-_DELAY_SUBJECT = re.compile(r"\bdelay|\bwarning\b|still being retried|\(delay\)", re.I)
+_FORMATS = (
+    (QMAIL_SENTINEL, "qmail"),
+    (EXIM_SENTINEL, "exim"),
+    (POSTFIX_SENTINELS[0], "postfix"),
+    (POSTFIX_SENTINELS[1], "postfix"),
+    ("----- The following addresses had", "sendmail"),
+    ("----- Transcript of session follows -----", "sendmail"),
+    ("Delivery has failed to these recipients", "exchange2007"),
+    ("Your message did not reach some or all of the intended recipients", "exchange2003"),
+    ("couldn't be delivered", "office365"),
+    ("Delivery to the following recipient", "gmail"),
+    ("wasn't delivered to", "gmail"),
+    ("Google Groups", "googlegroups"),
+    ("unable to deliver your message to the following", "yahoo"),
+    ("was not delivered to:", "domino"),
+    ("undeliverable to the following", "groupwise"),
+)
 
 
 def extract(
@@ -52,73 +73,140 @@ def extract(
     text: str,
     delivery_status: list[str],
     message_headers: list[list[tuple[str, str]]],
+    raw: bytes | None = None,
+    exclude: tuple[str, ...] = (),
+    in_reply_to: tuple[str, ...] = (),
 ) -> Bounce:
-    """The most specific reading of a report already classified as a bounce."""
+    """The most specific reading of a report already classified as a bounce.
+
+    ``exclude``: addresses that are not recipients (the report's own From and To: us).
+    ``raw``: the whole message, for the flufl.bounce detectors (skipped when None).
+    """
     text = text[:MAX_SCAN]
-    returned = _returned_id(message_headers)
-    if delivery_status:
-        recipients, permanent = _rfc3464(delivery_status)
-        return Bounce(returned or _id_in(text), recipients, permanent, "rfc3464")
-    listed = _split_header(failed_header)
-    if QMAIL_SENTINEL in text:
-        report, copy = _cut(text, _QMAIL_COPY)
-        recipients = listed or _unique(_ANGLE_ADDRESS_LINE.findall(report))
-        permanent = "temporary" not in report.lower()
-        return Bounce(returned or _id_in(copy), recipients, permanent, "qmail")
-    if EXIM_SENTINEL in text:
-        report, copy = _cut(text, _EXIM_COPY)
-        recipients = listed or _unique(
-            [a.strip("<>") for a in _INDENTED_LINE.findall(report) if "@" in a]
-        )
-        permanent = _EXIM_DELAY not in report
-        return Bounce(returned or _id_in(copy), recipients, permanent, "exim")
-    if any(s in text for s in POSTFIX_SENTINELS):
-        report, copy = _cut(text, _POSTFIX_COPY)
-        recipients = listed or _unique(_ANGLE_ADDRESS_LINE.findall(report))
-        permanent = not _DELAY_SUBJECT.search(subject)
-        return Bounce(returned or _id_in(copy), recipients, permanent, "postfix-text")
-    recipients = listed or _unique(
-        _RECIPIENT_FIELD.findall(text) + _ANGLE_ADDRESS_LINE.findall(text)
+    if ses.notification_type(text[:1024]) == "Bounce":
+        from_ses = ses.read_bounce(text)
+        if from_ses is not None:
+            return from_ses
+    report = bounce_text.report_section(text)
+    original = _returned_id(message_headers) or _id_in(text[len(report):]) or _id_in(text)
+    if original is None and len(in_reply_to) == 1:
+        original = in_reply_to[0]  # Exchange and Gmail answer our mail: In-Reply-To is it
+    delayed_hint = bool(_DELAY_SUBJECT.search(subject))
+    reporting, recipients = _rfc3464(delivery_status)
+    fmt = "rfc3464"
+    if not recipients:
+        listed = _split_header(failed_header)
+        excluded = frozenset(a.lower() for a in exclude)
+        found = bounce_text.recipients_in(report, exclude=excluded, delayed_hint=delayed_hint,
+                                          listed=listed)
+        fmt = _format_of(text, listed)
+        if not listed and raw is not None and (not found or not _anchored(report)):
+            flufl = _flufl(raw)
+            if flufl:
+                found = _with_flufl(found, flufl, report, delayed_hint)
+                fmt = "flufl.bounce"
+        recipients = [
+            FailedRecipient(r.address, r.action, r.status, r.diagnostic) for r in found
+        ]
+    # A report that names nobody is final unless it says it is a delay warning.
+    unnamed_final = not (delayed_hint or bounce_text.says_delayed(report))
+    return _bounce(original, tuple(recipients[:MAX_RECIPIENTS]), fmt, reporting, unnamed_final)
+
+
+def _bounce(original: str | None, recipients: tuple[FailedRecipient, ...], fmt: str,
+            reporting: str | None, unnamed_final: bool) -> Bounce:
+    final = tuple(r.address for r in recipients if r.permanent)
+    delayed = tuple(r.address for r in recipients if not r.permanent)
+    return Bounce(
+        original_message_id=original,
+        failed_recipients=_unique(list(final or delayed)),
+        permanent=bool(final) or (not recipients and unnamed_final),
+        format=fmt,
+        recipients=recipients,
+        reporting_mta=reporting,
     )
-    permanent = not _DELAY_SUBJECT.search(subject)
-    return Bounce(returned or _id_in(text), recipients, permanent, "heuristic")
 
 
-def _rfc3464(reports: list[str]) -> tuple[tuple[str, ...], bool]:
-    """Failed or delayed recipients of RFC 3464 section 2.3 groups, and whether any is final."""
-    failed: list[str] = []
-    permanent = False
+def _format_of(text: str, listed: tuple[str, ...]) -> str:
+    for sentinel, name in _FORMATS:
+        if sentinel in text:
+            return name
+    return "x-failed-recipients" if listed else "heuristic"
+
+
+def _anchored(report: str) -> bool:
+    return bounce_text.anchored(report)
+
+
+def _rfc3464(reports: list[str]) -> tuple[str | None, list[FailedRecipient]]:
+    """Failed or delayed recipients of RFC 3464 section 2.3 groups, and the Reporting-MTA."""
+    reporting: str | None = None
+    found: dict[str, FailedRecipient] = {}
     for report in reports:
-        groups = _BLANK_LINE.split(report.replace("\r\n", "\n")[:MAX_SCAN])
-        for group in groups[1 : MAX_RECIPIENTS + 1]:  # groups[0]: per-message fields (2.2)
-            fields = _fields(group)
-            recipient = _address(fields.get("original-recipient") or fields.get("final-recipient"))
-            if not recipient:
+        for fields in _groups(report.replace("\r\n", "\n")[:MAX_SCAN]):
+            if "reporting-mta" in fields and reporting is None:
+                reporting = _typed_value(fields["reporting-mta"])
+            recipient = _address(fields.get("original-recipient")) or _address(
+                fields.get("final-recipient"))
+            if not recipient or recipient in found:
                 continue
             action = fields.get("action", "").strip().lower()
             status = _STATUS.search(fields.get("status", ""))
-            code = status.group(0) if status else ""
-            if action in ("failed", "delayed") or (not action and code[:1] in ("4", "5")):
-                failed.append(recipient)
-                # RFC 3464 2.3.3: "delayed" is transient; RFC 3463 3: 5.x.x is permanent.
-                if action == "failed" or (action != "delayed" and code.startswith("5")):
-                    permanent = True
-    return _unique(failed), permanent
+            code = status.group(0) if status else None
+            diagnostic = _typed_value(fields.get("diagnostic-code", "")) or ""
+            if not code:
+                in_diagnostic = _STATUS.search(diagnostic)
+                code = in_diagnostic.group(0) if in_diagnostic else None
+            if action.startswith("delay") or (not action.startswith("fail") and (code or "")[:1]
+                                              == "4"):
+                kind = DeliveryAction.DELAYED
+            elif action.startswith("fail") or (not action and (code or "")[:1] == "5"):
+                kind = DeliveryAction.FAILED
+            else:
+                continue  # delivered, relayed, expanded (RFC 3464 2.3.3): not a failure
+            found[recipient] = FailedRecipient(
+                recipient, kind, code, " ".join(diagnostic.split())[:300],
+                _typed_value(fields.get("remote-mta", "")) or None)
+            if len(found) >= MAX_RECIPIENTS:
+                break
+    return reporting, list(found.values())
 
 
-def _fields(group: str) -> dict[str, str]:
-    """``Name: value`` lines of one report group, folded lines joined, first value wins."""
-    fields: dict[str, str] = {}
-    last = None
-    for line in group.split("\n")[:200]:
-        if line[:1] in (" ", "\t") and last:
-            fields[last] += " " + line.strip()
+def _groups(report: str) -> list[dict[str, str]]:
+    """``Name: value`` groups of a delivery-status body, folded lines joined, first value wins.
+
+    Blank lines separate groups (RFC 3464 2.1); some MTAs omit them, so a second
+    Final-Recipient also starts a new group.
+    """
+    groups: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last: str | None = None
+    for line in report.split("\n")[:5000]:
+        if not line.strip():
+            if current:
+                groups.append(current)
+            current, last = {}, None
             continue
-        name, colon, value = line.partition(":")
-        if colon:
-            last = name.strip().lower()
-            fields.setdefault(last, value.strip())
-    return fields
+        if line[:1] in (" ", "\t") and last:
+            current[last] += " " + line.strip()
+            continue
+        match = _FIELD.match(line)
+        if not match:
+            continue
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in ("final-recipient", "original-recipient") and name in current:
+            groups.append(current)
+            current = {}
+        last = name
+        current.setdefault(name, value)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _typed_value(value: str) -> str:
+    """``dns; mx.example.com`` -> ``mx.example.com`` (RFC 3464 2.1.2 type ; value)."""
+    return value.partition(";")[2].strip() if ";" in value else value.strip()
 
 
 def _address(value: str | None) -> str | None:
@@ -126,7 +214,50 @@ def _address(value: str | None) -> str | None:
     if not value:
         return None
     address = value.rpartition(";")[2].strip().strip("<>").strip()
+    if "+" in address:  # RFC 3461 4 xtext: "+40" is "@"
+        address = _XTEXT.sub(lambda m: chr(int(m.group(1), 16)), address)
+    address = address.strip("<>\"' ")
     return address.lower() if "@" in address and " " not in address else None
+
+
+def _flufl(raw: bytes) -> tuple[set[str], set[str]] | None:
+    """(temporary, permanent) addresses GNU Mailman's detectors find, or None on failure."""
+    try:
+        from flufl.bounce import all_failures
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            message = email.message_from_bytes(raw[:MAX_FLUFL_BYTES], policy=email.policy.compat32)
+            temporary, permanent = all_failures(message)
+    except Exception:  # a third-party heuristic must cost its answer, never the message
+        return None
+    temp = {a for a in map(_text, temporary) if "@" in a}
+    perm = {a for a in map(_text, permanent) if "@" in a}
+    return (temp - perm, perm) if temp or perm else None
+
+
+def _text(address: bytes | str) -> str:
+    raw = address.decode("utf-8", "replace") if isinstance(address, bytes) else str(address)
+    return raw.strip().lower()
+
+
+def _with_flufl(found: tuple[bounce_text.TextRecipient, ...], flufl: tuple[set[str], set[str]],
+                report: str, delayed_hint: bool) -> tuple[bounce_text.TextRecipient, ...]:
+    """flufl.bounce's addresses, described (status, words) from our reading of the report."""
+    temporary, permanent = flufl
+    ours = {r.address: r for r in found}
+    result = []
+    for address in sorted(permanent | temporary):
+        described = ours.get(address) or bounce_text.describe(report, address,
+                                                              delayed_hint=delayed_hint)
+        # flufl.bounce knows the address; the report's own words ("THIS IS A WARNING
+        # MESSAGE ONLY", a 4.x.x code) know best whether the MTA is still trying.
+        delayed = address in temporary or ((described.status or "")[:1] != "5" and (
+            delayed_hint or bounce_text.says_delayed(report)))
+        action = DeliveryAction.DELAYED if delayed else DeliveryAction.FAILED
+        result.append(bounce_text.TextRecipient(address, action, described.status,
+                                                described.diagnostic))
+    return tuple(result)
 
 
 def _returned_id(message_headers: list[list[tuple[str, str]]]) -> str | None:
@@ -142,15 +273,6 @@ def _returned_id(message_headers: list[list[tuple[str, str]]]) -> str | None:
 def _id_in(text: str) -> str | None:
     match = _RETURNED_ID.search(text)
     return message_id(match.group(1)) if match else None
-
-
-def _cut(text: str, markers: tuple[str, ...]) -> tuple[str, str]:
-    """(the report, the returned copy) split at the MTA's "copy of the message" marker."""
-    for marker in markers:
-        index = text.find(marker)
-        if index >= 0:
-            return text[:index], text[index:]
-    return text, text
 
 
 def _split_header(values: list[str]) -> tuple[str, ...]:

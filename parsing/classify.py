@@ -6,8 +6,9 @@ Place in the flow: ``parsing.parse`` builds ``Facts`` from the parsed headers an
 reply. An auto-reply or a bounce must never reopen a case or answer back (RFC 3834 2).
 
 GNU Mailman style: each rule is a name, a one-line description and one check; ``RULES`` maps
-rules to classes; when several classes hit, ``PRECEDENCE`` decides: LOOP > BOUNCE > AUTO_REPLY
-> LIST > HUMAN (our own mail coming back matters most; a bounce of a list post is a bounce).
+rules to classes; when several classes hit, ``PRECEDENCE`` decides: LOOP > COMPLAINT
+> BOUNCE > AUTO_REPLY > LIST > HUMAN (our own mail coming back matters most; a bounce of a list
+post is a bounce).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from parsing import bounce, reference
+from parsing import bounce, reference, ses
+from parsing import classify_words as words
 from parsing.model import Address, AutomationClass
 
 MAX_HOPS = 25  # RFC 5321 6.3: a loop shows as a pile of Received fields; 25 is far past normal
@@ -95,14 +97,8 @@ def _too_many_hops(f: Facts) -> bool:
 
 # --- BOUNCE: a delivery status notification or a look-alike --------------------------------
 
-_BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon"})
-_BOUNCE_SUBJECT = re.compile(
-    r"^(?:undelivered mail returned to sender|delivery status notification \((?:failure|delay)\)"
-    r"|undeliverable:|undelivered:|undeliverable mail|mail delivery failed|failure notice"
-    r"|returned mail:|delivery failure|mail delivery failure|delivery has failed"
-    r"|warning: message .{0,80} delayed|delayed mail \(still being retried\))",
-    re.I,
-)
+_BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailer_daemon",
+                             "mdaemon", "mail.delivery.system", "mailerdaemon"})
 
 
 @rule("dsn_report", "multipart/report; report-type=delivery-status (RFC 3464)")
@@ -110,14 +106,32 @@ def _dsn_report(f: Facts) -> bool:
     return f.content_type == "multipart/report" and f.report_type == "delivery-status"
 
 
-@rule("mailer_daemon_sender", "From is MAILER-DAEMON@ or postmaster@ (the null sender's stand-ins)")
+@rule("mailer_daemon_sender", "From is MAILER-DAEMON@, postmaster@ or 'Mail Delivery System'")
 def _mailer_daemon(f: Facts) -> bool:
-    return f.sender is not None and f.sender.email.partition("@")[0] in _BOUNCE_SENDERS
+    if f.sender is None:
+        return False
+    local = f.sender.email.partition("@")[0].strip("\\")
+    return local in _BOUNCE_SENDERS or words.BOUNCE_NAMES.match(f.sender.name.strip()) is not None
 
 
 @rule("bounce_subject", "subject of a common non-delivery report (Postfix, Exchange, Gmail, ...)")
 def _bounce_subject(f: Facts) -> bool:
-    return _BOUNCE_SUBJECT.match(f.subject) is not None
+    return words.BOUNCE_SUBJECT.match(f.subject) is not None
+
+
+@rule("weak_bounce_subject", "a subject people use too, from a sender that looks like a machine")
+def _weak_bounce_subject(f: Facts) -> bool:
+    return words.WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
+
+
+def _machine_sender(f: Facts) -> bool:
+    """Signs in the envelope and headers that no person sent this (the body aside)."""
+    if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
+        return True
+    if f.first("auto-submitted").lower() not in ("", "no"):
+        return True
+    local = f.sender.email.partition("@")[0] if f.sender else ""
+    return not local or words.MACHINE_LOCAL_PART.search(local) is not None
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
@@ -135,21 +149,42 @@ def _x_failed(f: Facts) -> bool:
     return f.has("x-failed-recipients")
 
 
+@rule("report_text", "body opens like a non-delivery report and the subject speaks of delivery")
+def _report_text(f: Facts) -> bool:
+    # A reply or forward ("Re:", "Fwd:") that quotes a report is a person talking about it.
+    if words.REPLY_PREFIX.match(f.subject):
+        return False
+    # A customer may paste a report into a new mail asking for help: a machine's sign too.
+    return (words.REPORT_SUBJECT_WORDS.search(f.subject) is not None
+            and words.REPORT_OPENINGS.search(f.text_head[:4096]) is not None
+            and _machine_sender(f))
+
+
+def _from_amazon(f: Facts) -> bool:
+    return f.sender is not None and f.sender.domain.endswith(ses.SENDER_DOMAINS)
+
+
+@rule("ses_bounce_notification", "an Amazon SES bounce notification (JSON) from Amazon")
+def _ses_bounce(f: Facts) -> bool:
+    return _from_amazon(f) and ses.notification_type(f.text_head) == "Bounce"
+
+
+# --- COMPLAINT: abuse feedback reports, RFC 5965 ---------------------------------------------
+
+
+@rule("ses_complaint_notification", "an Amazon SES complaint notification (JSON) from Amazon")
+def _ses_complaint(f: Facts) -> bool:
+    return _from_amazon(f) and ses.notification_type(f.text_head) == "Complaint"
+
+
+@rule("arf_report", "multipart/report; report-type=feedback-report (ARF, RFC 5965)")
+def _arf(f: Facts) -> bool:
+    return f.content_type == "multipart/report" and f.report_type == "feedback-report"
+
+
 # --- AUTO_REPLY: autoresponders, RFC 3834 -------------------------------------------------
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
-_AUTO_SUBJECT = re.compile(
-    r"^(?:out of (?:the )?office(?: auto-?reply)?|automatic reply"
-    r"|auto(?:matic)?[ -]?re(?:ply|sponse)|autoreply|auto|abwesenheitsnotiz"
-    r"|automatische antwort|réponse automatique"
-    r"|risposta automatica|respuesta automática|autosvar|automatisch antwoord"
-    r"|fuera de la oficina|afwezig|vacation(?: reply| notice| message)?"
-    r"|away from (?:the|my) office|on vacation)\s*(?:[:：(]|$)"
-    # Lotus Notes: "Jane Doe is out of the office."
-    r"|(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)",
-    re.I,
-)
-_AUTO_PHRASE = re.compile(r"out of (?:the )?office|automatic reply|auto-?reply|abwesenheit", re.I)
 
 
 @rule("auto_submitted", "Auto-Submitted other than 'no' (RFC 3834 5.1)")
@@ -174,7 +209,7 @@ def _auto_subject(f: Facts) -> bool:
     # it outranks a guess from the subject.
     if f.first("auto-submitted").lower().startswith("no"):
         return False
-    return _AUTO_SUBJECT.search(f.subject) is not None
+    return words.AUTO_SUBJECT.search(f.subject) is not None
 
 
 @rule("ms_inbox_rules_loop", "X-MS-Exchange-Inbox-Rules-Loop: generated by an Outlook rule")
@@ -189,7 +224,13 @@ def _suppress(f: Facts) -> bool:
     if not f.tokens("x-auto-response-suppress") & {"all", "oof"}:
         return False
     null_return_path = f.first("return-path").replace(" ", "") == "<>"
-    return null_return_path or _AUTO_PHRASE.search(f.subject) is not None
+    return null_return_path or words.AUTO_PHRASE.search(f.subject) is not None
+
+
+@rule("challenge_response", "asks the sender to prove being human before delivery")
+def _challenge(f: Facts) -> bool:
+    return (words.CHALLENGE_SUBJECT.search(f.subject) is not None
+            and words.CHALLENGE_TEXT.search(f.text_head[:4096]) is not None)
 
 
 @rule("mdn_report", "multipart/report; report-type=disposition-notification (read receipt)")
@@ -246,15 +287,21 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
     (_dsn_report, AutomationClass.BOUNCE),
     (_mailer_daemon, AutomationClass.BOUNCE),
     (_bounce_subject, AutomationClass.BOUNCE),
+    (_weak_bounce_subject, AutomationClass.BOUNCE),
     (_qmail, AutomationClass.BOUNCE),
     (_exim, AutomationClass.BOUNCE),
     (_x_failed, AutomationClass.BOUNCE),
+    (_report_text, AutomationClass.BOUNCE),
+    (_ses_bounce, AutomationClass.BOUNCE),
+    (_arf, AutomationClass.COMPLAINT),
+    (_ses_complaint, AutomationClass.COMPLAINT),
     (_auto_submitted, AutomationClass.AUTO_REPLY),
     (_x_autoreply, AutomationClass.AUTO_REPLY),
     (_precedence_auto, AutomationClass.AUTO_REPLY),
     (_auto_subject, AutomationClass.AUTO_REPLY),
     (_inbox_rules, AutomationClass.AUTO_REPLY),
     (_suppress, AutomationClass.AUTO_REPLY),
+    (_challenge, AutomationClass.AUTO_REPLY),
     (_mdn, AutomationClass.AUTO_REPLY),
     (_list_id, AutomationClass.LIST),
     (_list_unsubscribe, AutomationClass.LIST),
@@ -265,6 +312,7 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
 )
 PRECEDENCE = (
     AutomationClass.LOOP,
+    AutomationClass.COMPLAINT,  # a complaint quotes our mail and may look like a bounce
     AutomationClass.BOUNCE,
     AutomationClass.AUTO_REPLY,
     AutomationClass.LIST,

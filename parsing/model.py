@@ -21,6 +21,7 @@ class AutomationClass(StrEnum):
     BOUNCE = "bounce"  # delivery status notification (RFC 3464) or a look-alike
     LIST = "list"  # mailing list or bulk mail (RFC 2369 List-*, Precedence: bulk)
     LOOP = "loop"  # our own outbound mail came back to us
+    COMPLAINT = "complaint"  # abuse feedback report (ARF, RFC 5965) about our mail
 
 
 class ReferenceSource(StrEnum):
@@ -73,14 +74,64 @@ class TokenCandidate:
     valid: bool | None = None  # None: not checked (no key given to parse)
 
 
+class DeliveryAction(StrEnum):
+    """RFC 3464 2.3.3 Action of one recipient, as far as a failure report can say."""
+
+    FAILED = "failed"  # permanent: the MTA gave up (RFC 3463 class 5)
+    DELAYED = "delayed"  # transient: the MTA is still trying (class 4); never a bounce
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRecipient:
+    """One recipient a failure report names, with what it says about that recipient."""
+
+    address: str  # lower-cased
+    action: DeliveryAction
+    status: str | None = None  # RFC 3463 enhanced code, e.g. "5.1.1"
+    diagnostic: str = ""  # the remote server's words (Diagnostic-Code or the report's text)
+    remote_mta: str | None = None
+
+    @property
+    def permanent(self) -> bool:
+        return self.action is DeliveryAction.FAILED
+
+
 @dataclass(frozen=True, slots=True)
 class Bounce:
-    """What a delivery failure report says about the mail that failed."""
+    """What a delivery failure report says about the mail that failed.
+
+    ``failed_recipients`` are the addresses a reader should act on: the permanent failures
+    when there is any, else the delayed ones (and then ``permanent`` is False), so that a
+    consumer marking ``failed_recipients`` bounced when ``permanent`` never marks a delayed
+    one. ``recipients`` has every named recipient with its own action and status.
+    """
 
     original_message_id: str | None  # without angle brackets
     failed_recipients: tuple[str, ...]
     permanent: bool = True  # 5.x.x (RFC 3463) vs 4.x.x delayed
-    format: str = "rfc3464"  # rfc3464, qmail, exim, postfix-text, heuristic
+    format: str = "rfc3464"  # the reader that understood it: rfc3464, qmail, exim, exchange, ...
+    recipients: tuple[FailedRecipient, ...] = ()
+    reporting_mta: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """What an analyst reads: each acted-on recipient with its status and the server's
+        words ("gone@x.example 5.1.1 User unknown"), at most 500 characters."""
+        wanted = set(self.failed_recipients)
+        parts = [" ".join(x for x in (r.address, r.status or "", r.diagnostic) if x)
+                 for r in self.recipients if r.address in wanted]
+        return "; ".join(parts or self.failed_recipients)[:500]
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint:
+    """An abuse feedback report (ARF, RFC 5965): a recipient called our mail unwanted."""
+
+    feedback_type: str  # abuse, fraud, virus, not-spam, other, ... (RFC 5965 3.1 / 7.3)
+    original_message_id: str | None  # of the mail complained about, without angle brackets
+    recipients: tuple[str, ...] = ()  # Original-Rcpt-To, else the To of the returned mail
+    reporting_mta: str | None = None  # Reporting-MTA, else User-Agent
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +163,7 @@ class ParsedMail:
     automation: AutomationClass = AutomationClass.HUMAN
     automation_rules: tuple[str, ...] = ()  # names of the classifier rules that hit
     bounce: Bounce | None = None
+    complaint: Complaint | None = None
     auth_results: tuple[AuthResult, ...] = ()
     tokens: tuple[TokenCandidate, ...] = ()  # in precedence order: thread, subject, body
     case_numbers: tuple[str, ...] = ()  # bare case numbers mentioned (suggestions, never links)

@@ -7,7 +7,8 @@ I/O, no settings, no imports from ``gateway`` or ``workflows``; the reference ke
 The steps, each in its own module: ``mime`` splits the bytes into a bounded tree of parts,
 ``headers`` reads the fields routing needs, ``bodies`` picks text/HTML and the attachments
 (``tnef`` unpacks winmail.dat), ``trimmer`` cuts quotes from the text, ``reference`` finds and
-verifies case tokens, ``classify`` names the kind of sender and ``bounce`` reads failure reports.
+verifies case tokens, ``classify`` names the kind of sender, ``bounce`` reads failure reports
+and ``arf`` abuse complaints.
 
 It never raises: what is wrong with a message becomes a ``Defect`` and parsing goes on. Every
 loop is bounded (parts, depth, header lines, bytes decoded, characters searched), so one message
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from parsing import bodies, bounce, classify, headers, mime, reference
+from parsing import arf, bodies, bounce, classify, headers, mime, reference
 from parsing.htmltext import strip_tags
 from parsing.model import AutomationClass, Defect, ParsedMail
 from parsing.trimmer import trim_reply
@@ -121,7 +122,14 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
             text=text,
             delivery_status=content.delivery_status,
             message_headers=content.message_headers,
+            raw=raw,
+            exclude=tuple(a.email for a in (from_, *to) if a is not None),
+            in_reply_to=in_reply_to,
         )
+    complaint = None
+    if automation is AutomationClass.COMPLAINT:
+        complaint = arf.extract(attachments=content.attachments,
+                                message_headers=content.message_headers, text=text)
     visible, found = _visible(text)
     defects += found
     return ParsedMail(
@@ -141,6 +149,7 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
         automation=automation,
         automation_rules=rules,
         bounce=bounce_info,
+        complaint=complaint,
         auth_results=headers.auth_results(fields.get("authentication-results", [])),
         tokens=tokens,
         case_numbers=case_numbers,

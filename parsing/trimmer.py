@@ -16,6 +16,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from parsing import trimmer_i18n
 from parsing import trimmer_patterns as P
 
 
@@ -236,6 +237,15 @@ def _wrapped_span(lines: list[str], i: int) -> int:
                 if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
                     span = k - i
                     break
+    # Attributions in other languages wrapped before their verb ("... <jan@x.pl>\nnapisał(a):"):
+    # the verb's line belongs to the header even when the first line alone looks like one.
+    if not trimmer_i18n.is_attribution(first):
+        for k in range(i + 1, min(last, i + 2) + 1):
+            if trimmer_i18n.has_closer(lines[k]):
+                joined = _join(lines[i : k + 1])
+                if len(joined) <= P.MAX_LINE and trimmer_i18n.is_attribution(joined):
+                    return k - i
+                break
     # A line that already is a complete header keeps its neighbours to itself.
     return 0 if span and P.is_embedded(first) else span
 

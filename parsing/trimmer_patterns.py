@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from parsing import trimmer_i18n
+
 # Ruby's [[:blank:]]: whitespace that does not break the line (space, tab, NBSP, ...); BL is the
 # bare character-class body so it can be combined with other characters.
 BL = r" \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
@@ -174,7 +176,8 @@ def is_embedded(line: str) -> bool:
 def embedded_by_content(line: str) -> bool:
     """The marker rules that are not anchored at the start of the line."""
     # Each of them needs a colon somewhere or a line ending in "wrote" / "schrieb" / ">".
-    if ":" not in line and not line.rstrip().endswith(("wrote", "schrieb", ">")):
+    if ":" not in line and "：" not in line and not line.rstrip().endswith(
+            ("wrote", "schrieb", ">")):
         return False
     return (
         date_someone_wrote(line)
@@ -182,6 +185,7 @@ def embedded_by_content(line: str) -> bool:
         or someone_wrote_on_date(line)
         or someone_via_something_wrote(line)
         or someone_email_wrote(line)
+        or trimmer_i18n.is_attribution(line)
     )
 
 

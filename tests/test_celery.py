@@ -236,12 +236,13 @@ def _case_status(rt: Runtime, number: str) -> str | None:
         return session.scalar(select(Case.status).where(Case.number == number))
 
 
-def test_beat_schedules_sweep_outbox_and_timers(settings):
-    """Beat is what turns a lost message into a late one: each periodic task is scheduled."""
+def test_beat_schedules_the_sweep_and_the_clock(settings):
+    """Beat is what turns a lost message into a late one: each periodic task is scheduled.
+    The outbox needs no task of its own: the clock's pass has a case-mail job."""
     config = celery_config(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0"),
                            CeleryOptions())
     schedule = {entry["task"]: entry["schedule"] for entry in config["beat_schedule"].values()}
-    assert schedule == {SWEEP: 30.0, SEND_OUTBOX: 60.0, RUN_TIMERS: settings.scheduler_interval}
+    assert schedule == {SWEEP: 30.0, RUN_TIMERS: settings.scheduler_interval}
 
 
 def test_redis_redelivers_only_after_any_task_must_have_ended(settings):

@@ -49,3 +49,22 @@ def test_ticketgate_roles_share_one_home_volume():
     mounts = {name: [v for v in services[name].get("volumes", []) if v.endswith(":" + home)]
               for name in ("init", "gateway", "worker", "beat")}
     assert mounts == {name: [f"ticketgate-home:{home}"] for name in mounts}
+
+
+def test_the_console_is_published_and_listens_beyond_the_container_loopback():
+    """The console must bind 0.0.0.0 inside the container and be published on the host."""
+    gateway = _compose()["services"]["gateway"]
+    assert "--http" in gateway["command"]
+    assert gateway["command"][gateway["command"].index("--http") + 1].startswith("0.0.0.0:")
+    assert any(str(port).endswith(":8080") for port in gateway["ports"])
+
+
+def test_every_long_running_service_has_a_health_check():
+    services = _compose()["services"]
+    running = [name for name, svc in services.items() if svc.get("restart") != "no"]
+    assert running and all("healthcheck" in services[name] for name in running)
+
+
+def test_the_image_installs_the_pinned_scale_out_extras():
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    assert "-c constraints.txt" in dockerfile and "[postgres,redis" in dockerfile

@@ -27,6 +27,7 @@ from workflows.decision import (
     MarkNoticeBounced,
     OpenCase,
     QueueTriage,
+    RecordComplaint,
     RecordNoticeInquiry,
     SendMail,
 )
@@ -38,9 +39,10 @@ from workflows.domain import (
     TriageState,
     UpdateKind,
 )
-from workflows.notices.bounces import mark_delivery_bounced, suppress
+from workflows.htmltext import zoned_day
+from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
 from workflows.notices.inquiries import record_inquiry
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, queue_mail
 from workflows.settings import Settings
 from workflows.storage.bulk import add_row
 from workflows.storage.models import (
@@ -149,7 +151,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     to=(contact.email,), subject=f"Case {case.number} opened: {subject}",
                     context={"contact_name": contact.name, "contact_email": contact.email,
                              "subject": subject},
-                    automated=True, now=now, in_reply_to=row.message_id))
+                    automated=True, now=now, parent=Parent(row.message_id, mail.references)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:
@@ -160,12 +162,21 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                     out.status = OutboundStatus.BOUNCED.value
                     out.bounced_at = now
                     out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # The reason shown with the mail (`case show`): status and server's words.
+                    out.last_error = f"bounced: {mail.bounce.reason}" if mail.bounce else None
                     # An address gone for case mail is gone for notices too.
                     suppress(session, failed, now, reason="bounce of case mail")
                 elif out is not None:
                     out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
             case MarkNoticeBounced(delivery_id, failed, permanent):
-                mark_delivery_bounced(session, delivery_id, failed, permanent, now)
+                mark_delivery_bounced(session, delivery_id, failed, permanent, now,
+                                      reason=mail.bounce.reason if mail.bounce else "")
+            case RecordComplaint(out_id, delivery_id, recipients, feedback_type):
+                case_id, suppressed = record_complaint(session, out_id, delivery_id, recipients,
+                                                       feedback_type, now)
+                audit(session, actor=ACTOR, action="mail.complaint", now=now, case_id=case_id,
+                      inbound_id=row.id, outbound_id=out_id, notice_delivery_id=delivery_id,
+                      feedback_type=feedback_type, suppressed=len(suppressed))
             case RecordNoticeInquiry(notice_id):
                 # The triage item (QueueTriage, same decision) shows the notice through this.
                 record_inquiry(session, notice_id, row.id, now)
@@ -189,12 +200,16 @@ def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMes
                now: dt.datetime) -> OutboundMessage | None:
     case = find_case(session, number) if number else None
     if kind is OutboundKind.CLOSED_TOO_LONG and case is not None:
+        owner = session.get(Organization, case.organization_id)
+        # The day it closed as the customer's organization counts days, zone named.
+        closed_on = zoned_day(case.closed_at, owner.timezone if owner else None) \
+            if case.closed_at else ""
         return queue_mail(
             session, settings, key, kind=kind, case=case, to=to,
             subject=f"Case {case.number} is closed", automated=True, now=now,
-            context={"closed_on": f"{case.closed_at:%Y-%m-%d}" if case.closed_at else "",
+            context={"closed_on": closed_on,
                      "reopen_days": settings.reopen_days},
-            in_reply_to=row.message_id)
+            parent=Parent(row.message_id, mail.references))
     if kind is OutboundKind.ESCALATION and case is not None:
         if not settings.escalation_address:
             return None  # recorded on the case and in the audit log; nobody to mail

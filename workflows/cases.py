@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import outgoing_files
+from workflows import mailheaders, outgoing_files
 from workflows.domain import (
     FIRST_NUMBER,
     CaseStatus,
@@ -27,7 +27,7 @@ from workflows.domain import (
     format_case_number,
 )
 from workflows.errors import NotFound, Refused
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, parent_of_inbound, queue_mail
 from workflows.settings import Settings
 from workflows.state import CaseEvent, InvalidTransition, next_status
 from workflows.storage.bulk import add_row
@@ -115,7 +115,10 @@ def open_case(session: Session, *, organization_id: int, contact: Contact, subje
         raise Refused(f"{contact.email} is not a contact of that organization")
     case = Case(
         number=_next_number(session, family), family=family.value,
-        organization_id=organization_id, contact_id=contact.id, subject=subject.strip(),
+        organization_id=organization_id, contact_id=contact.id,
+        # Every mail of the case carries the subject: stored as a header value that decodes to
+        # itself (no CR/LF/NUL, no bidi overrides), whether it came from mail, CLI or API.
+        subject=mailheaders.text(subject),
         case_type=case_type, sub_type=sub_type, severity=severity.value,
         status=CaseStatus.OPEN.value, escalated=False,
         created_at=now, updated_at=now, status_changed_at=now,
@@ -163,7 +166,7 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
         context={"body": body, "request_info": action == "request_info",
                  "propose_solution": action == "propose_solution"},
         automated=False, now=now,
-        in_reply_to=_inbound_message_id(session, last_in), files=files,
+        parent=_parent(session, last_in), files=files,
     )
     stored = outgoing_files.store(session, settings, files, case_id=case.id,
                                   outbound_id=out.id, now=now)
@@ -177,11 +180,11 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
     return out
 
 
-def _inbound_message_id(session: Session, update: CaseUpdate | None) -> str | None:
+def _parent(session: Session, update: CaseUpdate | None) -> Parent | None:
+    """The customer's mail a post answers, with its References (the chain continues)."""
     if update is None or update.inbound_message_id is None:
         return None
-    row = session.get(InboundMessage, update.inbound_message_id)
-    return row.message_id if row else None
+    return parent_of_inbound(session.get(InboundMessage, update.inbound_message_id))
 
 
 def close_case(session: Session, *, number: str, cancelled: bool, now: dt.datetime,

@@ -27,6 +27,7 @@ from workflows.decision import (
     MarkNoticeBounced,
     OpenCase,
     QueueTriage,
+    RecordComplaint,
     RecordNoticeInquiry,
     SendMail,
     Snapshot,
@@ -127,6 +128,7 @@ class Automated(Rule):
         AutomationClass.BOUNCE: (Reason.BOUNCE, UpdateKind.BOUNCE),
         AutomationClass.AUTO_REPLY: (Reason.AUTO_REPLY, UpdateKind.AUTO_REPLY),
         AutomationClass.LIST: (Reason.LIST_MAIL, UpdateKind.LIST),
+        AutomationClass.COMPLAINT: (Reason.COMPLAINT, UpdateKind.COMPLAINT),
     }
 
     def check(self, ctx: _Context) -> Decision | None:
@@ -144,6 +146,15 @@ class Automated(Rule):
             ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
             effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
                                              bounce.permanent))
+        complaint = ctx.mail.complaint
+        # Only a complaint about our own mail suppresses anyone (RFC 5965 reports reach abuse
+        # desks about all sorts of mail).
+        if ctx.mail.automation is AutomationClass.COMPLAINT and complaint and (
+                outbound or notice_delivery):
+            ctx.trace.append(f"{complaint.feedback_type} complaint about our message "
+                             f"#{outbound.id if outbound else notice_delivery}")
+            effects.append(RecordComplaint(outbound.id if outbound else None, notice_delivery,
+                                           complaint.recipients, complaint.feedback_type))
         case_number = ctx.recorded_case()
         if case_number:
             ctx.trace.append(f"recorded on {case_number}; status unchanged")

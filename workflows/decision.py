@@ -145,8 +145,19 @@ class MarkNoticeBounced:
     permanent: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RecordComplaint:
+    """An abuse report (ARF, RFC 5965) about our case mail or notice: recorded on it, and the
+    recipient gets no more notices (suppression reason ``complaint``)."""
+
+    outbound_id: int | None
+    notice_delivery_id: int | None
+    recipients: tuple[str, ...]
+    feedback_type: str
+
+
 Effect = (AddUpdate | ChangeStatus | FlagEscalated | QueueTriage | OpenCase | SendMail
-          | MarkBounced | RecordNoticeInquiry | MarkNoticeBounced)
+          | MarkBounced | RecordNoticeInquiry | MarkNoticeBounced | RecordComplaint)
 
 
 @dataclass(frozen=True, slots=True)

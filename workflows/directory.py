@@ -12,6 +12,7 @@ import zoneinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import mailheaders
 from workflows.errors import NotFound, Refused
 from workflows.outbound import checked_address
 from workflows.storage.models import Contact, Organization
@@ -42,9 +43,9 @@ def add_organization(
     notify: list[str],
     now: dt.datetime,
 ) -> Organization:
-    name = name.strip()
-    if not name:
-        raise Refused("an organization needs a name")
+    # Names reach mail (case reports, notices) and the console: stored folded of control and
+    # bidi characters, or refused (``UnsafeValue``: exit 1, HTTP 422).
+    name = mailheaders.stored_name(name, what="organization name")
     problem = zone_problem(timezone)
     if problem:
         raise Refused(problem)
@@ -81,6 +82,7 @@ def add_contact(
 ) -> Contact:
     org = find_organization(session, organization)
     email = checked_address(email).lower()
+    name = mailheaders.stored_name(name, what="contact name", required=False)
     if session.scalars(select(Contact).where(Contact.email == email)).first():
         raise Refused(f"contact {email} already exists")
     contact = Contact(

@@ -86,6 +86,7 @@ class Reason(StrEnum):
     SAME_BYTES = "same_bytes"
     NO_SENDER = "no_sender"
     NOTICE_INQUIRY = "notice_inquiry"  # quotes a notice reference (workflows.notices)
+    COMPLAINT = "complaint"  # an abuse feedback report (ARF, RFC 5965) about our mail
 
 
 class MailboxPolicy(StrEnum):
@@ -108,6 +109,7 @@ class OutboundStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     BOUNCED = "bounced"
+    DEFERRED = "deferred"  # a temporary failure (4xx): tried again at next_attempt_at
 
 
 class OutboundKind(StrEnum):
@@ -132,6 +134,7 @@ class UpdateKind(StrEnum):
     LIST = "list"
     POST = "post"  # analyst's outbound post
     NOTE = "note"  # system note: status change, escalation, link from triage
+    COMPLAINT = "complaint"  # a recipient reported our mail as abuse (ARF, RFC 5965)
 
 
 class Direction(StrEnum):

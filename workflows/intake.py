@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from workflows.storage.models import InboundMessage
 # Header block only; Message-ID may be folded onto the next line (RFC 5322 2.2.3).
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]{1,990})>?", re.I | re.M)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +135,17 @@ def _accept_batch(
                 created[sha] = (row_id, mid)
     results = []
     seen: set[str] = set()
+    announce = log.isEnabledFor(logging.INFO)
     for digest in digests:
         if digest in created:
             row_id, mid = created[digest]
             results.append(AcceptResult(row_id, digest not in seen, mid))
+            if announce and digest not in seen:
+                row = new_rows[digest]
+                log.info("mail accepted", extra={
+                    "event": "mail.accepted", "inbound_id": row_id, "message_id": mid,
+                    "mailbox": row["mailbox"], "size": row["size"],
+                    "transport": row["transport"]})
             seen.add(digest)
         else:
             row_id, mid = existing[digest]

@@ -23,6 +23,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import mailheaders
 from workflows.calendar import (
     DEFAULT_HOURS,
     DEFAULT_WORKDAYS,
@@ -198,9 +199,10 @@ def _proposed(org: Organization, change: OrganizationChange) -> OrganizationSett
     current = settings_of(org)
     name = current.name
     if change.rename is not None:
-        name = change.rename.strip()
-        if not name:
-            raise InvalidSetting("an organization needs a name")
+        try:  # names reach mail (reports, notices): folded like every header value
+            name = mailheaders.stored_name(change.rename, what="organization name")
+        except mailheaders.UnsafeValue as exc:
+            raise InvalidSetting(str(exc)) from None
     zone = current.timezone if change.timezone is None else check_timezone(change.timezone)
     country = current.country if change.country is None else change.country.strip().upper()
     hours, workdays = current.hours, current.workdays

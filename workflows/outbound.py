@@ -5,17 +5,20 @@ transaction; ``workflows.outbox.send_queued`` sends the rows after commit. ``ren
 pure. Every mail that leaves a case carries its Reference ID three times: in the Message-ID, as a
 subject tag and as a body marker (text and HTML), so a reply finds its way back whatever the
 customer's client keeps.
+
+Headers are written by ``workflows.mailheaders`` (the one place that makes outside values safe
+for a header, RFC 2047 decoding first); the email package builds only the MIME tree below them.
+A reply carries In-Reply-To and the whole References chain of its ``Parent`` (RFC 5322 3.6.4).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.parser import BytesHeaderParser
+from email.policy import SMTP, compat32
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
@@ -24,34 +27,34 @@ from typing import Any
 import jinja2
 from sqlalchemy.orm import Session
 
-from parsing import reference
+from parsing import headers, reference
+from workflows import htmltext, mailheaders
 from workflows.domain import OutboundKind, OutboundStatus
+from workflows.mailheaders import BadAddress
 from workflows.notices import ratelimit
 from workflows.outgoing_files import MailFile
 from workflows.settings import Settings
-from workflows.storage.models import Case, OutboundMessage
+from workflows.storage.models import Case, InboundMessage, OutboundMessage
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DESK_NAME = "Customer Care"
-_ADDR = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 
 
 # Automated mail sent in answer to inbound mail: the kinds a mail loop could drive.
 RESPONSES = frozenset({OutboundKind.NEW_CASE_ACK, OutboundKind.CLOSED_TOO_LONG})
 
 
-class BadAddress(ValueError):
-    pass
+__all__ = ["BadAddress", "checked_address", "one_line"]  # re-exported from mailheaders
 
 
 @cache
 def _env(autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(
+    return htmltext.install(jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         keep_trailing_newline=True,
-    )
+    ))
 
 
 def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -61,16 +64,37 @@ def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
     return text, html
 
 
-def one_line(value: str) -> str:
-    """A header value with no line breaks: nothing can be injected through it (RFC 5322 2.2)."""
-    return " ".join(value.replace("\x00", "").split())
+# The names the rest of the code base knows; the rules live in ``workflows.mailheaders``.
+one_line = mailheaders.text
+checked_address = mailheaders.address
 
 
-def checked_address(value: str) -> str:
-    value = value.strip()
-    if not _ADDR.match(value) or len(value) > 320:
-        raise BadAddress(f"not a usable email address: {value!r}")
-    return value
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """The mail a reply answers: its Message-ID and its own References (RFC 5322 3.6.4)."""
+
+    message_id: str | None
+    references: tuple[str, ...] = ()
+
+    @classmethod
+    def of_raw(cls, message_id: str | None, raw: bytes | None) -> Parent:
+        """The parent as stored: its id, its References read from its header block."""
+        return cls(message_id, references_in(raw) if raw else ())
+
+
+def references_in(raw: bytes) -> tuple[str, ...]:
+    """The msg-ids of a stored mail's References header (the header block only)."""
+    # compat32: the raw text, nothing decoded; ``mailheaders.references`` validates each id.
+    head = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return headers.id_list([str(v) for v in head.get_all("References", [])])
+
+
+def parent_of_inbound(row: InboundMessage | None) -> Parent | None:
+    return Parent.of_raw(row.message_id, row.raw) if row is not None else None
+
+
+def parent_of_outbound(row: OutboundMessage | None) -> Parent | None:
+    return Parent.of_raw(row.message_id, row.raw) if row is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,45 +116,53 @@ def render_message(
     case_number: str | None,
     automated: bool,
     now: dt.datetime,
-    in_reply_to: str | None = None,
+    parent: Parent | None = None,
     files: Sequence[MailFile] = (),
 ) -> RenderedMail:
+    """The whole mail, every header value through ``workflows.mailheaders``; the bytes are
+    re-read before they are returned (``verify_header_names``)."""
     recipients = tuple(checked_address(a) for a in to)
     if not recipients:
         raise BadAddress("a mail needs at least one recipient")
     domain = settings.message_id_domain
+    subject = mailheaders.text(subject)
     if case_number:
         token = reference.format_token(case_number, key)
         message_id = reference.make_message_id(case_number, key, domain)
-        subject = f"{one_line(subject)} {token}"
+        subject = f"{subject} {token}".lstrip()
     else:
         token = ""
         message_id = reference.make_message_id("000000", key, domain)
-        subject = one_line(subject)
-    text, html = render(
-        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}
-    )
-    msg = EmailMessage(policy=SMTP)
-    user, _, host = checked_address(settings.from_address).partition("@")
-    msg["From"] = HeaderAddress(DESK_NAME, user, host)
-    msg["To"] = ", ".join(recipients)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<{message_id}>"
-    if in_reply_to:
-        msg["In-Reply-To"] = f"<{one_line(in_reply_to).strip('<>')}>"
-        msg["References"] = f"<{one_line(in_reply_to).strip('<>')}>"
+    text, html = (mailheaders.encodable(part) for part in render(
+        template, {"number": case_number, "token": token, "desk_name": DESK_NAME, **context}))
+    thread = mailheaders.references(parent.message_id, parent.references) if parent else ()
+    head = [
+        mailheaders.mailbox_line("From", DESK_NAME, settings.from_address),
+        mailheaders.addresses_line("To", recipients),
+        mailheaders.header_line("Subject", subject),
+        f"Date: {format_datetime(now)}\r\n",
+        mailheaders.ids_line("Message-ID", [message_id]),
+    ]
+    if thread:
+        # RFC 5322 3.6.4: In-Reply-To names the parent, References the chain ending with it.
+        head += [mailheaders.ids_line("In-Reply-To", thread[-1:]),
+                 mailheaders.ids_line("References", thread)]
     # Marks every mail we send so that if it ever comes back in, it is recognised as a loop.
-    msg["X-Ticketgate-Loop"] = one_line(settings.instance_id)
+    head.append(mailheaders.header_line("X-Ticketgate-Loop", settings.instance_id))
     if automated:
         # RFC 3834 5.1: automatic responders must not answer this; Microsoft's equivalent too.
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+        head += ["Auto-Submitted: auto-generated\r\n", "X-Auto-Response-Suppress: All\r\n"]
+    # The MIME tree (text, HTML, files) from the email package: it writes only MIME headers
+    # (MIME-Version, Content-Type, Content-Transfer-Encoding, Content-Disposition).
+    body = EmailMessage(policy=SMTP)
+    body.set_content(text)
+    body.add_alternative(html, subtype="html")
     for f in files:
-        _attach(msg, f)
-    return RenderedMail(message_id, subject, recipients, msg.as_bytes())
+        _attach(body, f)
+    raw = "".join(head).encode("utf-8") + body.as_bytes()
+    names = [line.split(":", 1)[0] for line in head]
+    mailheaders.verify_header_names(raw, [*names, "MIME-Version", "Content-Type"])
+    return RenderedMail(message_id, subject, recipients, raw)
 
 
 def _attach(msg: EmailMessage, f: MailFile) -> None:
@@ -140,14 +172,17 @@ def _attach(msg: EmailMessage, f: MailFile) -> None:
     Base64 whatever the type, so the bytes arrive exact (line ends of a text file included).
     The name goes in Content-Disposition ``filename`` (RFC 2183 2.3) and, for clients that
     still read only that, Content-Type ``name``; the email package writes a non-ASCII name in
-    RFC 2231 encoding (``filename*=utf-8''...``, continued over lines when long). The name has
-    no control characters (``outgoing_files.clean_filename``) and is only ever a parameter
-    value, quoted or percent-encoded, so it cannot end the header or start another."""
+    RFC 2231 encoding (``filename*=utf-8''...``, continued over lines when long). The name is
+    ``mailheaders.filename`` again here (``outgoing_files.clean_filename`` made it so; a
+    ``MailFile`` built elsewhere gets the same), so it decodes to itself and has no control
+    character: the header registry, which decodes encoded-words in parameters, cannot turn it
+    into a line break."""
+    name = mailheaders.filename(f.filename) or "attachment"
     maintype, _, subtype = f.header_type.partition("/")
-    params = {"name": f.filename}
+    params = {"name": name}
     if maintype == "text" and _is_utf8(f.data):
         params["charset"] = "utf-8"
-    msg.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=f.filename,
+    msg.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=name,
                        params=params)
 
 
@@ -171,12 +206,13 @@ def queue_mail(
     context: dict[str, Any],
     automated: bool,
     now: dt.datetime,
-    in_reply_to: str | None = None,
+    parent: Parent | None = None,
     files: Sequence[MailFile] = (),
 ) -> OutboundMessage:
     """Render and add an outbox row (status queued) to the caller's transaction. The row
     keeps the whole rendered mail, files included: a retry resends exactly these bytes, even
-    after the files' blobs were purged."""
+    after the files' blobs were purged. ``parent``: the mail this one answers (its id and
+    References continue the thread)."""
     mail = render_message(
         settings=settings,
         key=key,
@@ -187,7 +223,7 @@ def queue_mail(
         case_number=case.number if case else None,
         automated=automated,
         now=now,
-        in_reply_to=in_reply_to,
+        parent=parent,
         files=files,
     )
     status, error = OutboundStatus.QUEUED, None

@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows import mailheaders
 from workflows.blobs import store_blob
 from workflows.errors import Refused
 from workflows.settings import Settings
@@ -105,11 +105,10 @@ def _size(n: int) -> str:
 def clean_filename(name: str, index: int) -> str:
     """The name the file goes out and is stored under. Never a path: blobs are named by hash.
 
-    Control characters (CR, LF, NUL: header injection) and format characters (U+202E, which
-    shows "exe.pdf" for "fdp.exe") become spaces; a path keeps only its last part."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in name)
-    name = " ".join(name.split()).strip(" .")
+    ``workflows.mailheaders.filename``: RFC 2047 encoded-words decoded first (a name that
+    decodes to CR/LF would split Content-Disposition), control and format characters (U+202E,
+    which shows "exe.pdf" for "fdp.exe") become spaces; a path keeps only its last part."""
+    name = mailheaders.filename(name)
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")
         keep = f"{dot}{ext}" if stem and len(ext) <= 16 else ""

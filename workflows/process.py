@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,6 +151,7 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage,
                       mail: ParsedMail | None = None) -> list[int]:
     """Parse (unless given), snapshot, decide and apply in the caller's transaction; returns
     the outbox ids to send after commit."""
+    started = time.perf_counter()
     row.attempts += 1
     if mail is None:
         mail = parse(row.raw, key=rt.key)
@@ -162,8 +164,11 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage,
     snapshot = load_snapshot(session, rt.settings, mailbox, row, mail, now)
     decision = decide(snapshot, mail)
     applied = apply(session, rt.settings, rt.key, row, mail, decision, now)
-    log.info("<%s> %s/%s case=%s", row.message_id, decision.outcome.value,
-             decision.reason.value, applied.case_number)
+    log.info("mail decided: %s/%s", decision.outcome.value, decision.reason.value, extra={
+        "event": "mail.decided", "inbound_id": row.id, "message_id": row.message_id,
+        "outcome": decision.outcome.value, "reason": decision.reason.value,
+        "case": applied.case_number,
+        "ms": round((time.perf_counter() - started) * 1000, 2)})
     return list(applied.outbound_ids)
 
 

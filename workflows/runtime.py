@@ -31,7 +31,10 @@ class Runtime:
     def now(self) -> dt.datetime:
         return self.clock()
 
-    def send_outbox(self, ids: Iterable[int] | None = None) -> SendReport:
-        """Send queued mail (after the commit that queued it)."""
+    def send_outbox(self, ids: Iterable[int] | None = None, *, at: dt.datetime | None = None
+                    ) -> SendReport:
+        """Send queued mail (after the commit that queued it), or with ``ids=None`` every
+        outbox row due (queued, or deferred until then); ``at``: as of that time (a clock
+        pass's), default now."""
         return send_queued(self.db, self.transport, self.settings.from_address, ids=ids,
-                           now=self.now())
+                           now=at or self.now(), retry_minutes=self.settings.mail_retry_minutes)

@@ -111,6 +111,17 @@ class ImapAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class RelayCredentials:
+    """Who we are to the outbound relay ([relay] in the TOML file); the TLS mode is the
+    transport's scheme (``smtps://``, ``smtp+starttls://``, ``smtp://``)."""
+
+    user: str | None = None
+    password: str | None = None
+    oauth2_token_command: str | None = None  # prints an access token (XOAUTH2)
+    ca_file: Path | None = None  # PEM bundle trusted instead of the system store
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
     database_url: str
@@ -157,6 +168,13 @@ class Settings:
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
+    # The zone a time typed without an offset is read in, the same on every surface (CLI,
+    # API, console): gateway.timeinput.read_time. An IANA name.
+    desk_timezone: str = "UTC"
+    # Case mail hit by a temporary failure (SMTP 4xx): minutes before each retry, then failed;
+    # the same backoff rule as notices (workflows.backoff), run by the clock's case-mail job.
+    mail_retry_minutes: tuple[int, ...] = (5, 15, 60, 240)
+    relay: RelayCredentials = field(default_factory=RelayCredentials)
     # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after
     # it arrived or its triage item was resolved; a pending item keeps them (purge.py).
     triage_attachment_retention_days: int = 30

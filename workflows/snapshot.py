@@ -108,11 +108,11 @@ def load_snapshot(
             )
 
     bounced = None
-    if mail.automation is AutomationClass.BOUNCE and mail.bounce and (
-            mail.bounce.original_message_id):
+    # The mail a bounce or an abuse complaint (ARF) reports on, by its returned Message-ID.
+    reported_id = _reported_message_id(mail)
+    if reported_id:
         bounced = _outbound_view(session, session.scalars(
-            select(OutboundMessage).where(
-                OutboundMessage.message_id == mail.bounce.original_message_id)
+            select(OutboundMessage).where(OutboundMessage.message_id == reported_id)
         ).first())
     replied = None
     thread_ids = [*mail.in_reply_to, *mail.references]
@@ -124,9 +124,8 @@ def load_snapshot(
 
     # Notices (workflows.notices): a bounce of a notice delivery, a mail quoting a reference.
     bounced_notice = None
-    if bounced is None and mail.automation is AutomationClass.BOUNCE and mail.bounce and (
-            mail.bounce.original_message_id):
-        bounced_notice = delivery_by_message_id(session, mail.bounce.original_message_id)
+    if bounced is None and reported_id:
+        bounced_notice = delivery_by_message_id(session, reported_id)
     quoted_notice = (find_quoted_notice(session, mail)
                      if mail.automation is AutomationClass.HUMAN else None)
 
@@ -170,3 +169,12 @@ def load_snapshot(
         quoted_notice=quoted_notice,
         bounced_notice_delivery=bounced_notice,
     )
+
+
+def _reported_message_id(mail: ParsedMail) -> str | None:
+    """Our Message-ID a bounce (RFC 3464) or a complaint (RFC 5965) returns, if any."""
+    if mail.automation is AutomationClass.BOUNCE and mail.bounce:
+        return mail.bounce.original_message_id
+    if mail.automation is AutomationClass.COMPLAINT and mail.complaint:
+        return mail.complaint.original_message_id
+    return None

@@ -4,10 +4,14 @@ Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listene
 calls ``CeleryDispatcher.submit(ids)``, which publishes one ``process_inbound(id)`` message per
 committed row. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
 ``workflows.process.process_message`` with that id. Beat (``celery -A workflows.tasks beat``)
-runs three periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck ``processing``
-(so a lost broker message only delays a mail, never loses it), ``send_outbox`` sends queued
-outbound mail a crash left behind, and ``run_timers`` runs one ``workflows.scheduler`` pass
-(follow-ups, SLA notices, escalations, purge; timers live in the database, never in Celery ETAs).
+runs two periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck ``processing``
+(so a lost broker message only delays a mail, never loses it), and ``run_timers`` runs the
+clock's one pass, ``workflows.scheduler.run_pass``: every job of ``workflows.jobs.JOBS`` (case
+follow-ups, SLA, escalations, purge, incident follow-ups, RCA reminders, case reports, notice
+deliveries and case mail due, retries included; timers live in the database, never in Celery
+ETAs) -- the same pass as ``serve``'s embedded scheduler and ``ticketgate timers run``.
+``send_outbox`` is no longer scheduled (the pass's ``case-mail`` job does its work); it stays
+registered so a message an older beat left in the queue still runs.
 
 Delivery is at-least-once and processing exactly-once: tasks take ids, never objects, and
 ``process_message`` claims its row first, so running a task twice applies once. That is what
@@ -24,6 +28,7 @@ builder, lazily and only there.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import logging
 import os
 import threading
@@ -66,7 +71,7 @@ class CeleryOptions:
 
     queue: str = "ticketgate"
     sweep_every: float = 30.0  # seconds between sweeps (beat)
-    outbox_every: float = 60.0  # seconds between outbox passes (beat)
+    outbox_every: float = 60.0  # unused since the clock's case-mail job sends due mail
 
 
 def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
@@ -85,6 +90,11 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     transport_options: dict[str, Any] = {}
     if settings.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
         transport_options["visibility_timeout"] = VISIBILITY_TIMEOUT
+        if importlib.util.find_spec("redis") is None:
+            from gateway.config import ConfigError
+
+            raise ConfigError("broker_url is a Redis URL but the redis package is not "
+                              "installed: pip install 'ticketgate[redis]'")
     return {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
@@ -110,8 +120,6 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
             # backlog or a stopped worker never piles sweeps up.
             "sweep": {"task": SWEEP, "schedule": options.sweep_every,
                       "options": {"expires": options.sweep_every}},
-            "send-outbox": {"task": SEND_OUTBOX, "schedule": options.outbox_every,
-                            "options": {"expires": options.outbox_every}},
             "run-timers": {"task": RUN_TIMERS, "schedule": settings.scheduler_interval,
                            "options": {"expires": settings.scheduler_interval}},
         },
@@ -234,7 +242,8 @@ def sweep_stuck(self: Task) -> int:
 
 @app.task(bind=True, name=SEND_OUTBOX, acks_late=True, reject_on_worker_lost=True)
 def send_outbox(self: Task) -> int:
-    """Send queued outbound mail a crash left behind; returns how many were sent."""
+    """Send the outbox rows due now; returns how many were sent. Not scheduled by beat any
+    more: ``run_timers``' case-mail job does this in the clock's pass."""
     report = _app_of(self).runtime().send_outbox()
     if report.sent or report.deferred or report.failed:
         log.info("outbox: %d sent, %d deferred, %d failed", report.sent, report.deferred,
@@ -243,11 +252,13 @@ def send_outbox(self: Task) -> int:
 
 
 @app.task(bind=True, name=RUN_TIMERS, acks_late=True, reject_on_worker_lost=True)
-def run_timers(self: Task) -> int:
-    """One scheduler pass as of now; returns how many timers fired. Idempotent: each timer is
-    claimed in the transaction that acts on it, so overlapping passes act once."""
+def run_timers(self: Task) -> dict[str, int]:
+    """The clock's pass as of now (every job of the registry); returns, per job, how many
+    things it did. Idempotent: each job claims what it acts on, so overlapping passes act
+    once."""
     rt = _app_of(self).runtime()
-    return len(run_pass(rt, rt.now()).fired)
+    report = run_pass(rt, rt.now())
+    return {job.name: len(job.done) for job in report.jobs}
 
 
 def _app_of(task: Task) -> TicketgateCelery:

@@ -1,8 +1,9 @@
-"""Triage: mail that could not be linked waits here for an admin's decision.
+"""Triage: mail that could not be linked waits here for a person's decision.
 
 Place in the flow: ``workflows.apply`` queues items (with a machine-readable reason and a
-suggested case); admins resolve them through the CLI (and later the console): link to a case,
-open a new case for the sender, reopen the closed case, or discard. Every action is audited.
+suggested case); analysts and admins resolve them through the CLI, the console and the API:
+link to a case, open a new case for the sender, reopen the closed case, or discard. Every action
+is audited.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ class OutboundView:
     sent_at: str | None
     bounced_at: str | None
     last_error: str | None
+    next_attempt_at: str | None = None  # deferred: when the clock's case-mail job retries it
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def case_detail(session: Session, number: str, *, settings: Settings | None = No
                                     a.outbound_message_id) for a in atts],
         outbound=[OutboundView(o.message_id, o.kind, list(o.recipients), o.subject, o.status,
                                list(o.failed_recipients), iso(o.sent_at), iso(o.bounced_at),
-                               o.last_error) for o in outs],
+                               o.last_error, iso(o.next_attempt_at)) for o in outs],
         linked_case=linked.number if linked else None,
         linked_cases=[LinkedCaseView(c.number, c.family, c.status)
                       for c in linked_cases(session, case)],

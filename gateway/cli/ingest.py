@@ -17,6 +17,7 @@ from gateway.cli.commands import _runtime
 from gateway.cli.output import emit, fail
 from gateway.config import load_settings
 from parsing import parse
+from parsing.model import Bounce
 from workflows.errors import Refused
 from workflows.intake import Envelope, accept_many
 from workflows.process import process_batch, result_of
@@ -93,6 +94,21 @@ def _key_if_initialized(args: argparse.Namespace) -> bytes | None:
         return None
 
 
+def _bounce_view(bounce: Bounce | None) -> dict[str, object] | None:
+    """A bounce for people and scripts: each recipient with its status, action, permanence."""
+    if bounce is None:
+        return None
+    return {
+        "original_message_id": bounce.original_message_id,
+        "format": bounce.format,
+        "reporting_mta": bounce.reporting_mta,
+        "permanent": bounce.permanent,
+        "recipients": [{"address": r.address, "status": r.status, "action": r.action.value,
+                        "permanent": r.permanent, "diagnostic": r.diagnostic,
+                        "remote_mta": r.remote_mta} for r in bounce.recipients],
+    }
+
+
 def parse_files(args: argparse.Namespace) -> int:
     problems: list[str] = []
     key = _key_if_initialized(args)
@@ -108,8 +124,9 @@ def parse_files(args: argparse.Namespace) -> int:
             "references": [dataclasses.asdict(t) for t in mail.tokens],
             "case_numbers": list(mail.case_numbers),
             "visible_reply": mail.visible_reply,
-            "bounce": dataclasses.asdict(mail.bounce) if mail.bounce else None,
+            "bounce": _bounce_view(mail.bounce),
             "failed_recipients": list(mail.bounce.failed_recipients) if mail.bounce else [],
+            "complaint": dataclasses.asdict(mail.complaint) if mail.complaint else None,
             "attachments": [{"filename": a.filename, "content_type": a.content_type,
                              "size": len(a.payload), "inline": a.inline}
                             for a in mail.attachments],

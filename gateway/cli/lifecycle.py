@@ -8,11 +8,13 @@ Place in the flow: the CLI edge of ``workflows.scheduler``, ``workflows.timers``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 
 from gateway.cli.commands import _actor, _case_json, _runtime, org_json
-from gateway.cli.output import emit
+from gateway.cli.output import emit, fail
 from gateway.config import ConfigError
+from gateway.timeinput import TimeInputError, read_time
 from workflows import directory, organizations
 from workflows.calendar import CalendarError
 from workflows.domain import Family
@@ -22,14 +24,13 @@ from workflows.timers.report import sla_report
 from workflows.timers.store import set_business_calendar
 
 
-def parse_at(value: str) -> dt.datetime:
-    """An ISO time for ``--at``; without an offset it is UTC, a bare date is 00:00 UTC."""
+def parse_at(value: str, zone: str = "UTC") -> dt.datetime:
+    """An ISO time for ``--at``; without an offset it is read in ``zone`` (the desk's,
+    ``desk_timezone``, as everywhere: ``gateway.timeinput``), a bare date is 00:00 there."""
     try:
-        at = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"--at {value!r}: expected an ISO time like 2026-03-04T09:00+01:00"
-                          ) from None
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+        return read_time(value, zone).at
+    except TimeInputError as exc:
+        raise ConfigError(f"--at {exc}") from None
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -106,8 +107,15 @@ def org_set(args: argparse.Namespace) -> int:
 
 def timers_run(args: argparse.Namespace) -> int:
     rt = _runtime(args)
-    at = parse_at(args.at) if args.at else rt.now()
-    emit(run_pass(rt, at, dry_run=args.dry_run))
+    at = parse_at(args.at, rt.settings.desk_timezone) if args.at else rt.now()
+    report = run_pass(rt, at, dry_run=args.dry_run)
+    # Says which zone a --at without an offset meant (issue 11: one meaning for time).
+    emit({**dataclasses.asdict(report), "times_read_in": rt.settings.desk_timezone}
+         if args.at else report)
+    failed = [f"{job.name} ({job.error})" for job in report.jobs if job.error]
+    if failed:  # the others ran; what failed is due again on the next pass
+        fail(f"clock job(s) failed: {'; '.join(failed)}")
+        return 1
     return 0
 
 

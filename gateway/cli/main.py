@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from gateway.cli import commands, ingest, lifecycle
+from gateway.cli import commands, health, ingest, lifecycle
 from gateway.cli.output import fail
 from gateway.config import ConfigError
+from gateway.logs import LogFormat, configure_logging
 from workflows.errors import DomainError
 from workflows.outbound import BadAddress
 from workflows.secret import SecretMissing
@@ -53,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ticketgate", description=__doc__)
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    p.add_argument("--log-format", choices=[f.value for f in LogFormat],
+                   default=os.environ.get("TICKETGATE_LOG_FORMAT", "auto"),
+                   help="log lines as JSON or text (auto, the default: text on a terminal, "
+                   "else JSON; also TICKETGATE_LOG_FORMAT)")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("init", help="create the data directory, secret and schema").set_defaults(
@@ -143,11 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=lifecycle.case_escalate)
 
-    timers = sub.add_parser("timers", help="follow-ups, SLA notices, escalations, purge"
-                            ).add_subparsers(dest="sub", required=True)
-    a = timers.add_parser("run", help="run one scheduler pass and print what it did")
-    a.add_argument("--at", help="as of this ISO time (default now; no offset means UTC)")
-    a.add_argument("--dry-run", action="store_true", help="change nothing: list what is due")
+    timers = sub.add_parser("timers", help="the clock: follow-ups, SLA, escalations, purge, "
+                            "notices, mail retries").add_subparsers(dest="sub", required=True)
+    a = timers.add_parser("run", help="run the clock's pass (every job) and print, per job, "
+                          "what it did")
+    a.add_argument("--at", help="as of this ISO time (default now; no offset: the desk's zone, "
+                   "desk_timezone)")
+    a.add_argument("--dry-run", action="store_true",
+                   help="change nothing: list what is due, per job")
     a.set_defaults(run=lifecycle.timers_run)
 
     sla = sub.add_parser("sla", help="service level targets").add_subparsers(dest="sub",
@@ -166,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(run=ingest.ingest)
     a = sub.add_parser("parse", help="what the parser sees in messages (no database)")
     a.add_argument("paths", nargs="+", metavar="PATH")
+    a.add_argument("--json", action="store_true",
+                   help="one JSON object per message (the default; kept for scripts)")
     a.set_defaults(run=ingest.parse_files)
 
     triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
@@ -215,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("worker", help="run a Celery worker (needs TICKETGATE_BROKER_URL)")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
     a.set_defaults(run=_lazy("gateway.cli.workers", "worker"))
-    a = sub.add_parser("beat", help="run Celery beat: the sweeper and timers")
+    a = sub.add_parser("beat", help="run Celery beat: the sweeper and the clock's pass")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
     a.set_defaults(run=_lazy("gateway.cli.workers", "beat"))
 
@@ -224,10 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
     a.set_defaults(run=commands.process_pending)
+    sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
+                   "next retry, case mail deferred or failed").set_defaults(
+        run=health.health)
     return p
 
 
 PASSTHROUGH = ("worker", "beat")  # everything after these goes to Celery untouched
+SERVICES = ("serve", "worker", "beat", "timers")  # log at INFO by default
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,9 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.celery_args = [*extra, *args.celery_args]
     else:
         args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The long-running commands log each mail, decision, send and clock job at INFO; the
+    # one-shot ones print their result and log only what went wrong.
+    quiet = logging.INFO if args.command in SERVICES else logging.WARNING
+    configure_logging(logging.DEBUG if args.verbose else quiet, args.log_format)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

@@ -5,7 +5,8 @@ Place in the flow: the CLI edge of ``workflows.notices``. Every command prints J
 (``create`` prints the notice's ``reference``); a refusal (a broken rule, a notice in the wrong
 state) is one line on stderr and exit 1. Long sends draw a progress bar on stderr when stderr is
 a terminal, and nothing extra otherwise. Times: ISO 8601; without an offset they are read in the
-desk's zone (``notice_zone``, America/Denver by default), the zone the maintenance windows use.
+desk's zone (``desk_timezone``, UTC by default; ``gateway.timeinput``), as the API and the
+console read them, and every command that reads a time prints that zone as ``times_read_in``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from sqlalchemy import select
 from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
 from gateway.config import ConfigError
+from gateway.timeinput import TimeInputError, read_time
 from workflows.notices import service, views
 from workflows.notices.availability import monthly_availability
 from workflows.notices.delivery import Progress, requeue_uncertain, send_pending
 from workflows.notices.model import Cadence, NoticeKind, NoticeRequest, Window
 from workflows.notices.reports import schedule_report
-from workflows.notices.timefmt import zone_of
 from workflows.settings import Settings
 from workflows.storage.models import NoticeBlackout, NoticeMailing, NoticeReportSchedule
 
@@ -34,16 +35,19 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _time(value: str | None, settings: Settings, option: str) -> dt.datetime | None:
+    """``value`` as an instant; without an offset, wall-clock time in ``desk_timezone``."""
     if value is None:
         return None
     try:
-        at = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{option} {value!r}: expected an ISO time like 2026-03-07T23:00 "
-                          "or 2026-03-07T23:00-07:00") from None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=zone_of(settings.notice_zone))
-    return at.astimezone(dt.UTC)
+        return read_time(value, settings.desk_timezone).at
+    except TimeInputError as exc:
+        raise ConfigError(f"{option} {exc}") from None
+
+
+def _read_in(settings: Settings, *values: str | None) -> dict[str, str]:
+    """``{"times_read_in": zone}`` when a time was given: says which zone a time without an
+    offset meant (issue 11: every surface names the zone it read)."""
+    return {"times_read_in": settings.desk_timezone} if any(values) else {}
 
 
 def _agents(values: list[str]) -> tuple[tuple[str, int], ...]:
@@ -102,7 +106,7 @@ def create(args: argparse.Namespace) -> int:
         force_reason=_why(args))
     with rt.db.transaction() as s:
         created = service.create_notice(s, settings, request, now=rt.now(), actor=_actor(args))
-    emit(created)
+    emit({**dataclasses.asdict(created), **_read_in(settings, args.start, args.end)})
     return 0
 
 
@@ -155,7 +159,7 @@ def update(args: argparse.Namespace) -> int:
         mailed = service.reschedule(rt, args.ref, starts_at=start, ends_at=end,
                                     actor=_actor(args), why=why, progress=_progress())
         out.update(rescheduled=True, mailing=mailed.mailing_id, deliveries=mailed.deliveries,
-                   **dataclasses.asdict(mailed.report))
+                   **dataclasses.asdict(mailed.report), **_read_in(rt.settings, args.start))
     emit(out)
     return 0
 
@@ -228,7 +232,8 @@ def blackout_add(args: argparse.Namespace) -> int:
                                    reason=args.reason, now=rt.now(), actor=_actor(args),
                                    why=_why(args))
         emit({"id": row.id, "organization": args.org, "starts_at": start.isoformat(),
-              "ends_at": end.isoformat(), "reason": row.reason})
+              "ends_at": end.isoformat(), "reason": row.reason,
+              **_read_in(rt.settings, args.start)})
     return 0
 
 
@@ -249,7 +254,8 @@ def report_add(args: argparse.Namespace) -> int:
                               recipients=args.to,
                               first_due=_time(args.first, rt.settings, "--first"), now=rt.now())
         emit({"id": row.id, "organization": args.org, "cadence": row.cadence,
-              "recipients": row.recipients, "next_due_at": row.next_due_at.isoformat()})
+              "recipients": row.recipients, "next_due_at": row.next_due_at.isoformat(),
+              **_read_in(rt.settings, args.first)})
     return 0
 
 
@@ -284,8 +290,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("kind", choices=[k.value for k in NoticeKind])
     p.add_argument("--title", required=True)
     p.add_argument("--impact", required=True, help="possible service impact")
-    p.add_argument("--start", help="ISO time (maintenance: required; incident: when it began)")
-    p.add_argument("--end", help="ISO time")
+    p.add_argument("--start", help="ISO time (maintenance: required; incident: when it began); "
+                   "no offset: the desk's zone, desk_timezone")
+    p.add_argument("--end", help="ISO time (no offset: desk_timezone)")
     p.add_argument("--link", help="more information (advisories: required)")
     p.add_argument("--details", default="", help="description, restoration activities")
     p.add_argument("--recommendation", default="", help="what recipients should do")

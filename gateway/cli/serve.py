@@ -25,6 +25,7 @@ from types import FrameType
 
 from gateway.app import build_runtime, initialize
 from gateway.cli.output import fail
+from gateway.cli.startup import command_name, python_email_warning
 from gateway.config import ConfigError, load_settings
 from gateway.supervisor import WorkerSupervisor, worker_command
 from workflows.dispatch import Dispatcher
@@ -151,11 +152,15 @@ def serve(args: argparse.Namespace) -> int:
         pollers = _start_pollers(rt, dispatcher, stop)
         _announce(settings, listener.address,
                   "embedded worker" if embedded else "listener; Celery workers process")
-        print(f"  console and API: {http.url}  (create a user: ticketgate user add EMAIL "
-              "--role admin --password-stdin)", file=sys.stderr, flush=True)
+        print(f"  console and API: {http.url}  (create a user: {command_name()} user add "
+              "EMAIL --role admin --password-stdin)", file=sys.stderr, flush=True)
+        warning = python_email_warning()
+        if warning:
+            print(f"  {warning}", file=sys.stderr, flush=True)
         while not stop.wait(1.0):
             pass
-        log.info("stopping: no new sessions; flushing the intake writer")
+        log.info("stopping: no new sessions; flushing the intake writer",
+                 extra={"event": "serve.stopping"})
     finally:
         stop.set()
         if listener is not None:
@@ -171,6 +176,7 @@ def serve(args: argparse.Namespace) -> int:
             close()
         rt.db.dispose()
         _restore_signals(previous)
+        log.info("stopped", extra={"event": "serve.stopped"})
     return 0
 
 

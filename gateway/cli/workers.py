@@ -1,9 +1,10 @@
 """``ticketgate worker`` and ``ticketgate beat``: Celery's own programs for ``workflows.tasks``.
 
 Place in the flow: the at-scale deployment. ``ticketgate serve --role listener`` commits mail
-and publishes ids; these run the workers that process them and the beat that sweeps and sends.
+and publishes ids; these run the workers that process them and the beat that sweeps and runs
+the clock.
 Both check that a broker is configured (a clear error and exit 2 instead of Celery quietly
-dialling amqp://localhost), then replace this process with ``celery -A workflows.tasks ...`` so
+dialling amqp://localhost), then replace this process with ``celery -A gateway.celery_app ...`` so
 that signals (SIGTERM: warm shutdown) reach Celery directly. Extra arguments go to Celery:
 ``ticketgate worker --pool=threads -c 8``.
 """
@@ -26,7 +27,7 @@ def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
              "(redis://... or amqp://...) or broker_url in [gateway]")
         return None
     extra = [a for a in (args.celery_args or []) if a != "--"]
-    return [sys.executable, "-m", "celery", "-A", "workflows.tasks", program, *extra]
+    return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, *extra]
 
 
 def _exec(args: argparse.Namespace, program: str) -> int:
@@ -36,6 +37,7 @@ def _exec(args: argparse.Namespace, program: str) -> int:
     if args.config:
         # The exec'd Celery loads its settings again, from the environment: pass the file on.
         os.environ["TICKETGATE_CONFIG"] = os.path.abspath(args.config)
+    os.environ["TICKETGATE_LOG_FORMAT"] = args.log_format  # gateway.celery_app reads it
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)
@@ -48,5 +50,5 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def beat(args: argparse.Namespace) -> int:
-    """Run Celery beat: the periodic sweep and outbox tasks."""
+    """Run Celery beat: the periodic sweep and the clock's pass (``run_timers``)."""
     return _exec(args, "beat")

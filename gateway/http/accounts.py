@@ -42,7 +42,7 @@ TOKEN_PREFIX = "tg_"
 
 class Role(StrEnum):
     ADMIN = "admin"  # triage, users' mail, failed messages: everything
-    ANALYST = "analyst"  # works cases
+    ANALYST = "analyst"  # works cases and triage
     SCHEDULER = "scheduler"  # sends notices
 
 
@@ -57,13 +57,17 @@ class Permission(StrEnum):
     FAILED_RETRY = "failed:retry"
     DIRECTORY_READ = "directory:read"
     DIRECTORY_WRITE = "directory:write"  # organizations' settings: admins only
+    SENDERS_BLOCK = "senders:block"  # block a sender for good: admins only
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.ANALYST: frozenset({Permission.CASES_READ, Permission.CASES_WRITE,
                              Permission.NOTICES_READ, Permission.HEALTH_READ,
-                             Permission.DIRECTORY_READ}),
+                             Permission.DIRECTORY_READ,
+                             # README: analysts work triage (link, open, reopen, discard,
+                             # reply); blocking a sender stays with admins (SENDERS_BLOCK).
+                             Permission.TRIAGE_READ, Permission.TRIAGE_ACT}),
     Role.SCHEDULER: frozenset({Permission.NOTICES_READ, Permission.NOTICES_WRITE,
                                Permission.CASES_READ, Permission.HEALTH_READ,
                                Permission.DIRECTORY_READ}),

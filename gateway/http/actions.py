@@ -22,7 +22,7 @@ from workflows.blocklist import block_sender
 from workflows.cases import audit
 from workflows.domain import Family, OutboundKind, Severity
 from workflows.errors import Refused
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, queue_mail
 from workflows.outgoing_files import SentFile, Upload, files_of
 from workflows.process import ProcessResult, retry_failed
 from workflows.runtime import Runtime
@@ -79,7 +79,8 @@ def _reply_to_sender(session: Session, rt: Runtime, principal: Principal, item_i
     # No case yet, so no Reference ID: the sender's answer comes back to triage, not to a case.
     out = queue_mail(session, rt.settings, rt.key, kind=OutboundKind.TRIAGE_REPLY, case=None,
                      to=(mail.from_.email,), subject=subject, context={"body": body},
-                     automated=False, now=rt.now(), in_reply_to=row.message_id)
+                     automated=False, now=rt.now(),
+                     parent=Parent(row.message_id, mail.references))
     audit(session, actor=principal.actor, action="triage.reply", now=rt.now(),
           inbound_id=row.id, item=item.id, message_id=out.message_id)
     return out.id, out.message_id

@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -60,7 +59,7 @@ from gateway.http.api_models import (
     TriageResultOut,
     UpdateOut,
 )
-from gateway.http.auth import BEARER, api_permission, api_user, runtime, session_principal
+from gateway.http.auth import api_permission, api_user, runtime
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
@@ -93,17 +92,10 @@ def _pagination(request: Request, page: queries.Page[object]) -> Pagination:
                       pages=page.pages, next=nxt)
 
 
-def _schema_reader(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Principal:
-    return session_principal(request) or api_user(request, credentials)
-
-
 @schema_router.get("/api/openapi.json")
-def openapi_document(request: Request,
-                     _p: Annotated[Principal, Depends(_schema_reader)]) -> JSONResponse:
-    """The OpenAPI 3.1 description of ``/api/v1``, for a signed-in user or a token holder."""
+def openapi_document(request: Request) -> JSONResponse:
+    """The OpenAPI 3.1 description of ``/api/v1``: public, as it holds no data (the endpoints
+    it describes still need a bearer token); ``/docs`` shows it."""
     return JSONResponse(request.app.openapi())
 
 
@@ -197,6 +189,7 @@ def reopen(request: Request, number: CaseNumber,
 
 TRIAGE_READ = Depends(api_permission(Permission.TRIAGE_READ))
 TRIAGE_ACT = Depends(api_permission(Permission.TRIAGE_ACT))
+SENDERS_BLOCK = Depends(api_permission(Permission.SENDERS_BLOCK))
 
 
 def _triage_out(row: queries.TriageRow) -> TriageItemOut:
@@ -277,8 +270,9 @@ def triage_discard(request: Request, item_id: ItemId,
 
 @router.post("/triage/{item_id}/block", response_model=TriageResultOut, tags=["triage"])
 def triage_block(request: Request, item_id: ItemId, body: BlockBody,
-                 principal: Annotated[Principal, TRIAGE_ACT]) -> TriageResultOut:
-    """Block the sender (their new mail is discarded on arrival) and discard this item."""
+                 principal: Annotated[Principal, SENDERS_BLOCK]) -> TriageResultOut:
+    """Block the sender (their new mail is discarded on arrival) and discard this item.
+    Admins only: analysts work triage, but blocking an address is for good."""
     return _triage(request, principal, item_id, TriageAction.BLOCK, reason=body.reason)
 
 

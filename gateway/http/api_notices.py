@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field, StringConstraints
@@ -18,7 +19,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from gateway.http.accounts import Permission, Principal
 from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL, Line, Strict, Text
-from gateway.http.auth import api_permission, runtime
+from gateway.http.auth import ApiError, api_permission, runtime
+from gateway.timeinput import TimeInputError, zone_named
 from workflows.notices import service
 from workflows.notices import views as notice_views
 from workflows.notices.model import NoticeKind, NoticeRequest, Window
@@ -30,6 +32,11 @@ Reference = Annotated[str, Path(min_length=1, max_length=32, pattern=NO_NUL)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
 
 
+_TIME_HELP = ("ISO 8601. With an offset (2026-03-10T23:00+01:00, ...Z) that instant; without "
+              "one, wall-clock time in time_zone, or else the desk's zone (desk_timezone), the "
+              "same meaning as the CLI and the console")
+
+
 class NewNotice(Strict):
     kind: NoticeKind
     title: Title
@@ -38,11 +45,15 @@ class NewNotice(Strict):
     recommendation: Text = ""
     link: Line | None = None
     window: Window | None = None
-    starts_at: dt.datetime | None = None
-    ends_at: dt.datetime | None = None
+    starts_at: dt.datetime | None = Field(None, description=_TIME_HELP)
+    ends_at: dt.datetime | None = Field(None, description=_TIME_HELP)
     organizations: list[Line] = Field(default_factory=list, max_length=500)
     components: list[Line] = Field(default_factory=list, max_length=100)
     force_reason: Line | None = None
+    time_zone: Line | None = Field(
+        None, description="IANA zone (e.g. Europe/Berlin) that starts_at and ends_at without "
+        "an offset are read in; default: the desk's zone (desk_timezone, UTC unless "
+        "configured). The answer's times_read_in names the zone used.")
 
 
 class SendBody(Strict):
@@ -62,6 +73,9 @@ class CreatedOut(BaseModel):
     forced: bool
     overridden: list[str]
     warnings: list[str]
+    starts_at: dt.datetime | None = Field(None, description="the start as read, in UTC")
+    ends_at: dt.datetime | None = Field(None, description="the end as read, in UTC")
+    times_read_in: str = Field(description="the zone a time without an offset was read in")
 
 
 class MailedOut(BaseModel):
@@ -74,11 +88,18 @@ class MailedOut(BaseModel):
     without_list: list[str]
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """A time without an offset is UTC (the API's documented convention)."""
+def _aware(value: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    """A time without an offset is wall-clock time in ``zone`` (``gateway.timeinput``)."""
     if value is None:
         return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return (value.replace(tzinfo=zone) if value.tzinfo is None else value).astimezone(dt.UTC)
+
+
+def _zone(rt_zone: str, asked: str | None) -> ZoneInfo:
+    try:
+        return zone_named(asked or rt_zone)
+    except TimeInputError as exc:
+        raise ApiError(422, f"time_zone: {exc}") from None
 
 
 def _mailed(mailed: service.Mailed) -> MailedOut:
@@ -91,12 +112,14 @@ def _mailed(mailed: service.Mailed) -> MailedOut:
 @router.post("", response_model=CreatedOut, status_code=201)
 def create(request: Request, body: NewNotice,
            principal: Annotated[Principal, WRITE]) -> CreatedOut:
-    """A draft (nothing is sent). Times without an offset are UTC."""
+    """A draft (nothing is sent). Times without an offset are read in ``time_zone``, else in
+    the desk's zone (``desk_timezone``); the answer echoes them in UTC and names the zone."""
     rt = runtime(request)
+    zone = _zone(rt.settings.desk_timezone, body.time_zone)
     wanted = NoticeRequest(
         kind=body.kind, title=body.title, impact=body.impact, details=body.details,
         recommendation=body.recommendation, link=body.link, window=body.window,
-        starts_at=_aware(body.starts_at), ends_at=_aware(body.ends_at),
+        starts_at=_aware(body.starts_at, zone), ends_at=_aware(body.ends_at, zone),
         organizations=tuple(body.organizations), components=tuple(body.components),
         force_reason=body.force_reason)
     with rt.db.transaction() as s:
@@ -105,7 +128,9 @@ def create(request: Request, body: NewNotice,
     return CreatedOut(reference=made.reference, kind=made.kind, state=made.state,
                       organizations=list(made.organizations),
                       without_list=list(made.without_list), forced=made.forced,
-                      overridden=list(made.overridden), warnings=list(made.warnings))
+                      overridden=list(made.overridden), warnings=list(made.warnings),
+                      starts_at=wanted.starts_at, ends_at=wanted.ends_at,
+                      times_read_in=zone.key)
 
 
 @router.post("/{reference}/send", response_model=MailedOut)

@@ -30,6 +30,7 @@ from gateway.http import (
     api,
     api_directory,
     api_notices,
+    docs,
     pages,
     pages_account,
     pages_cases,
@@ -40,6 +41,7 @@ from gateway.http import (
 from gateway.http.auth import ApiError, LoginRequired, PageForbidden, session_principal
 from gateway.http.render import STATIC, render_page
 from workflows.errors import DomainError, NotFound
+from workflows.mailheaders import UnsafeValue
 from workflows.outbound import BadAddress
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
@@ -176,6 +178,10 @@ def _install_handlers(app: FastAPI) -> None:
     async def bad_address(request: Request, exc: Exception) -> Response:
         return _error(request, 422, str(exc))
 
+    async def unsafe_value(request: Request, exc: Exception) -> Response:
+        # a name that cannot be made safe for mail (workflows.mailheaders): the client's value
+        return _error(request, 422, str(exc))
+
     async def unavailable(request: Request, exc: Exception) -> Response:
         log.error("database unavailable: %s", exc)
         return _error(request, 503, "the database is unavailable; try again shortly")
@@ -211,6 +217,7 @@ def _install_handlers(app: FastAPI) -> None:
         UnicodeEncodeError: bad_value, DataError: bad_value,
         RequestValidationError: invalid, StarletteHTTPException: http_error,
         Exception: crashed,
+        UnsafeValue: unsafe_value,
     }
     for exc_class, handler in handlers.items():
         app.add_exception_handler(exc_class, handler)
@@ -219,7 +226,7 @@ def _install_handlers(app: FastAPI) -> None:
 ROUTERS: tuple[APIRouter, ...] = (
     pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
     pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router)
+    api_directory.router, api.schema_router, docs.router)
 
 
 def all_routes() -> list[APIRoute]:
@@ -235,8 +242,8 @@ def create_app(rt: Runtime) -> FastAPI:
         description="Cases, triage, notices and the directory of an email-driven support desk. "
                     "Authenticate with `Authorization: Bearer <token>` "
                     "(`ticketgate token create EMAIL`).",
-        openapi_url=None,  # served by ``api.openapi_document``, behind authentication
-        docs_url=None,  # the Swagger UI loads remote assets: not on this console
+        openapi_url=None,  # served by ``api.openapi_document``
+        docs_url=None,  # FastAPI's page loads a CDN and inline script: ``docs`` serves its own
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
@@ -247,4 +254,5 @@ def create_app(rt: Runtime) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     return app

@@ -2,19 +2,27 @@
 
 Place in the flow: outside the message flow; reads only. Every figure is counted from the rows
 (inbound outcomes and reasons, queue depths, outbox and notice deliveries, bounces), so the
-numbers agree across processes and restarts and need no in-memory counters
-(``prometheus_client`` would count per process). Output follows the Prometheus text exposition
-format 0.0.4.
+numbers agree across processes and restarts and need no in-memory counters (which would count
+per process): a custom ``prometheus_client`` collector reads them at scrape time, and
+``prometheus_client`` writes the exposition format.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from prometheus_client import CollectorRegistry, exposition
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -28,31 +36,9 @@ from workflows.storage.models import (
 )
 
 log = logging.getLogger(__name__)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = exposition.CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-LATENCY_SAMPLE = 1000  # the most recent processed messages
-
-
-def _label(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _series(name: str, labels: dict[str, object], value: float) -> str:
-    inner = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
-    number = repr(float(value)) if not float(value).is_integer() else str(int(value))
-    return f"{name}{{{inner}}} {number}" if inner else f"{name} {number}"
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    name: str
-    kind: str  # counter, gauge, histogram
-    help: str
-    lines: tuple[str, ...]
-
-    def render(self) -> str:
-        return "\n".join((f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}",
-                          *self.lines))
+LATENCY_SAMPLE = 1000  # the most recent processed messages / sent mails
 
 
 def _grouped(session: Session, *columns: object, where: Iterable[object] = ()
@@ -63,78 +49,115 @@ def _grouped(session: Session, *columns: object, where: Iterable[object] = ()
     return [tuple(row) for row in session.execute(query)]
 
 
-def _latency(session: Session) -> Family:
+def _histogram(name: str, documentation: str, seconds: list[float]) -> HistogramMetricFamily:
+    buckets = [(str(b), float(sum(1 for s in seconds if s <= b))) for b in LATENCY_BUCKETS]
+    buckets.append(("+Inf", float(len(seconds))))
+    family = HistogramMetricFamily(name, documentation)
+    family.add_metric([], buckets, sum_value=round(sum(seconds), 6))
+    return family
+
+
+def _intake_latency(session: Session) -> HistogramMetricFamily:
     rows = session.execute(
         select(InboundMessage.received_at, InboundMessage.processed_at)
         .where(InboundMessage.processed_at.is_not(None))
         .order_by(InboundMessage.id.desc()).limit(LATENCY_SAMPLE)).all()
-    seconds = [max(0.0, (done - got).total_seconds()) for got, done in rows]
-    name = "ticketgate_intake_latency_seconds"
-    lines = [_series(f"{name}_bucket", {"le": b}, sum(1 for s in seconds if s <= b))
-             for b in LATENCY_BUCKETS]
-    lines += [_series(f"{name}_bucket", {"le": "+Inf"}, len(seconds)),
-              _series(f"{name}_sum", {}, round(sum(seconds), 6)),
-              _series(f"{name}_count", {}, len(seconds))]
-    return Family(name, "histogram", f"Seconds from the intake commit to the applied decision, "
-                  f"over the last {LATENCY_SAMPLE} processed messages.", tuple(lines))
+    return _histogram("ticketgate_intake_latency_seconds",
+                      "Seconds from the intake commit to the applied decision, over the last "
+                      f"{LATENCY_SAMPLE} processed messages.",
+                      [max(0.0, (done - got).total_seconds()) for got, done in rows])
 
 
-def collect(session: Session, now: dt.datetime) -> list[Family]:
+def _send_latency(session: Session) -> HistogramMetricFamily:
+    """Queued to taken by the relay, case mail and notice deliveries alike (retries included:
+    a mail deferred for an hour is an hour late to its reader)."""
+    seconds: list[float] = []
+    for model in (OutboundMessage, NoticeDelivery):
+        rows = session.execute(
+            select(model.created_at, model.sent_at).where(model.sent_at.is_not(None))
+            .order_by(model.id.desc()).limit(LATENCY_SAMPLE)).all()
+        seconds += [max(0.0, (sent - made).total_seconds()) for made, sent in rows]
+    return _histogram("ticketgate_send_latency_seconds",
+                      "Seconds from queueing an outbound mail to its acceptance by the relay, "
+                      f"over the last {LATENCY_SAMPLE} case mails and notice deliveries.",
+                      seconds)
+
+
+def _labelled(family: CounterMetricFamily | GaugeMetricFamily,
+              rows: Iterable[tuple[object, ...]]) -> CounterMetricFamily | GaugeMetricFamily:
+    for *labels, value in sorted(rows, key=str):
+        family.add_metric([str(v) for v in labels], float(value))  # type: ignore[arg-type]
+    return family
+
+
+def collect(session: Session, now: dt.datetime) -> list[Metric]:
     processed = _grouped(session, InboundMessage.outcome, InboundMessage.reason,
                          where=[InboundMessage.status == MessageStatus.PROCESSED.value])
     by_status = dict.fromkeys((s.value for s in MessageStatus), 0) | {
         str(s): int(n) for s, n in _grouped(session, InboundMessage.status)}  # type: ignore[misc]
-    outbound = _grouped(session, OutboundMessage.kind, OutboundMessage.status)
-    notices = _grouped(session, NoticeDelivery.status)
     pending_triage = TriageItem.state == TriageState.PENDING.value
     triage_depth = session.scalar(select(func.count()).select_from(TriageItem)
                                   .where(pending_triage)) or 0
     oldest = session.scalar(select(func.min(TriageItem.created_at)).where(pending_triage))
+    # Deferred mail (a 4xx, waiting for its retry) is still waiting to leave: it counts.
     outbox_depth = session.scalar(select(func.count()).select_from(OutboundMessage).where(
-        OutboundMessage.status == OutboundStatus.QUEUED.value)) or 0
+        OutboundMessage.status.in_([OutboundStatus.QUEUED.value,
+                                    OutboundStatus.DEFERRED.value]))) or 0
     bounced_out = session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.bounced_at.is_not(None))) or 0
     bounced_notices = session.scalar(select(func.count()).select_from(NoticeDelivery).where(
         NoticeDelivery.bounced_at.is_not(None))) or 0
+    inbound = by_status[MessageStatus.RECEIVED.value] + by_status[MessageStatus.PROCESSING.value]
     return [
-        Family("ticketgate_messages_total", "counter",
-               "Inbound messages processed, by outcome and reason.",
-               tuple(_series("ticketgate_messages_total", {"outcome": o, "reason": r}, n)
-                     for o, r, n in sorted(processed, key=str))),
-        Family("ticketgate_messages", "gauge", "Inbound messages by processing status.",
-               tuple(_series("ticketgate_messages", {"status": s}, n)
-                     for s, n in sorted(by_status.items()))),
-        _latency(session),
-        Family("ticketgate_queue_depth", "gauge",
-               "Work waiting: inbound not yet processed, outbox not yet sent, triage pending.",
-               (_series("ticketgate_queue_depth", {"queue": "inbound"},
-                        by_status[MessageStatus.RECEIVED.value]
-                        + by_status[MessageStatus.PROCESSING.value]),
-                _series("ticketgate_queue_depth", {"queue": "outbox"}, outbox_depth),
-                _series("ticketgate_queue_depth", {"queue": "triage"}, triage_depth))),
-        Family("ticketgate_triage_oldest_age_seconds", "gauge",
-               "How long the oldest pending triage item has waited (0: none).",
-               (_series("ticketgate_triage_oldest_age_seconds", {},
-                        max(0, int((now - oldest).total_seconds())) if oldest else 0),)),
-        Family("ticketgate_outbound_messages_total", "counter",
-               "Case mail queued, by kind and status.",
-               tuple(_series("ticketgate_outbound_messages_total", {"kind": k, "status": s}, n)
-                     for k, s, n in sorted(outbound, key=str))),
-        Family("ticketgate_notices_sent_total", "counter",
-               "Notice deliveries (one per recipient and mailing), by status.",
-               tuple(_series("ticketgate_notices_sent_total", {"status": s}, n)
-                     for s, n in sorted(notices, key=str))),
-        Family("ticketgate_bounces_total", "counter",
-               "Our mail reported bounced, by what bounced.",
-               (_series("ticketgate_bounces_total", {"source": "case_mail"}, bounced_out),
-                _series("ticketgate_bounces_total", {"source": "notice"}, bounced_notices))),
+        _labelled(CounterMetricFamily("ticketgate_messages",
+                                      "Inbound messages processed, by outcome and reason.",
+                                      labels=["outcome", "reason"]), processed),
+        _labelled(GaugeMetricFamily("ticketgate_messages_by_status",
+                                    "Inbound messages by processing status.",
+                                    labels=["status"]), by_status.items()),
+        _intake_latency(session),
+        _send_latency(session),
+        _labelled(GaugeMetricFamily(
+            "ticketgate_queue_depth",
+            "Work waiting: inbound not yet processed, outbox not yet sent, triage pending.",
+            labels=["queue"]),
+            [("inbound", inbound), ("outbox", outbox_depth), ("triage", triage_depth)]),
+        GaugeMetricFamily("ticketgate_triage_oldest_age_seconds",
+                          "How long the oldest pending triage item has waited (0: none).",
+                          value=max(0, int((now - oldest).total_seconds())) if oldest else 0),
+        _labelled(CounterMetricFamily("ticketgate_outbound_messages",
+                                      "Case mail queued, by kind and status.",
+                                      labels=["kind", "status"]),
+                  _grouped(session, OutboundMessage.kind, OutboundMessage.status)),
+        _labelled(CounterMetricFamily("ticketgate_notices_sent",
+                                      "Notice deliveries (one per recipient and mailing), "
+                                      "by status.", labels=["status"]),
+                  _grouped(session, NoticeDelivery.status)),
+        _labelled(CounterMetricFamily("ticketgate_bounces", "Our mail reported bounced, by "
+                                      "what bounced.", labels=["source"]),
+                  [("case_mail", bounced_out), ("notice", bounced_notices)]),
     ]
 
 
+class _DatabaseCollector(Collector):
+    """Collects at scrape time from the rows, in one transaction."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def collect(self) -> Iterator[Metric]:
+        with self.rt.db.transaction() as session:
+            yield from collect(session, self.rt.now())
+
+    def describe(self) -> list[Metric]:
+        return []  # no query at registration; the names are fixed in ``collect``
+
+
 def render_metrics(rt: Runtime) -> str:
-    with rt.db.transaction() as session:
-        families = collect(session, rt.now())
-    return "\n".join(f.render() for f in families) + "\n"
+    """The exposition text, through ``prometheus_client`` (it owns the format's rules)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_DatabaseCollector(rt))
+    return exposition.generate_latest(registry).decode("utf-8")
 
 
 # --- /healthz ----------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ from workflows.blobs import read_blob
 from workflows.cases import find_case
 from workflows.domain import CaseStatus, Family
 from workflows.errors import DomainError, NotFound
+from workflows.notices.timefmt import zone_of
 from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
-from workflows.storage.models import Attachment, AuditEvent, CaseUpdate
+from workflows.storage.models import Attachment, AuditEvent, CaseUpdate, Organization
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.CASES_READ))
@@ -119,13 +120,16 @@ def case_page(request: Request, number: CaseNumber, principal: Annotated[Princip
         events = list(s.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                 .order_by(AuditEvent.at, AuditEvent.id)))
         rows = list(s.scalars(select(CaseUpdate).where(CaseUpdate.case_id == case.id)))
+        # Times on the page read in the case's organization's zone (UTC on hover).
+        owner = s.get(Organization, case.organization_id)
+        zone = zone_of(owner.timezone if owner else None).key
     html_ids = {u.id for u in rows if u.html}
     full = {u.id: u.full_text for u in rows if u.full_text and u.full_text != u.visible_text}
     escalations = [e for e in events if "escalat" in e.action or e.action.startswith("sla.")]
     return page(request, principal, "case.html", title=detail.number, case=detail,
                 timeline=_timeline(detail, events, html_ids, full), escalations=escalations,
                 post_actions=list(PostAction), closed=detail.status == CaseStatus.CLOSED.value,
-                post_limits=Limits.of(rt.settings))
+                post_limits=Limits.of(rt.settings), zone=zone)
 
 
 def _update(request: Request, number: str, update_id: int) -> CaseUpdate:

@@ -1,8 +1,9 @@
 """Health: the operator's page, the liveness probe and the Prometheus scrape.
 
 Place in the flow: outside the message flow. ``/health`` shows intake rates, triage age, failed
-messages (with retry: ``workflows.process.retry_failed``, as ``ticketgate failed retry``), bounces
-and loops suppressed. ``/healthz`` answers a load balancer or orchestrator without a session
+messages (with retry: ``workflows.process.retry_failed``, as ``ticketgate failed retry``), bounces,
+loops suppressed, and outbound mail waiting for a retry or failed (``workflows.mail_health``, as
+``ticketgate health``). ``/healthz`` answers a load balancer or orchestrator without a session
 (liveness, database, broker; no detail an outsider could use). ``/metrics`` needs a session or
 an API token: the figures say how much mail a desk gets.
 """
@@ -32,6 +33,7 @@ from gateway.http.metrics import CONTENT_TYPE, check_broker, check_database, ren
 from gateway.http.pages import done, page
 from gateway.http.render import age_text
 from workflows import views
+from workflows.mail_health import mail_health
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.HEALTH_READ))
@@ -46,9 +48,11 @@ def health_page(request: Request, principal: Annotated[Principal, READ]) -> HTML
         figures = queries.health(s, now)
         failed = views.failed_lines(s)
         counts = queries.triage_counts(s)
+        mail = mail_health(s)
     checks = [check_database(rt), check_broker(rt)]
     return page(request, principal, "health.html", title="Health", h=figures, failed=failed,
-                counts=counts, checks=checks, oldest_age=age_text(figures.triage_oldest, now))
+                counts=counts, checks=checks, oldest_age=age_text(figures.triage_oldest, now),
+                mail=mail)
 
 
 @router.post("/health/failed/{inbound_id}/retry")

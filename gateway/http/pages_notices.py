@@ -26,10 +26,12 @@ from gateway.http.auth import form_permission, page_permission, runtime
 from gateway.http.ids import NoticeReference
 from gateway.http.pages import done, page
 from gateway.http.render import render_page
+from gateway.timeinput import TimeInputError, read_time, zone_choices, zone_named
 from workflows.errors import DomainError, Refused
 from workflows.notices import service
 from workflows.notices import views as notice_views
 from workflows.notices.model import NoticeKind, NoticeRequest, Refusal, Window
+from workflows.notices.timefmt import local_time, zone_of
 from workflows.storage.models import NoticeAudience, Organization
 
 router = APIRouter(include_in_schema=False)
@@ -50,24 +52,33 @@ class Draft:
     recommendation: str = ""
     link: str = ""
     window: str = Window.WEEKLY.value
-    starts_at: str = ""  # datetime-local, UTC
+    starts_at: str = ""  # datetime-local: wall-clock time in ``time_zone``
     ends_at: str = ""
     organizations: tuple[str, ...] = ()
     components: str = ""
     force_reason: str = ""
+    time_zone: str = ""  # the zone picked for the times; "" the desk's (desk_timezone)
 
 
-def _when(value: str, label: str) -> dt.datetime | None:
+def _when(value: str, label: str, zone: str) -> dt.datetime | None:
+    """The typed time read in ``zone`` (``gateway.timeinput``: the CLI's and the API's rule)."""
     if not value.strip():
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise Refused(f"{label}: not a date and time ({value!r})") from None
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed
+        return read_time(value, zone).at
+    except TimeInputError as exc:
+        raise Refused(f"{label}: {exc}") from None
 
 
-def _request(draft: Draft) -> NoticeRequest:
+def _zone(draft: Draft, desk_zone: str) -> str:
+    try:
+        return zone_named(draft.time_zone or desk_zone).key
+    except TimeInputError as exc:
+        raise Refused(f"time zone: {exc}") from None
+
+
+def _request(draft: Draft, desk_zone: str) -> NoticeRequest:
+    zone = _zone(draft, desk_zone)
     try:
         kind = NoticeKind(draft.kind)
         window = Window(draft.window) if draft.window and kind.maintenance else None
@@ -76,7 +87,8 @@ def _request(draft: Draft) -> NoticeRequest:
     return NoticeRequest(
         kind=kind, title=draft.title, impact=draft.impact, details=draft.details,
         recommendation=draft.recommendation, link=draft.link.strip() or None, window=window,
-        starts_at=_when(draft.starts_at, "starts"), ends_at=_when(draft.ends_at, "ends"),
+        starts_at=_when(draft.starts_at, "starts", zone),
+        ends_at=_when(draft.ends_at, "ends", zone),
         organizations=tuple(o for o in draft.organizations if o),
         components=tuple(c.strip() for c in draft.components.split(",") if c.strip()),
         force_reason=draft.force_reason.strip() or None)
@@ -90,6 +102,7 @@ class LivePreview:
     zones: dict[str, str] = dataclasses.field(default_factory=dict)
     previews: tuple[notice_views.Preview, ...] = ()
     checked: bool = False  # the rules were run (compose), not just the copies rendered
+    read_as: str | None = None  # how the typed times were read: zone named, and in UTC
 
 
 class _Rollback(Exception):
@@ -103,7 +116,8 @@ def preview_draft(request: Request, principal: Principal, draft: Draft) -> LiveP
     rt = runtime(request)
     now = rt.now()
     try:
-        wanted = _request(draft)
+        wanted = _request(draft, rt.settings.desk_timezone)
+        read_as = _read_as(wanted, _zone(draft, rt.settings.desk_timezone))
         with rt.db.transaction() as s:
             created = service.create_notice(
                 s, rt.settings, dataclasses.replace(wanted, force_reason=PREVIEW_WHY),
@@ -121,18 +135,29 @@ def preview_draft(request: Request, principal: Principal, draft: Draft) -> LiveP
                                             now=now)
             raise _Rollback(LivePreview(None, refusals, created.warnings,
                                         {o.name: o.timezone for o in orgs}, tuple(previews),
-                                        checked=True))
+                                        checked=True, read_as=read_as))
     except _Rollback as done_:
         return done_.result
     except DomainError as exc:
         return LivePreview(str(exc))
 
 
+def _read_as(wanted: NoticeRequest, zone: str) -> str | None:
+    """``Starts Tue 10 Mar 2026 23:00 MDT (America/Denver) = 2026-03-11 05:00 UTC``."""
+    said = []
+    for label, at in (("Starts", wanted.starts_at), ("ends", wanted.ends_at)):
+        if at is not None:
+            said.append(f"{label} {local_time(at, zone_of(zone))} ({zone}) = "
+                        f"{at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    return "; ".join(said) or None
+
+
 def _draft_form(kind: str, title: str, impact: str, details: str, recommendation: str,
                 link: str, window: str, starts_at: str, ends_at: str,
-                organizations: list[str], components: str, force_reason: str) -> Draft:
+                organizations: list[str], components: str, force_reason: str,
+                time_zone: str = "") -> Draft:
     return Draft(kind, title, impact, details, recommendation, link, window, starts_at,
-                 ends_at, tuple(organizations), components, force_reason)
+                 ends_at, tuple(organizations), components, force_reason, time_zone.strip())
 
 
 Short = Annotated[str, Form(max_length=2000)]
@@ -141,11 +166,16 @@ Long = Annotated[str, Form(max_length=20_000)]
 
 def _compose(request: Request, principal: Principal, draft: Draft,
              preview: LivePreview | None) -> HTMLResponse:
-    with runtime(request).db.transaction() as s:
-        names = list(s.scalars(select(Organization.name).order_by(Organization.name)))
+    rt = runtime(request)
+    with rt.db.transaction() as s:
+        orgs = list(s.execute(select(Organization.name, Organization.timezone)
+                              .order_by(Organization.name)))
+    desk_zone = rt.settings.desk_timezone
     return page(request, principal, "notice_compose.html", title="New notice", draft=draft,
-                preview=preview, organizations=names, kinds=list(NoticeKind),
-                windows=list(Window))
+                preview=preview, organizations=[name for name, _ in orgs],
+                kinds=list(NoticeKind), windows=list(Window), desk_zone=desk_zone,
+                zone=draft.time_zone or desk_zone,
+                zones=zone_choices(desk_zone, *sorted({tz for _, tz in orgs if tz})))
 
 
 @router.get("/notices")
@@ -166,10 +196,11 @@ def notice_preview(request: Request, principal: Annotated[Principal, WRITE],
                    details: Long = "", recommendation: Long = "", link: Short = "",
                    window: Short = "", starts_at: Short = "", ends_at: Short = "",
                    organizations: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006
-                   components: Short = "", force_reason: Short = "") -> HTMLResponse:
+                   components: Short = "", force_reason: Short = "",
+                   time_zone: Short = "") -> HTMLResponse:
     """The preview alone for the page's script (``X-Fragment``), or the whole form again."""
     draft = _draft_form(kind, title, impact, details, recommendation, link, window, starts_at,
-                        ends_at, organizations, components, force_reason)
+                        ends_at, organizations, components, force_reason, time_zone)
     result = preview_draft(request, principal, draft)
     if request.headers.get("x-fragment") == "1":
         return HTMLResponse(render_page("_notice_preview.html", {"preview": result}))
@@ -182,13 +213,15 @@ def notice_create(request: Request, principal: Annotated[Principal, WRITE],
                   details: Long = "", recommendation: Long = "", link: Short = "",
                   window: Short = "", starts_at: Short = "", ends_at: Short = "",
                   organizations: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006
-                  components: Short = "", force_reason: Short = "") -> Response:
+                  components: Short = "", force_reason: Short = "",
+                  time_zone: Short = "") -> Response:
     draft = _draft_form(kind, title, impact, details, recommendation, link, window, starts_at,
-                        ends_at, organizations, components, force_reason)
+                        ends_at, organizations, components, force_reason, time_zone)
     rt = runtime(request)
     try:
+        wanted = _request(draft, rt.settings.desk_timezone)
         with rt.db.transaction() as s:
-            created = service.create_notice(s, rt.settings, _request(draft), now=rt.now(),
+            created = service.create_notice(s, rt.settings, wanted, now=rt.now(),
                                             actor=principal.actor)
     except DomainError as exc:
         return _compose(request, principal, draft, LivePreview(str(exc)))

@@ -1,8 +1,9 @@
 """The triage queue in the browser: filter, read the mail safely, and act on it.
 
-Place in the flow: where an admin resolves what ``workflows.apply`` queued for triage. Reading is
-``queries`` and ``mailview``; every action goes through ``actions.act_on_triage`` (the same
-``workflows.triage`` services as ``ticketgate triage ...``, audited with the admin's email).
+Place in the flow: where an analyst or an admin resolves what ``workflows.apply`` queued for
+triage. Reading is ``queries`` and ``mailview``; every action goes through
+``actions.act_on_triage`` (the same ``workflows.triage`` services as ``ticketgate triage ...``,
+audited with the user's email). Blocking a sender is for admins only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from gateway.http import queries
 from gateway.http.accounts import Permission, Principal
 from gateway.http.actions import TriageAction, act_on_triage
-from gateway.http.auth import form_permission, page_permission, runtime
+from gateway.http.auth import PageForbidden, form_permission, page_permission, runtime
 from gateway.http.ids import PartIndex, RowId
 from gateway.http.mailview import (
     MAIL_FRAME_CSP,
@@ -148,6 +149,8 @@ def triage_act(
     body: Annotated[str, Form(max_length=100_000)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    if action is TriageAction.BLOCK and not principal.can(Permission.SENDERS_BLOCK):
+        raise PageForbidden(f"your role ({principal.role.value}) may not block a sender")
     rt = runtime(request)
     try:
         result = act_on_triage(rt, principal, item_id, action, case=case,

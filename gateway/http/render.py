@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
+
+from workflows import htmltext
+from workflows.notices.timefmt import zone_of
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 CONSOLE = TEMPLATES / "console"
@@ -45,7 +49,9 @@ def age_text(since: dt.datetime | None, now: dt.datetime) -> str:
     return "now"
 
 
-def when_text(value: dt.datetime | str | None) -> str:
+def when_text(value: dt.datetime | str | None, zone: str | None = None) -> str:
+    """A time for a page: UTC; given ``zone`` (the case's organization's), local time with its
+    abbreviation in a ``<time>`` whose title (shown on hover) is the UTC time."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -53,7 +59,12 @@ def when_text(value: dt.datetime | str | None) -> str:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    utc = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if zone is None:
+        return utc
+    local = value.astimezone(zone_of(zone))
+    return Markup('<time datetime="%s" title="%s">%s</time>') % (
+        value.astimezone(dt.UTC).isoformat(), utc, f"{local:%Y-%m-%d %H:%M} {local.tzname()}")
 
 
 def duration_text(seconds: int) -> str:
@@ -83,6 +94,7 @@ def _env() -> jinja2.Environment:
     env.filters["when"] = when_text
     env.filters["duration"] = duration_text
     env.filters["size"] = size_text
+    htmltext.install(env)
     env.globals["reason_text"] = REASON_TEXT
     return env
 

@@ -140,3 +140,27 @@ def test_parse_shows_whether_references_verify(cli, desk, tmp_path):
     ours, theirs = cli("parse", str(sent), str(forged)).out
     assert {r["valid"] for r in ours["references"]} == {True}
     assert False in {r["valid"] for r in theirs["references"]}
+
+
+def test_parse_json_shows_each_failed_recipient_of_a_bounce(cli):
+    """`parse --json` on a report with one failed and one delayed recipient: each with its
+    status, action and permanence, the original Message-ID, and only the final one failed."""
+    report = Path(__file__).resolve().parents[1] / "fixtures" / "bounces" / "documented"
+    [shown] = cli("parse", str(report / "postfix-mixed.eml"), "--json").out
+    assert shown["automation"] == "bounce"
+    bounce = shown["bounce"]
+    assert bounce["original_message_id"] == "case.CASE-1001.ab12cd34@desk.example.com"
+    assert [(r["address"], r["status"], r["action"], r["permanent"])
+            for r in bounce["recipients"]] == [
+        ("gone@customer.example", "5.1.1", "failed", True),
+        ("busy@customer.example", "4.2.2", "delayed", False)]
+    assert shown["failed_recipients"] == ["gone@customer.example"]
+
+
+def test_parse_json_shows_a_complaint(cli):
+    """An ARF report is shown as a complaint with the Message-ID of the mail it is about."""
+    report = Path(__file__).resolve().parents[1] / "fixtures" / "bounces" / "sisimai"
+    [shown] = cli("parse", str(report / "arf-03.eml"), "--json").out
+    assert shown["automation"] == "complaint"
+    assert shown["complaint"]["original_message_id"] == (
+        "f6fbba8a761ce682e1b00a323a21b372@example.net")

@@ -229,3 +229,16 @@ def test_compose_preview_and_send_a_maintenance_notice(desk, page):
     page.click("button:has-text('Send now')")
     page.wait_for_selector("#notice-state >> text=active")
     assert page.text_content("#delivery-counts").strip() == "sent 1"
+
+
+def test_api_docs_render_from_this_server_alone(page, server):
+    """/docs shows every operation, signed out, loading nothing from elsewhere (no CDN), and
+    the console's CSP holds (a violation would leave the page blank)."""
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(server.url) or r.url.startswith(
+        "data:") else elsewhere.append(r.url))
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    assert page.locator(".opblock").count() > 15
+    assert elsewhere == []
+    _shot(page, "api-docs")

@@ -6,13 +6,16 @@ import dataclasses
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.http.server import start_http_server
 from tests.conftest import require_service
 from tests.http.conftest import csrf_of
-from tests.support import CARE, ingest, new_mail
+from tests.support import CARE, ingest, new_mail, open_case, post
+from workflows import cases
 from workflows.domain import MessageStatus
 from workflows.intake import Envelope, accept
+from workflows.outbox import TransportError, send_queued
 from workflows.storage.models import InboundMessage
 
 
@@ -57,6 +60,19 @@ def test_metrics_count_messages_by_outcome_and_reason(desk, client):
     assert "# TYPE ticketgate_intake_latency_seconds histogram" in text
 
 
+def test_metrics_parse_as_prometheus_text_with_a_send_latency_histogram(desk, client):
+    """What a Prometheus server would read: every family parses; a sent mail is counted in
+    the send latency histogram."""
+    post(desk.rt, open_case(desk.rt))
+    text = client.get("/metrics", headers=desk.bearer()).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert {"ticketgate_messages", "ticketgate_intake_latency_seconds",
+            "ticketgate_send_latency_seconds", "ticketgate_queue_depth"} <= set(families)
+    count = [s.value for s in families["ticketgate_send_latency_seconds"].samples
+             if s.name == "ticketgate_send_latency_seconds_count"]
+    assert count == [1.0]
+
+
 def test_a_failed_message_is_retried_from_the_health_page(desk, admin):
     """The operator sees the failure and replays it with one click."""
     # Committed but never applied, then marked as a worker marks a message that raised.
@@ -71,3 +87,25 @@ def test_a_failed_message_is_retried_from_the_health_page(desk, admin):
     assert "RuntimeError: boom" in page
     admin.post("/health/failed/1/retry", data={"csrf_token": csrf_of(page)})
     assert "None." in admin.get("/health").text.split("Failed messages")[1].split("Bounces")[0]
+
+
+class _Busy:
+    """A transport whose server answers 451 (a temporary failure) to everything."""
+
+    def send(self, raw: bytes, sender: str, recipients, message_id: str) -> None:  # type: ignore[no-untyped-def]
+        raise TransportError("end of DATA: 451 4.3.0 mailbox busy", temporary=True)
+
+
+def test_the_health_page_shows_case_mail_waiting_for_a_retry(desk, admin):
+    """Case mail deferred by a 4xx is on the page: counted, with its case and next attempt."""
+    number = open_case(desk.rt)
+    with desk.rt.db.transaction() as s:
+        out_id = cases.post_update(s, desk.rt.settings, desk.rt.key, number=number,
+                                   body="Which model?", action=None, now=desk.rt.now(),
+                                   actor="analyst@desk.example").id
+    assert send_queued(desk.rt.db, _Busy(), CARE, ids=[out_id], now=desk.rt.now()).deferred == 1
+    page = admin.get("/health").text
+    retries = page.split("Mail retries")[1].split("</div>")[0]
+    assert "<b>1</b> deferred" in retries.split("Notice deliveries")[0]
+    waiting = page.split("Case mail deferred or failed")[1].split("</section>")[0]
+    assert number in waiting and "451 4.3.0 mailbox busy" in waiting

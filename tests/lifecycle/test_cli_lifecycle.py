@@ -12,22 +12,29 @@ def later(days: int) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).isoformat(timespec="seconds")
 
 
+def _job(out: dict, name: str) -> dict:
+    (job,) = [j for j in out["jobs"] if j["name"] == name]
+    return job
+
+
 def test_timers_run_prints_what_it_did(cli, desk):
-    """An operator runs a pass as of a time and reads, as JSON, what fired."""
+    """An operator runs a pass as of a time and reads, as JSON, what each job did."""
     done = cli("timers", "run", "--at", later(40))
     assert done.code == 0, done.err
-    fired = {(f["case"], f["kind"]): f["outcome"] for f in done.out[0]["fired"]}
+    follow_ups = _job(done.out[0], "follow-ups")
+    fired = {(f["case"], f["kind"]): f["outcome"] for f in follow_ups["report"]["fired"]}
     assert fired[("CASE-1001", "follow_up_close")] == "closed"
-    assert done.out[0]["outcomes"]["closed"] == 1
+    assert follow_ups["report"]["outcomes"]["closed"] == 1
+    assert "CASE-1001 follow_up_close: closed" in follow_ups["done"]
     assert cli("case", "show", "CASE-1001").out[0]["status"] == "closed"
 
 
 def test_timers_run_dry_run_changes_nothing(cli, desk):
-    """--dry-run lists what would fire and leaves the case waiting."""
+    """--dry-run lists what would fire, per job, and leaves the case waiting."""
     done = cli("timers", "run", "--at", later(40), "--dry-run")
-    due = {f["kind"] for f in done.out[0]["fired"] if f["case"] == "CASE-1001"}
-    assert "follow_up_close" in due
-    assert {f["outcome"] for f in done.out[0]["fired"]} == {"due"}
+    fired = _job(done.out[0], "follow-ups")["report"]["fired"]
+    assert "follow_up_close" in {f["kind"] for f in fired if f["case"] == "CASE-1001"}
+    assert {f["outcome"] for f in fired} == {"due"}
     assert cli("case", "show", "CASE-1001").out[0]["status"] == "awaiting_info"
 
 

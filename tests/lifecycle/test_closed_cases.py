@@ -127,3 +127,18 @@ def test_purge_waits_for_the_configured_days(rt, people, clock):
     close(rt, number)
     run(rt, CLOSED_AT + dt.timedelta(days=31))
     assert attachment_rows(rt)[0].purged_at is None
+
+
+def test_the_closed_too_long_reply_names_the_closing_day_in_the_organizations_zone(
+        rt, people, clock):
+    """Closed at 00:30 in Berlin (23:30 UTC the day before): Acme reads its own date."""
+    from tests.lifecycle.conftest import body, mails
+
+    number = open_case(rt)
+    sent = post(rt, number)
+    clock.current = local(2026, 3, 3, 0, 30)
+    close(rt, number)
+    clock.current += dt.timedelta(days=31)
+    ingest(rt, reply_to(sent, sender=people["alice"]))
+    [told] = mails(rt, "closed_too_long")
+    assert "was closed on 2026-03-03 (Europe/Berlin)" in body(told.raw)

@@ -9,10 +9,10 @@ from collections import Counter
 from tests.conftest import KEY
 from tests.lifecycle.conftest import local, mails
 from tests.support import open_case, post
-from workflows import scheduler
 from workflows.runtime import Runtime
 from workflows.scheduler import PassReport, run_pass
 from workflows.storage.db import Database
+from workflows.timers import firing
 
 CASES = 30
 DAY2 = local(2026, 3, 4, 10)
@@ -21,8 +21,8 @@ DAY2 = local(2026, 3, 4, 10)
 def test_two_schedulers_at_once_send_each_reminder_once(rt, people, clock, settings,
                                                         monkeypatch):
     """Small chunks make the two passes interleave on the same rows."""
-    monkeypatch.setattr(scheduler, "FIRE_CHUNK", 4)
-    monkeypatch.setattr(scheduler, "ARM_CHUNK", 7)
+    monkeypatch.setattr(firing, "FIRE_CHUNK", 4)
+    monkeypatch.setattr(firing, "ARM_CHUNK", 7)
     numbers = []
     for i in range(CASES):
         number = open_case(rt, subject=f"case {i}")

@@ -59,3 +59,19 @@ def test_wrong_lifecycle_settings_stop_the_start(tmp_path, toml, where):
     """A typo in a target must not silently become another target."""
     with pytest.raises(ConfigError, match=where):
         load(tmp_path, toml)
+
+
+def test_case_mail_retry_schedule_from_toml_and_environment(tmp_path):
+    """``mail_retry_minutes``: the default is the notices' schedule; TOML and env override."""
+    assert load(tmp_path, "").mail_retry_minutes == (5, 15, 60, 240)
+    assert load(tmp_path, "[gateway]\nmail_retry_minutes = [1, 10]\n").mail_retry_minutes == (
+        1, 10)
+    assert load(tmp_path, "", TICKETGATE_MAIL_RETRY_MINUTES="2,4,8").mail_retry_minutes == (
+        2, 4, 8)
+
+
+@pytest.mark.parametrize("value", ['"soon"', "[0, 5]", "[]"])
+def test_a_bad_case_mail_retry_schedule_is_refused(tmp_path, value):
+    """Not a list of positive minutes: a clear error at load time, not a surprise later."""
+    with pytest.raises(ConfigError, match="mail_retry_minutes"):
+        load(tmp_path, f"[gateway]\nmail_retry_minutes = {value}\n")

@@ -259,3 +259,34 @@ def test_a_restarted_scheduler_carries_on(rt, people, clock, settings):
     finally:
         second.stop()
         db.dispose()
+
+
+def test_a_reminder_names_the_closing_time_in_the_organizations_zone(rt, people, clock):
+    """Acme is in Berlin: the reminder says when the case closes in its time, zone named,
+    and its HTML shows the question asked as text, line by line."""
+    from tests.mail_kinds import visible_lines
+    from tests.workflows.test_mail_html import MARKUP_AS_TEXT, html_part
+
+    number = open_case(rt)
+    post(rt, number, body="Which model?\nAnd which firmware?", action="request_info")
+    at(rt, clock, DAY2)
+    [reminder] = mails(rt, REMINDER)
+    assert "closed as resolved on 2026-03-16 10:00 CET (Europe/Berlin)" in body(reminder.raw)
+    shown = visible_lines(html_part(reminder.raw))
+    assert [line for line in shown if MARKUP_AS_TEXT.search(line)] == []
+    assert shown[shown.index("Which model?") + 1] == "And which firmware?"
+
+
+def test_a_reminder_continues_the_thread_of_the_post_it_follows_up(rt, people, clock):
+    """RFC 5322 3.6.4: In-Reply-To the analyst's post, References its chain plus the post."""
+    import email
+
+    number = open_case(rt)
+    first = email.message_from_bytes(post(rt, number, action=None))
+    ingest(rt, reply_to(first.as_bytes(), sender=people["alice"], message_id="<r1@acme.example>"))
+    asked = email.message_from_bytes(post(rt, number))
+    at(rt, clock, DAY2)
+    [reminder] = [email.message_from_bytes(m.raw) for m in mails(rt, REMINDER)]
+    assert reminder["In-Reply-To"] == asked["Message-ID"]
+    assert reminder["References"].split() == [first["Message-ID"], "<r1@acme.example>",
+                                              asked["Message-ID"]]

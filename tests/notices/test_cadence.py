@@ -107,7 +107,9 @@ def test_no_follow_up_after_cancel(nrt, desk, sink):
 
 def test_rca_is_due_in_five_business_days_and_reminded_once_each(nrt, desk, sink):
     """All-clear Thu 26 Feb 10:15 MST -> RCA due Thu 5 Mar; a reminder the business day before
-    and one when overdue, to the care team, never twice; none once the RCA is delivered."""
+    and one when overdue, to the care team, never twice; none once the RCA is delivered.
+    Acme reads the date counted on its own calendar: restored at 18:15 CET, after its day
+    ended, so its five business days run Fri 27 Feb 08:00 to Thu 5 Mar 18:00 CET."""
     nrt = dataclasses.replace(nrt, settings=dataclasses.replace(
         nrt.settings, care_team_address="care-team@desk.example"))
     ref = create_and_send(nrt, NoticeKind.INCIDENT)
@@ -115,7 +117,7 @@ def test_rca_is_due_in_five_business_days_and_reminded_once_each(nrt, desk, sink
     mailed = service.all_clear(nrt, ref, "Log out and back in.", actor="ic")
     assert mailed.report.sent == 4
     body = sink[0].to("ops@acme.example")[-1].get_body(("plain",)).get_content()
-    assert "will follow by Thu 05 Mar 2026 18:15 CET" in body
+    assert "will follow by Thu 05 Mar 2026 18:00 CET" in body
     for day in range(1, 9):  # twice a day for eight days
         for hour in (0, 12):
             run_due(nrt, NOW + dt.timedelta(days=day, hours=hour))

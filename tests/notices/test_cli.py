@@ -25,7 +25,8 @@ def cli(tmp_path, database_url, monkeypatch, capsys, sink):  # type: ignore[no-u
     config = tmp_path / "config.toml"
     config.write_text(
         f'[gateway]\nfrom_address = "care@desk.example"\ntransport = "smtp://127.0.0.1:'
-        f'{sink[1]}"\n[[mailbox]]\naddress = "care@desk.example"\n'
+        f'{sink[1]}"\ndesk_timezone = "America/Denver"\n'
+        '[[mailbox]]\naddress = "care@desk.example"\n'
         '[notices]\nrca_business_days = 5\n')
     for name, value in (("TICKETGATE_HOME", str(tmp_path / "var")),
                         ("TICKETGATE_DATABASE_URL", database_url),
@@ -120,3 +121,25 @@ def test_an_advisory_without_a_link_is_refused(cli):
 def test_an_unknown_notice_is_exit_1(cli):
     """Not found is the domain saying no."""
     assert cli("notice", "show", "MNT-2026-0999").code == 1
+
+
+def test_a_start_without_an_offset_is_read_in_the_desk_timezone(cli):
+    """This desk sets desk_timezone = America/Denver: 23:00 is 06:00 UTC, and create says so."""
+    run = cli(*PLANNED)
+    assert run.out[0]["times_read_in"] == "America/Denver"
+    [listed] = cli("notice", "list").out
+    assert listed["starts_at"].startswith("2026-03-08T06:00:00")
+
+
+def test_preview_flags_a_window_inside_an_organizations_business_hours(cli):
+    """Initech (Denver, 08:00-18:00) would lose its Friday morning: the preview says so;
+    a night window is not."""
+    day = cli("notice", "create", "planned", "--title", "T", "--impact", "I",
+              "--start", "2026-03-13T09:00", "--end", "2026-03-13T11:00", "--force",
+              "--why", "vendor fix").out[0]["reference"]
+    night = cli(*PLANNED).out[0]["reference"]
+    [flagged] = cli("notice", "preview", day, "--org", "Initech").out
+    [quiet] = cli("notice", "preview", night, "--org", "Initech").out
+    assert flagged["business_hours"].startswith("inside business hours (08:00-18:00")
+    assert "2 h of the window, from Fri 13 Mar 2026 09:00 MDT" in flagged["business_hours"]
+    assert quiet["business_hours"] is None

@@ -82,12 +82,20 @@ def test_loop_wins_over_everything() -> None:
 # --- BOUNCE --------------------------------------------------------------------------------
 
 
+def _core(bounce: Bounce | None) -> Bounce | None:
+    """The fields these tests are about; per-recipient details are tested in test_bounces."""
+    if bounce is None:
+        return None
+    return Bounce(bounce.original_message_id, bounce.failed_recipients, bounce.permanent,
+                  bounce.format)
+
+
 def test_rfc3464_dsn_bounce_details() -> None:
     """RFC 3464: the failed recipient, a permanent 5.1.1, and our original Message-ID."""
     parsed = parse(fixture("dsn-rfc3464-bounce.eml"))
     assert parsed.automation is AutomationClass.BOUNCE
     assert "dsn_report" in parsed.automation_rules
-    assert parsed.bounce == Bounce(OUR_ID, ("gone@customer.example",), True, "rfc3464")
+    assert _core(parsed.bounce) == Bounce(OUR_ID, ("gone@customer.example",), True, "rfc3464")
 
 
 def test_returned_headers_do_not_make_a_bounce_a_loop() -> None:
@@ -109,14 +117,14 @@ def test_qmail_bounce_details() -> None:
     parsed = parse(fixture("qmail-bounce.eml"))
     assert parsed.automation is AutomationClass.BOUNCE
     assert "qmail_bounce_text" in parsed.automation_rules
-    assert parsed.bounce == Bounce(OUR_ID, ("nobody@customer.example",), True, "qmail")
+    assert _core(parsed.bounce) == Bounce(OUR_ID, ("nobody@customer.example",), True, "qmail")
 
 
 def test_exim_bounce_details() -> None:
     """Exim: X-Failed-Recipients plus the copy after '------ This is a copy'."""
     parsed = parse(fixture("exim-bounce.eml"))
     assert {"exim_bounce_text", "x_failed_recipients"} <= set(parsed.automation_rules)
-    assert parsed.bounce == Bounce(OUR_ID, ("left@customer.example",), True, "exim")
+    assert _core(parsed.bounce) == Bounce(OUR_ID, ("left@customer.example",), True, "exim")
 
 
 def test_exim_delay_warning_is_not_permanent() -> None:
@@ -129,7 +137,7 @@ def test_exim_delay_warning_is_not_permanent() -> None:
         "  slow@customer.example\n    Delay reason: mailbox busy\n"
     )
     bounce = parse(mail("Subject: Warning: message 1sH2k5 delayed 24 hours", body)).bounce
-    assert bounce == Bounce(None, ("slow@customer.example",), False, "exim")
+    assert _core(bounce) == Bounce(None, ("slow@customer.example",), False, "exim")
 
 
 def test_heuristic_bounce_from_postmaster_with_failed_header() -> None:
@@ -140,7 +148,8 @@ def test_heuristic_bounce_from_postmaster_with_failed_header() -> None:
     ).replace(b"jane@customer.example", b"postmaster@customer.example")
     parsed = parse(raw)
     assert parsed.automation is AutomationClass.BOUNCE
-    assert parsed.bounce == Bounce(OUR_ID, ("a@c.example", "b@c.example"), True, "heuristic")
+    assert _core(parsed.bounce) == Bounce(OUR_ID, ("a@c.example", "b@c.example"), True,
+                                         "x-failed-recipients")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import socket
@@ -121,16 +122,40 @@ def test_smtp_transport_delivers_to_a_real_server(rt, people, sink):
     assert (report.sent, len(handler.received)) == (1, 1)
 
 
-def test_smtp_4xx_defers_and_keeps_the_mail_queued(rt, people, sink):
-    """A temporary refusal is retried later, not dropped."""
+def test_smtp_4xx_defers_the_mail_until_its_next_attempt(rt, people, sink):
+    """A temporary refusal is retried later (after the first delay of the backoff), not
+    dropped, and not tried again before then."""
     handler, controller = sink
     handler.reply = "451 4.3.0 try later"
     out_id = _queue_one(rt, people)
     transport = SmtpTransport("127.0.0.1", controller.port)
-    assert send_queued(rt.db, transport, "care@desk.example").deferred == 1
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    assert send_queued(rt.db, transport, "care@desk.example", now=now).deferred == 1
     with rt.db.transaction() as s:
         row = s.get(OutboundMessage, out_id)
-        assert (row.status, row.attempts) == ("queued", 1)
+        assert (row.status, row.attempts, row.next_attempt_at) == (
+            "deferred", 1, now + dt.timedelta(minutes=5))
+    early = send_queued(rt.db, transport, "care@desk.example", now=now + dt.timedelta(minutes=4))
+    assert (early.sent, early.deferred, early.failed) == (0, 0, 0)
+
+
+def test_smtp_4xx_fails_the_mail_after_the_last_retry(rt, people, sink):
+    """Each retry waits the schedule's next delay; the one after the last delay fails it."""
+    handler, controller = sink
+    handler.reply = "451 4.3.0 try later"
+    out_id = _queue_one(rt, people)
+    transport = SmtpTransport("127.0.0.1", controller.port)
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    outcomes = []
+    for _ in range(3):
+        report = send_queued(rt.db, transport, "care@desk.example", now=at,
+                             retry_minutes=(5, 15))
+        outcomes.append((report.deferred, report.failed))
+        with rt.db.transaction() as s:
+            row = s.get(OutboundMessage, out_id)
+            at = row.next_attempt_at or at
+    assert outcomes == [(1, 0), (1, 0), (0, 1)]
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 3, None)
 
 
 def test_smtp_5xx_fails_the_mail(rt, people, sink):

@@ -1,7 +1,8 @@
 """Outbound notices: planned and emergency maintenance, incident alerts, advisories, case reports.
 
 Place in the flow: beside the inbound flow, driven by operators (``ticketgate notice ...``) and by
-the clock (``workflows.notices.scheduler.run_due``, called from ``workflows.scheduler.run_pass``).
+the clock (the notice jobs of ``workflows.jobs``, over the stages of
+``workflows.notices.scheduler``, run in every pass of ``workflows.scheduler.run_pass``).
 Inbound mail touches it twice: a mail quoting a notice reference lands in triage with the notice
 attached (``inquiries``), and a bounce of one of its deliveries marks that recipient bounced
 (``bounces``).

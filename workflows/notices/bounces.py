@@ -5,7 +5,9 @@ delivery by the original Message-ID (``delivery_by_message_id``), ``workflows.de
 ``MarkNoticeBounced`` and ``workflows.apply`` calls ``mark_delivery_bounced`` in its transaction.
 A permanent bounce of case mail (``MarkBounced``) also calls ``suppress`` for its failed
 recipients: an address that no longer exists does not exist for notices either. A delayed DSN
-(``permanent`` False) only notes the delay: the mail may still arrive.
+(``permanent`` False) only notes the delay: the mail may still arrive. An abuse complaint
+(ARF, RFC 5965) about a notice or case mail is recorded on it (``record_complaint``) and
+suppresses its recipient with reason ``complaint``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.notices.model import DeliveryStatus
-from workflows.storage.models import NoticeDelivery, NoticeSuppression
+from workflows.storage.models import NoticeDelivery, NoticeSuppression, OutboundMessage
 
 
 def delivery_by_message_id(session: Session, message_id: str) -> int | None:
@@ -42,7 +44,9 @@ def suppress(session: Session, recipients: Iterable[str], now: dt.datetime, *, r
 
 
 def mark_delivery_bounced(session: Session, delivery_id: int, failed: Iterable[str],
-                          permanent: bool, now: dt.datetime) -> None:
+                          permanent: bool, now: dt.datetime, *, reason: str = "") -> None:
+    """A permanent failure bounces the delivery (with ``reason``, the report's status and
+    words) and suppresses its recipient; a delay is only noted."""
     delivery = session.get(NoticeDelivery, delivery_id)
     if delivery is None:
         return
@@ -52,7 +56,40 @@ def mark_delivery_bounced(session: Session, delivery_id: int, failed: Iterable[s
         return
     delivery.status = DeliveryStatus.BOUNCED.value
     delivery.bounced_at = now
-    delivery.last_error = f"bounced: {', '.join(failed) or delivery.recipient}"
+    delivery.last_error = f"bounced: {reason or ', '.join(failed) or delivery.recipient}"
     # The delivery had one recipient; a DSN naming another address still means this one.
     suppress(session, (delivery.recipient,), now, reason="bounce of a notice",
              delivery_id=delivery.id)
+
+
+COMPLAINT = "complaint"  # NoticeSuppression.reason of a recipient who reported us as abuse
+
+
+def record_complaint(session: Session, outbound_id: int | None, delivery_id: int | None,
+                     recipients: Iterable[str], feedback_type: str,
+                     now: dt.datetime) -> tuple[int | None, tuple[str, ...]]:
+    """Note the complaint on the mail it is about and stop notices to its recipient.
+
+    Providers redact the complaining address (RFC 6590), so the recipient is the one we sent
+    to: the notice delivery's, or the case mail's recipients when the report names none of
+    them. Returns the case the mail belonged to (if any) and the suppressed addresses.
+    """
+    named = {r.strip().lower() for r in recipients if r.strip()}
+    targets: set[str] = set()
+    case_id = None
+    if delivery_id is not None:
+        delivery = session.get(NoticeDelivery, delivery_id)
+        if delivery is not None:
+            delivery.last_error = f"complaint ({feedback_type}) from {delivery.recipient}"[:500]
+            targets.add(delivery.recipient.lower())
+    if outbound_id is not None:
+        out = session.get(OutboundMessage, outbound_id)
+        if out is not None:
+            sent_to = {r.lower() for r in out.recipients}
+            targets |= (named & sent_to) or sent_to
+            out.last_error = f"complaint ({feedback_type})"
+            case_id = out.case_id
+    if not targets:
+        targets = named
+    suppress(session, targets, now, reason=COMPLAINT, delivery_id=delivery_id)
+    return case_id, tuple(sorted(targets))

@@ -1,7 +1,8 @@
 """Send queued notice deliveries: claim, hand to the transport, record; retry and report.
 
 Place in the flow: after the commit that queued a mailing (``notice send``, ``all-clear``...) and
-on every scheduler pass (``scheduler.run_due``: retries of deferred deliveries).
+on every clock pass (the ``notice-deliveries`` job of ``workflows.jobs``, run by
+``workflows.scheduler.run_pass``: retries of deferred deliveries).
 
 Never twice. A delivery is claimed with a compare-and-set (``UPDATE ... SET status='sending',
 claim_token=T WHERE id IN (...) AND status IN ('queued','deferred')``) in its own commit before
@@ -14,7 +15,8 @@ a connection lost after the end of DATA (``outbox.UncertainDelivery``). A batch 
 releases its unsent claims so they never go stale while waiting.
 
 A 4xx (or a lost connection before the message was taken) defers the delivery with backoff
-(``notice_retry_minutes``), then fails it; a 5xx fails it at once. Addresses that bounced are
+(``notice_retry_minutes``, through ``workflows.backoff``, the rule case mail follows too), then
+fails it; a 5xx fails it at once. Addresses that bounced are
 skipped; the per-recipient hourly limit (``ratelimit``) defers instead of sending.
 """
 
@@ -32,6 +34,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from workflows.backoff import next_attempt
 from workflows.notices import ratelimit
 from workflows.notices.mime import for_recipient
 from workflows.notices.model import PENDING, DeliveryStatus
@@ -90,7 +93,8 @@ def _opened(transport: Transport) -> Iterator[Transport]:
         yield transport
 
 
-def _due(at: dt.datetime):  # type: ignore[no-untyped-def]
+def due_deliveries(at: dt.datetime):  # type: ignore[no-untyped-def]
+    """The deliveries due at ``at``: queued, or deferred until a time that has come."""
     return and_(NoticeDelivery.status.in_([s.value for s in PENDING]),
                 or_(NoticeDelivery.next_attempt_at.is_(None),
                     NoticeDelivery.next_attempt_at <= at))
@@ -131,7 +135,7 @@ def send_pending(rt: Runtime, *, at: dt.datetime, mailing_ids: Sequence[int] | N
     with rt.db.transaction() as session:
         report = SendReport(uncertain=mark_stale_uncertain(
             session, at, dt.timedelta(minutes=settings.notice_stale_minutes)))
-        query = select(func.count()).select_from(NoticeDelivery).where(_due(at))
+        query = select(func.count()).select_from(NoticeDelivery).where(due_deliveries(at))
         if mailing_ids is not None:
             query = query.where(NoticeDelivery.mailing_id.in_(list(mailing_ids)))
         total = int(session.scalar(query) or 0)
@@ -166,14 +170,15 @@ def _claim(rt: Runtime, at: dt.datetime, mailing_ids: Sequence[int] | None, toke
     """Claim a batch (compare-and-set) and settle at once what must not be sent."""
     settings = rt.settings
     with rt.db.transaction() as session:
-        query = select(NoticeDelivery.id).where(_due(at))
+        query = select(NoticeDelivery.id).where(due_deliveries(at))
         if mailing_ids is not None:
             query = query.where(NoticeDelivery.mailing_id.in_(list(mailing_ids)))
         ids = list(session.scalars(query.order_by(NoticeDelivery.id)
                                    .limit(settings.notice_batch_size)))
         if not ids:
             return [], SendReport()
-        session.execute(update(NoticeDelivery).where(NoticeDelivery.id.in_(ids), _due(at))
+        session.execute(update(NoticeDelivery)
+                        .where(NoticeDelivery.id.in_(ids), due_deliveries(at))
                         .values(status=DeliveryStatus.SENDING.value, claim_token=token,
                                 claimed_at=claimed_at)
                         .execution_options(synchronize_session=False))
@@ -264,10 +269,11 @@ def _record(rt: Runtime, at: dt.datetime, token: str,
         elif isinstance(outcome, UncertainDelivery):
             item.update(b_status=DeliveryStatus.UNCERTAIN.value, b_error=str(outcome))
             counts["uncertain"] += 1
-        elif isinstance(outcome, TransportError) and outcome.temporary and \
-                row.attempts < len(retry):
+        elif isinstance(outcome, TransportError) and (later := next_attempt(
+                temporary=outcome.temporary, attempts_before=row.attempts, at=at,
+                schedule_minutes=retry)) is not None:
             item.update(b_status=DeliveryStatus.DEFERRED.value, b_error=str(outcome),
-                        b_next=at + dt.timedelta(minutes=retry[row.attempts]))
+                        b_next=later)
             counts["deferred"] += 1
         else:
             item.update(b_status=DeliveryStatus.FAILED.value, b_error=str(outcome))

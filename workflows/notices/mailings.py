@@ -13,6 +13,7 @@ an id we already know (``bounces``), and a resend after a crash reuses it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflows import mailheaders
 from workflows.notices import reference
 from workflows.notices.mime import compose_part
 from workflows.notices.model import DeliveryStatus, MailingOutcome, NoticeKind, Purpose, Window
@@ -33,6 +35,9 @@ from workflows.storage.models import (
     NoticePart,
     Organization,
 )
+from workflows.timers.store import calendar_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,9 @@ def list_id(settings: Settings) -> str:
     return settings.notice_list_id or f"notices.{settings.message_id_domain}"
 
 
-def notice_facts(notice: Notice) -> NoticeFacts:
+def notice_facts(notice: Notice, *, rca_business_days: int = 0) -> NoticeFacts:
+    """``rca_business_days`` > 0: each organization reads an RCA due date counted on its own
+    calendar (``render.org_rca_due``)."""
     return NoticeFacts(
         reference=notice.reference, kind=NoticeKind(notice.kind), title=notice.title,
         impact=notice.impact, details=notice.details, recommendation=notice.recommendation,
@@ -55,11 +62,11 @@ def notice_facts(notice: Notice) -> NoticeFacts:
         starts_at=notice.starts_at, ends_at=notice.ends_at, sequence=notice.sequence,
         sent_at=notice.sent_at, resolved_at=notice.resolved_at,
         all_clear_text=notice.all_clear_text, rca_due_at=notice.rca_due_at,
-        rca_link=notice.rca_link)
+        rca_link=notice.rca_link, rca_business_days=rca_business_days)
 
 
 def org_facts(org: Organization) -> OrgFacts:
-    return OrgFacts(org.id, org.name, org.timezone, tuple(org.notify or ()))
+    return OrgFacts(org.id, org.name, org.timezone, tuple(org.notify or ()), calendar_of(org))
 
 
 def audience(session: Session, notice_id: int) -> list[OrgFacts]:
@@ -107,10 +114,23 @@ def add_parts(session: Session, settings: Settings, mailing: NoticeMailing,
              "recipient": recipient.lower(),
              "message_id": reference.make_message_id(ref, settings.message_id_domain),
              "status": DeliveryStatus.QUEUED.value, "attempts": 0, "created_at": at}
-            for org, part in parts for recipient in dict.fromkeys(org.recipients)]
+            for org, part in parts for recipient in dict.fromkeys(org.recipients)
+            if _usable(recipient)]
     if rows:  # Core executemany: the ORM's bulk path costs more than the insert itself
         session.execute(insert(NoticeDelivery.__table__), rows)
     return len(rows)
+
+
+def _usable(recipient: str) -> bool:
+    """An address ``mime.for_recipient`` will write (``mailheaders.address``). Lists are
+    checked when set; one stored before that check tightened is skipped here, with a warning,
+    rather than failing the delivery batch it would sit in."""
+    try:
+        mailheaders.address(recipient)
+    except mailheaders.BadAddress:
+        log.warning("notice recipient %r skipped: not a usable address", recipient)
+        return False
+    return True
 
 
 def queue_notice_mailing(session: Session, settings: Settings, notice: Notice,
@@ -121,7 +141,7 @@ def queue_notice_mailing(session: Session, settings: Settings, notice: Notice,
                            at=occasion.at, notice_id=notice.id, slot=occasion.slot)
     if mailing is None:
         return QueuedMailing(None)
-    facts = notice_facts(notice)
+    facts = notice_facts(notice, rca_business_days=settings.notice_rca_business_days)
     targets = audience(session, notice.id) if orgs is None else list(orgs)
     rendered = [(org, render_notice(facts, org, occasion, organizer=settings.from_address))
                 for org in targets if org.recipients]

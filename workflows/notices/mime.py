@@ -23,48 +23,52 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import secrets
-from email.header import Header
 from email.utils import format_datetime, formataddr
 
+from workflows import mailheaders
+from workflows.mailheaders import header_line
 from workflows.notices.ics import ics_method
 from workflows.notices.render import RenderedNotice
-from workflows.outbound import DESK_NAME, checked_address, one_line
+from workflows.outbound import DESK_NAME
+
+_EOL = re.compile(r"\r\n|\r")
 
 
 def _qp(text: str) -> bytes:
     """Quoted-printable with CRLF line ends (RFC 2045 6.7); soft breaks keep lines <= 76.
     A line-leading "." is written ``=2E``: no line of ours then needs SMTP dot-stuffing, so the
-    transport's per-recipient scan finds nothing to rewrite."""
-    data = text.replace("\r\n", "\n").encode("utf-8")
+    transport's per-recipient scan finds nothing to rewrite. A bare CR is a line end too: RFC
+    5322 2.3 allows CR only in CRLF, and ``b2a_qp`` would pass it through raw."""
+    data = _EOL.sub("\n", mailheaders.encodable(text)).encode("utf-8")
     out = binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
     out = out.replace(b"\r\n.", b"\r\n=2E")
     return b"=2E" + out[1:] if out.startswith(b".") else out
 
 
-def _header(name: str, value: str) -> str:
-    """One folded header line; encoded-words when the value is not ASCII (RFC 2047)."""
-    value = one_line(value)
-    if value.isascii() and len(name) + len(value) < 76:
-        return f"{name}: {value}\r\n"
-    folded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
-    return f"{name}: {folded.encode(linesep=chr(13) + chr(10))}\r\n"
+# The top-level headers of a notice as sent (``for_recipient`` adds To and Message-ID).
+_NAMES = ("From", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Auto-Response-Suppress",
+          "List-Id", "X-Ticketgate-Loop", "MIME-Version", "Content-Type")
 
 
 def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, loop_id: str,
                  reference: str | None, at: dt.datetime) -> bytes:
-    """Headers (all but To and Message-ID) and body, CRLF line ends, as sent."""
+    """Headers (all but To and Message-ID) and body, CRLF line ends, as sent. Every value
+    goes through ``workflows.mailheaders``, and the part is re-read once per organization
+    (``verify_header_names``) before any recipient gets it."""
+    reference = mailheaders.text(reference) if reference else None
     mixed, alternative = f"=_m{secrets.token_hex(12)}", f"=_a{secrets.token_hex(12)}"
     head = [
-        f"From: {formataddr((DESK_NAME, checked_address(from_address)))}\r\n",
-        _header("Subject", rendered.subject),
+        f"From: {formataddr((mailheaders.text(DESK_NAME), mailheaders.address(from_address)))}\r\n",
+        header_line("Subject", rendered.subject),
         f"Date: {format_datetime(at)}\r\n",
         "Auto-Submitted: auto-generated\r\n",
         "Precedence: bulk\r\n",
         "X-Auto-Response-Suppress: All\r\n",
-        f"List-Id: Service notices <{one_line(list_id)}>\r\n",
-        f"X-Ticketgate-Loop: {one_line(loop_id)}\r\n",
-        f"X-Ticketgate-Notice: {one_line(reference)}\r\n" if reference else "",
+        header_line("List-Id", f"Service notices <{list_id}>"),
+        header_line("X-Ticketgate-Loop", loop_id),
+        header_line("X-Ticketgate-Notice", reference) if reference else "",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n',
         f'--{mixed}\r\nContent-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n',
@@ -81,15 +85,30 @@ def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, l
         body += [
             f"--{mixed}\r\nContent-Type: text/calendar; charset=\"utf-8\"; "
             f"method={ics_method(rendered.ics)}\r\nContent-Disposition: attachment; "
-            f"filename=\"{reference or 'notice'}.ics\"\r\n"
+            f"filename=\"{_ics_name(reference)}\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n".encode("ascii"),
             base64.encodebytes(rendered.ics.encode("utf-8")).replace(b"\n", b"\r\n"),
         ]
     body.append(f"--{mixed}--\r\n".encode("ascii"))
-    return b"".join(body)
+    part = b"".join(body)
+    names = [*_NAMES, *(["X-Ticketgate-Notice"] if reference else [])]
+    probe = for_recipient(part, "check@example.invalid", "check@example.invalid")
+    mailheaders.verify_header_names(probe, ["To", "Message-ID", *names], parts=False)
+    return part
+
+
+def _ics_name(reference: str | None) -> str:
+    """The calendar file's name: the reference when it is a plain token (ours always are)."""
+    name = mailheaders.filename(reference or "")
+    plain = name.isascii() and all(c.isalnum() or c in "-_." for c in name)
+    return f"{name}.ics" if name and plain else "notice.ics"
 
 
 def for_recipient(part: bytes, recipient: str, message_id: str) -> bytes:
-    """The bytes one recipient gets: To and Message-ID in front of the shared part."""
-    return b"".join((b"To: ", recipient.encode("utf-8"), b"\r\nMessage-ID: <",
-                     message_id.encode("ascii"), b">\r\n", part))
+    """The bytes one recipient gets: To and Message-ID in front of the shared part. Both values
+    pass ``mailheaders`` (an address, a msg-id) or the mail is refused."""
+    checked_id = mailheaders.msg_id(message_id)
+    if checked_id is None:
+        raise mailheaders.BadAddress(f"not a usable Message-ID: {message_id!r}")
+    return b"".join((b"To: ", mailheaders.address(recipient).encode("utf-8"),
+                     b"\r\nMessage-ID: <", checked_id.encode("ascii"), b">\r\n", part))

@@ -2,7 +2,8 @@
 
 Place in the flow: ``service.all_clear`` sets ``rca_due_at`` (``service.rca_due``, on the desk's
 business calendar: ``workflows.calendar``, ``notice_zone`` and ``notice_holiday_country``);
-``scheduler.run_due`` calls ``queue_rca_reminders`` on every pass; ``notice rca REF --link``
+``scheduler.queue_rca`` (the clock's ``rca-reminders`` job, ``workflows.jobs``) calls
+``queue_rca_reminders`` on every pass; ``notice rca REF --link``
 records the delivery and stops the reminders. Two reminders per incident: one business day
 before the due time ("due tomorrow") and one when it is overdue. Each is claimed with a
 compare-and-set on ``rca_reminders``, so it goes out once however many schedulers run; a pass

@@ -16,6 +16,8 @@ from typing import Any
 
 import jinja2
 
+from workflows import htmltext
+from workflows.calendar import BusinessCalendar
 from workflows.notices.ics import build_ics
 from workflows.notices.model import NoticeKind, Purpose, Window
 from workflows.notices.timefmt import duration, local_clock, local_span, local_time, zone_of
@@ -42,6 +44,9 @@ class NoticeFacts:
     all_clear_text: str | None = None
     rca_due_at: dt.datetime | None = None
     rca_link: str | None = None
+    # > 0: the RCA due date each organization reads is counted on its own calendar from
+    # ``resolved_at`` (DOMAIN "An RCA follows within 5 business days": the customer's days).
+    rca_business_days: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class OrgFacts:
     name: str
     zone: str
     recipients: tuple[str, ...]
+    calendar: BusinessCalendar | None = None  # its business days and hours; None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +83,9 @@ class RenderedNotice:
 
 @cache
 def _env(autoescape: bool) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "notices"),
-                              undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return htmltext.install(jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "notices"), undefined=jinja2.StrictUndefined,
+        autoescape=autoescape, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True))
 
 
 def template_name(kind: NoticeKind, purpose: Purpose) -> str:
@@ -142,9 +148,19 @@ def context(notice: NoticeFacts, org: OrgFacts, occasion: Occasion) -> dict[str,
         ctx["resolved"] = local_time(notice.resolved_at, zone)
         began = notice.starts_at or notice.sent_at or notice.resolved_at
         ctx["outage"] = duration(notice.resolved_at - began)
-    if notice.rca_due_at is not None:
-        ctx["rca_due"] = local_time(notice.rca_due_at, zone)
+    rca_due_at = org_rca_due(notice, org)
+    if rca_due_at is not None:
+        ctx["rca_due"] = local_time(rca_due_at, zone)
     return ctx
+
+
+def org_rca_due(notice: NoticeFacts, org: OrgFacts) -> dt.datetime | None:
+    """When ``org`` is promised the RCA: its own business days after the restoration when its
+    calendar is known, else the notice's (desk) due date."""
+    if notice.resolved_at is not None and org.calendar is not None \
+            and notice.rca_business_days > 0:
+        return org.calendar.add_days(notice.resolved_at, notice.rca_business_days)
+    return notice.rca_due_at
 
 
 def render_template(name: str, ctx: dict[str, Any]) -> tuple[str, str]:

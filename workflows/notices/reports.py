@@ -1,7 +1,8 @@
 """Scheduled case reports: open and closed cases per organization, mailed to a list.
 
 Place in the flow: ``notice report add ORG --every weekly`` stores a schedule;
-``scheduler.run_due`` calls ``queue_due_reports`` on every pass (PureConnect "Customer
+``scheduler.queue_case_reports`` (the clock's ``case-reports`` job, ``workflows.jobs``) calls
+``queue_due_reports`` on every pass (PureConnect "Customer
 Reports": weekly, bi-weekly, monthly or quarterly to a distribution list). A report covers the
 period since the previous one and goes through the same deliveries as notices (rate limit,
 bounces, retries). Each period is claimed with a compare-and-set on ``next_due_at`` and its

@@ -3,8 +3,9 @@
 Place in the flow: called by ``ticketgate notice ...`` (``gateway.cli.notices``). Each action
 changes the notice and queues the mailing it owes in one transaction (``mailings``), audits it,
 and sends after the commit (``delivery``); a crash after the commit leaves queued deliveries that
-the next scheduler pass sends. Rules (``rules``) are checked when a notice is created and again
-when it is sent or rescheduled, because "7 days' notice" depends on when it actually goes out.
+the next clock pass sends (its ``notice-deliveries`` job). Rules (``rules``) are checked when a
+notice is created and again when it is sent or rescheduled, because "7 days' notice" depends on
+when it actually goes out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from workflows.errors import NotFound, Refused
 from workflows.notices import incident
 from workflows.notices.blackout import Period
 from workflows.notices.delivery import Progress, SendReport, send_pending
-from workflows.notices.mailings import QueuedMailing, queue_notice_mailing
+from workflows.notices.mailings import QueuedMailing, audience, queue_notice_mailing
 from workflows.notices.model import NoticeKind, NoticeRequest, NoticeState, Purpose, Refusal, Window
 from workflows.notices.reference import format_reference
 from workflows.notices.render import Occasion
@@ -270,7 +271,8 @@ def post_status(session: Session, ref: str, text: str, *, now: dt.datetime, acto
 def all_clear(rt: Runtime, ref: str, text: str, *, actor: str,
               progress: Progress | None = None) -> Mailed:
     """Restore: stop the follow-ups, tell everyone how to return to normal, start the RCA
-    clock (5 business days on the desk's calendar)."""
+    clock: each organization is promised the RCA within 5 business days of its own calendar,
+    and the desk's due date (the reminder's) is the earliest of those and its own."""
     now = rt.now()
     if not text.strip():
         raise Refused("--text must say how to return to normal operation")
@@ -283,7 +285,9 @@ def all_clear(rt: Runtime, ref: str, text: str, *, actor: str,
                           "follows a sent alert")
         notice.state, notice.resolved_at = NoticeState.RESOLVED.value, now
         notice.all_clear_text = text.strip()
-        notice.rca_due_at = rca_due(rt.settings, now)
+        notice.rca_due_at = min([rca_due(rt.settings, now)] + [
+            org.calendar.add_days(now, rt.settings.notice_rca_business_days)
+            for org in audience(session, notice.id) if org.calendar is not None])
         queued = queue_notice_mailing(session, rt.settings, notice,
                                       Occasion(Purpose.ALL_CLEAR, now),
                                       dedupe_key=f"{notice.reference}/all-clear")

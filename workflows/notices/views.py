@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflows.errors import NotFound
 from workflows.notices import incident
+from workflows.notices.business_hours import business_hours_clash
 from workflows.notices.mailings import audience, list_id, notice_facts
 from workflows.notices.mime import compose_part, for_recipient
 from workflows.notices.model import NoticeKind, NoticeState, Purpose
@@ -107,6 +108,9 @@ class Preview:
     html: str
     ics: str | None
     raw: str
+    # A maintenance window that falls in this organization's business hours: why, in words
+    # (``business_hours.business_hours_clash``); None: outside them, or not maintenance.
+    business_hours: str | None = None
 
 
 def _counts(session: Session, notice_id: int) -> dict[str, int]:
@@ -179,7 +183,7 @@ def preview(session: Session, settings: Settings, ref: str, *, org_name: str | N
                 Organization.name == org_name.strip()))
             raise NotFound(f"{org_name!r} is not in the audience of {notice.reference}"
                            if known else f"no organization named {org_name!r}")
-    facts = notice_facts(notice)
+    facts = notice_facts(notice, rca_business_days=settings.notice_rca_business_days)
     occasion = Occasion(purpose, next_update if purpose is Purpose.FOLLOW_UP and next_update
                         else now, slot=slot, next_update_at=next_update,
                         cadence_minutes=settings.notice_follow_up_minutes)
@@ -193,7 +197,10 @@ def preview(session: Session, settings: Settings, ref: str, *, org_name: str | N
                                 reference=notice.reference, at=now)
             raw = for_recipient(part, org.recipients[0],
                                 make_message_id(notice.reference, settings.message_id_domain))
+        clash = None
+        if kind.maintenance and notice.starts_at and notice.ends_at and org.calendar:
+            clash = business_hours_clash(org.calendar, notice.starts_at, notice.ends_at)
         previews.append(Preview(notice.reference, org.name, list(org.recipients),
                                 purpose.value, mail.subject, mail.text, mail.html, mail.ics,
-                                raw.decode("utf-8", "replace")))
+                                raw.decode("utf-8", "replace"), clash))
     return previews

@@ -68,7 +68,14 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except ModuleNotFoundError as exc:
+        # The drivers of the scale-out deployment are extras, not every install's burden.
+        extra = "postgres" if url.startswith("postgresql") else None
+        hint = f" (pip install 'ticketgate[{extra}]')" if extra else ""
+        raise DatabaseUnavailable(f"the database driver {exc.name!r} is not installed{hint}"
+                                  ) from None
 
 
 class Database:

@@ -169,6 +169,8 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Deferred (or being sent): not tried again before this (workflows.outbox, backoff).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     files_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # see inbound
 
 

@@ -31,6 +31,7 @@ from workflows.timers.store import (
     FireContext,
     Fired,
     TimerOutcome,
+    local_time,
 )
 from workflows.timers.targets import ESCALATE_UNANSWERED, target_for
 
@@ -135,7 +136,7 @@ def fire_unanswered(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> 
         f"{case.subject}", automated=True, now=ctx.at, context={
             "number": case.number, "subject": case.subject, "severity": case.severity,
             "organization": facts.organization.name, "hours": f"{hours:g}",
-            "opened_at": case.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "opened_at": local_time(facts, case.created_at),
             "case_url": ctx.case_url(case)})
     out.case_id = case.id
     return Fired(TimerOutcome.ESCALATED, out.id)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from sqlalchemy import select
+
 from workflows.cases import audit, set_status
 from workflows.domain import Direction, OutboundKind, Resolution, UpdateKind
-from workflows.outbound import queue_mail
+from workflows.outbound import Parent, parent_of_outbound, queue_mail
 from workflows.settings import Settings
 from workflows.state import CaseEvent
-from workflows.storage.models import CaseUpdate
+from workflows.storage.models import CaseUpdate, OutboundMessage
 from workflows.timers.store import (
     FOLLOW_UP_KINDS,
     FOLLOW_UP_STATUSES,
@@ -69,6 +71,15 @@ def _asked(facts: CaseFacts) -> tuple[str, str | None]:
     return facts.last_post or ("", None)
 
 
+def _parent(ctx: FireContext, message_id: str | None) -> Parent | None:
+    """The analyst's post a reminder follows up, with the References it carried."""
+    if message_id is None:
+        return None
+    row = ctx.session.scalars(select(OutboundMessage)
+                              .where(OutboundMessage.message_id == message_id)).first()
+    return parent_of_outbound(row) or Parent(message_id)
+
+
 def _remind(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts, reminder: int) -> Fired:
     case, contact = facts.case, facts.contact
     days = ctx.settings.follow_up_days
@@ -84,7 +95,7 @@ def _remind(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts, reminder: i
         context={"reminder": reminder, "contact_name": contact.name, "asked": asked,
                  "days": days[reminder - 1], "status": case.status,
                  "closes_on": local_time(facts, closes_at), "case_url": ctx.case_url(case)},
-        automated=True, now=ctx.at, in_reply_to=asked_id)
+        automated=True, now=ctx.at, parent=_parent(ctx, asked_id))
     return Fired(TimerOutcome.SENT, out.id)
 
 
@@ -109,5 +120,5 @@ def _close(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> Fired:
         to=(contact.email,), subject=f"Case {case.number} closed: {case.subject}",
         context={"contact_name": contact.name, "asked": asked, "days": days,
                  "reopen_days": ctx.settings.reopen_days, "case_url": ctx.case_url(case)},
-        automated=True, now=ctx.at, in_reply_to=asked_id)
+        automated=True, now=ctx.at, parent=_parent(ctx, asked_id))
     return Fired(TimerOutcome.CLOSED, out.id)

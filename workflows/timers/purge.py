@@ -1,6 +1,7 @@
 """Purge the attachments of cases closed for more than a month (PureConnect "Closing Cases").
 
-Place in the flow: the last step of each scheduler pass. Only attached data goes: the blob file
+Place in the flow: the ``purge`` job of the clock (``workflows.jobs``), in every pass of
+``workflows.scheduler.run_pass``. Only attached data goes: the blob file
 is deleted and the attachment row is kept with ``purged_at`` set, so the case still shows that a
 file was there (name, type, size, hash) and when it was purged; updates, mail and history stay.
 The same files are cut out of the raw MIME kept of the case's mail, in and out, and of mail never
@@ -43,6 +44,12 @@ class PurgeReport:
     attachments: tuple[Purged, ...]
     blobs_deleted: int
     mails_rewritten: int = 0  # stored raw MIME the files were cut out of (purge_raw)
+
+    def lines(self) -> tuple[str, ...]:
+        rewritten = (f"{self.mails_rewritten} stored mail(s) without their files",
+                     ) if self.mails_rewritten else ()
+        return (*(f"{p.case_number} attachment #{p.attachment_id}" for p in self.attachments),
+                *rewritten)
 
 
 def _due_query(at: dt.datetime, after_days: int):  # type: ignore[no-untyped-def]

@@ -37,6 +37,7 @@ from workflows.calendar import (
     parse_closed_day,
 )
 from workflows.domain import CaseStatus, Severity, UpdateKind
+from workflows.htmltext import zoned_time
 from workflows.settings import Settings
 from workflows.state import CaseEvent
 from workflows.storage.models import (
@@ -328,8 +329,8 @@ ALREADY = Fired(TimerOutcome.ALREADY)
 
 
 def local_time(facts: CaseFacts, at: dt.datetime) -> str:
-    """``at`` as the organization reads it: local time with its zone."""
-    return at.astimezone(facts.calendar.zone).strftime("%Y-%m-%d %H:%M %Z")
+    """``at`` as the organization reads it: ``2026-03-13 18:00 CET (Europe/Berlin)``."""
+    return zoned_time(at, facts.calendar.zone.key)
 
 
 def set_business_calendar(org: Organization, *, hours: str | None, workdays: str | None,

@@ -22,6 +22,13 @@
     });
   }
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 400); }
+  // The start and end labels name the zone the times are typed in.
+  var zone = document.getElementById("time-zone");
+  if (zone) {
+    zone.addEventListener("change", function () {
+      document.querySelectorAll(".tz-label").forEach(function (el) { el.textContent = zone.value; });
+    });
+  }
   form.addEventListener("input", later);
   form.addEventListener("change", later);
 })();

@@ -1,0 +1,86 @@
+"""Logs: one line per event, JSON for a log pipeline or readable ``key=value`` on a terminal.
+
+Place in the flow: the first thing ``gateway.cli.main`` does after parsing arguments; every
+module then logs through the stdlib ``logging`` with its fields in ``extra``:
+
+    log.info("mail accepted", extra={"event": "mail.accepted", "inbound_id": 7, ...})
+
+Why stdlib logging with a formatter of our own rather than structlog: the fields travel in
+``extra`` through every library's loggers (Celery's, uvicorn's, aiosmtpd's) unchanged, and the
+formatter is the only piece that differs; a JSON line is ``json.dumps`` of the record's fields.
+
+What never goes in a field: mail bodies, subjects, passwords, tokens, secrets. Addresses stay
+out of INFO too (the Message-ID and row ids identify a mail); a test greps a served mail's
+logs for its body and for the configured passwords.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from enum import StrEnum
+from typing import Any, TextIO
+
+# The attributes every LogRecord has; anything else on a record came in through ``extra``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName"}
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # JSON unless stderr is a terminal
+    JSON = "json"
+    TEXT = "text"
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    """The ``extra`` fields of ``record``, in the order they were given."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, the extra fields, and exc if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname.lower(),
+                                "logger": record.name, "msg": record.getMessage()}
+        line.update(fields_of(record))
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message key=value ...`` for a person at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in fields_of(record).items() if k != "event")
+        text = f"{_timestamp(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        if extra:
+            text += f"  {extra}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(level: int, fmt: LogFormat | str = LogFormat.AUTO,
+                      stream: TextIO | None = None) -> logging.Handler:
+    """Route the root logger to ``stream`` (stderr) at ``level`` in ``fmt``; returns the
+    handler (replacing any handler installed before)."""
+    stream = stream or sys.stderr
+    fmt = LogFormat(fmt)
+    if fmt is LogFormat.AUTO:
+        fmt = LogFormat.TEXT if stream.isatty() else LogFormat.JSON
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if fmt is LogFormat.JSON else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
