@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint test-sqlite test-postgres bench clean constraints
+.PHONY: setup run test lint typecheck test-sqlite test-postgres bench clean constraints
 
 setup: $(STAMP)
 
@@ -32,9 +32,13 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# parsing/ and workflows/ ([tool.mypy] in pyproject.toml).
+typecheck: setup
+	$(BIN)/mypy
+
 # The whole suite on SQLite, then again on PostgreSQL when TICKETGATE_TEST_POSTGRES_URL is set
 # (CI sets it; tests/conftest.py makes each run create and drop its own database).
-test: setup lint
+test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 	@if [ -n "$$TICKETGATE_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL"; \

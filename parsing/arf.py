@@ -54,7 +54,7 @@ def extract(*, attachments: tuple[Attachment, ...] | list[Attachment],
         match = re.search(r"^Message-ID:[ \t]*(<[^>\r\n]{1,900}>)", text[:MAX_REPORT], re.I | re.M)
         original = message_id(match.group(1)) if match else None
     reporting = fields.get("reporting-mta", [""])[0].partition(";")[2].strip() or None
-    agent = (fields.get("user-agent") or [None])[0]
+    agent = (fields.get("user-agent") or [""])[0] or None
     return Complaint(
         feedback_type=feedback_type[:32],
         original_message_id=original,

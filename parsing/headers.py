@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from email.utils import getaddresses, parsedate_to_datetime
 
+import authres
+
 from parsing import _mailparser
 from parsing.decode import decode_words
 from parsing.model import Address, AuthResult, Defect
@@ -27,8 +29,6 @@ _SIMPLE_MAILBOX = re.compile(r"\s*([^\"<>,;:()\\]*?)\s*<([^<>\s,;:()\"\\@]+@[^<>
 _BARE_ADDRESS = re.compile(r"\s*([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)\s*")
 _MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
 _COMMENT = re.compile(r"\([^()]*\)")
-_DMARC = re.compile(r"(?:^|[\s;])dmarc\s*=\s*([A-Za-z0-9_-]+)", re.I)
-_HEADER_FROM = re.compile(r"header\.from\s*=\s*\"?([^\s;\"]+)", re.I)
 
 
 def decode_value(value: str) -> tuple[str, str | None]:
@@ -74,9 +74,9 @@ def addresses(values: list[str], where: str) -> tuple[tuple[Address, ...], list[
         if not at or not local or not domain or len(addr.split()) != 1:
             rejected = rejected or bool(addr or name)
             continue
-        display, problem = decode_words(name)
-        if problem:
-            defects.append(Defect(where, problem))
+        display, word_problem = decode_words(name)
+        if word_problem:
+            defects.append(Defect(where, word_problem))
         found.append(Address(addr.lower(), " ".join(display.split()).strip("\"' ")))
     if rejected:
         defects.append(Defect(where, "unparsable mailbox skipped"))
@@ -99,16 +99,22 @@ def _simple_pairs(value: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def sender(values: list[str]) -> tuple[Address | None, list[Defect]]:
-    """The From mailbox; RFC 5322 allows several, routing needs one (the first)."""
+def sender(values: list[str]) -> tuple[Address | None, tuple[Address, ...], list[Defect]]:
+    """The first From mailbox and all of them, over every From field.
+
+    RFC 5322 3.6 allows one From field, which may list several mailboxes (3.6.2: then a Sender
+    is required). Routing acts for one person, so ``workflows.decide`` refuses to link a mail
+    whose From names more than one; here we only report what is there.
+    """
     if not values:
-        return None, [Defect("from", "no From header")]
+        return None, (), [Defect("from", "no From header")]
     found, defects = addresses(values, "from")
     if not found:
-        return None, [*defects, Defect("from", f"unparsable From {values[0][:120]!r}")]
-    if len(found) > 1:
-        defects.append(Defect("from", "several From mailboxes; using the first"))
-    return found[0], defects
+        return None, (), [*defects, Defect("from", f"unparsable From {values[0][:120]!r}")]
+    if len(found) > 1 or len(values) > 1:
+        defects.append(Defect("from", f"{len(values)} From field(s) with {len(found)} "
+                                      "mailboxes"))
+    return found[0], found, defects
 
 
 def message_id(value: str | None) -> str | None:
@@ -162,26 +168,60 @@ def date(value: str | None) -> tuple[dt.datetime | None, list[Defect]]:
 
 
 def auth_results(values: list[str]) -> tuple[AuthResult, ...]:
-    """``Authentication-Results`` (RFC 8601): authserv-id, DMARC result and its header.from."""
-    results = []
+    """``Authentication-Results`` (RFC 8601) parsed by the ``authres`` package: one
+    ``AuthResult`` per DMARC verdict (a verifier may report one per From domain, RFC 7489
+    6.6.1), or one with ``dmarc=None`` for a header that carries no DMARC verdict.
+
+    A header authres refuses as a whole (one malformed clause, e.g. a sender-chosen
+    ``smtp.mailfrom`` it cannot tokenize) is read again clause by clause, so a clause we cannot
+    read never hides a ``dmarc=fail`` beside it.
+    """
+    results: list[AuthResult] = []
     for value in values[:MAX_AUTH_RESULTS]:
-        text = _COMMENT.sub(" ", value[:8192])
-        authserv, _, rest = text.partition(";")
-        tokens = authserv.split()
-        if not tokens:
+        text = " ".join(value[:8192].split())
+        authserv_id, verdicts = _auth_header(text)
+        if authserv_id is None:
             continue
-        dmarc = header_from = None
-        for clause in rest.split(";"):
-            match = _DMARC.search(clause)
-            if match:
-                dmarc = match.group(1).lower()
-                found = _HEADER_FROM.search(clause)
-                header_from = found.group(1) if found else None
-                break
-        if dmarc and header_from is None:
-            found = _HEADER_FROM.search(rest)
-            header_from = found.group(1) if found else None
-        if header_from:
-            header_from = header_from.rpartition("@")[2].lower().rstrip(".")
-        results.append(AuthResult(tokens[0], dmarc, header_from or None))
+        if not verdicts:
+            results.append(AuthResult(authserv_id, None, None))
+        results.extend(AuthResult(authserv_id, dmarc, domain) for dmarc, domain in verdicts)
     return tuple(results)
+
+
+def _auth_header(text: str) -> tuple[str | None, list[tuple[str, str | None]]]:
+    """(authserv-id, [(dmarc result, header.from domain)]) of one header value."""
+    try:
+        header = authres.parse_value(text)
+    except (authres.AuthResError, ValueError, IndexError, AttributeError, TypeError):
+        header = None
+    if header is not None:
+        return header.authserv_id, _verdicts(header.results)
+    # Clause by clause: the authserv-id (and its optional version) first, then each resinfo.
+    authserv, _, rest = _COMMENT.sub(" ", text).partition(";")
+    tokens = authserv.split()
+    if not tokens:
+        return None, []
+    verdicts: list[tuple[str, str | None]] = []
+    for clause in rest.split(";"):
+        if "dmarc" not in clause.lower():
+            continue
+        try:
+            verdicts += _verdicts(authres.parse_value(f"{tokens[0]}; {clause.strip()}").results)
+        except (authres.AuthResError, ValueError, IndexError, AttributeError, TypeError):
+            result = clause.partition("=")[2].split()
+            if clause.strip().lower().startswith("dmarc") and result:
+                verdicts.append((result[0].lower(), None))  # the verdict, about no domain
+    return tokens[0], verdicts
+
+
+def _verdicts(results: list[authres.core.AuthenticationResult]) -> list[tuple[str, str | None]]:
+    found = []
+    for result in results:
+        if (result.method or "").lower() != "dmarc":
+            continue
+        domain = None
+        for prop in result.properties:
+            if (prop.type or "").lower() == "header" and (prop.name or "").lower() == "from":
+                domain = str(prop.value).rpartition("@")[2].lower().rstrip(".") or None
+        found.append(((result.result or "").lower(), domain))
+    return found

@@ -169,6 +169,11 @@ class ParsedMail:
     case_numbers: tuple[str, ...] = ()  # bare case numbers mentioned (suggestions, never links)
     defects: tuple[Defect, ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # decoded, in order
+    # Who wrote it, in full (RFC 5322 3.6.2): every From mailbox over every From field (``from_``
+    # is the first), how many From fields there were, and the Sender field's mailboxes.
+    from_all: tuple[Address, ...] = ()
+    from_fields: int = 0
+    sender_field: tuple[Address, ...] = ()
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), or None."""
@@ -177,6 +182,13 @@ class ParsedMail:
             if key.lower() == wanted:
                 return value
         return None
+
+    @property
+    def authors(self) -> tuple[Address, ...]:
+        """Every From mailbox (``from_`` alone when only that was given)."""
+        if self.from_all:
+            return self.from_all
+        return (self.from_,) if self.from_ is not None else ()
 
     @property
     def valid_tokens(self) -> tuple[TokenCandidate, ...]:

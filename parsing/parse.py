@@ -74,7 +74,9 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
 
     subject, found = headers.subject(_first(fields, "subject"))
     defects += found
-    from_, found = headers.sender(fields.get("from", []))
+    from_, from_all, found = headers.sender(fields.get("from", []))
+    defects += found
+    sender_field, found = headers.addresses(fields.get("sender", []), "sender")
     defects += found
     reply_to, found = headers.addresses(fields.get("reply-to", []), "reply-to")
     defects += found
@@ -155,6 +157,9 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
         case_numbers=case_numbers,
         defects=tuple(defects),
         headers=tuple((name, headers.decode_value(value)[0]) for name, value in tree.root.headers),
+        from_all=from_all,
+        from_fields=len(fields.get("from", [])),
+        sender_field=sender_field,
     )
 
 

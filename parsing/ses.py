@@ -106,7 +106,9 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _original_id(obj: dict[str, Any]) -> str | None:
+def _original_id(obj: dict[str, Any] | None) -> str | None:
+    if obj is None:
+        return None
     mail = obj.get("mail")
     if not isinstance(mail, dict):
         return None

@@ -80,12 +80,12 @@ class WorkerProcess:
         """Start the worker and wait until it consumes (it logs ``ready.``).
 
         ``via_cli``: through ``ticketgate worker`` (which execs Celery); otherwise Celery's own
-        ``celery -A workflows.tasks worker``, one interpreter start cheaper.
+        ``celery -A gateway.celery_app worker``, one interpreter start cheaper.
         """
         if via_cli:
             program = [str(Path(sys.executable).with_name("ticketgate")), "worker", "--"]
         else:
-            program = [sys.executable, "-m", "celery", "-A", "workflows.tasks", "worker"]
+            program = [sys.executable, "-m", "celery", "-A", "gateway.celery_app", "worker"]
         argv = [*program, "--pool=prefork", "--concurrency=1", f"--hostname={self.nodename}",
                 "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         self._starts += 1

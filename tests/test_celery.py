@@ -89,7 +89,7 @@ def _run_worker(settings: Settings, broker_url: str, queue: str, dispatcher: Cel
 @pytest.fixture
 def worker(settings: Settings, broker_url: str, queue: str,
            dispatcher: CeleryDispatcher) -> Iterator[WorkerProcess]:
-    """``celery -A workflows.tasks worker`` on the test queue and database."""
+    """``celery -A gateway.celery_app worker`` on the test queue and database."""
     yield from _run_worker(settings, broker_url, queue, dispatcher, via_cli=False)
 
 
@@ -275,3 +275,30 @@ def test_worker_without_broker_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TICKETGATE_HOME", str(tmp_path))
     assert main(["worker"]) == 2
     assert "TICKETGATE_BROKER_URL" in capsys.readouterr().err
+
+
+def test_message_that_keeps_killing_its_worker_is_failed(rt, people, dispatcher, worker):
+    """Attempts are counted before they start: after process_max_attempts deliveries that
+    never finished (a pool process killed, a hard time limit), the next one fails the row."""
+    inbound_id = _accept(rt, people["alice"])
+    with rt.db.transaction() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                        .values(attempts=rt.settings.process_max_attempts))
+    dispatcher.submit([inbound_id])
+
+    def failed() -> bool:
+        return _row(rt, inbound_id).status == MessageStatus.FAILED
+
+    wait_until(failed, "the exhausted message failed", worker=worker)
+    assert (_cases(rt), "gave up after 3 attempts" in (_row(rt, inbound_id).error or "")) == (
+        0, True)
+
+
+def test_processing_task_has_soft_and_hard_time_limits(settings):
+    """The soft limit is the per-message limit (recorded as a failed attempt); the hard one
+    follows it and stays within the limit the sweeper's STUCK_AFTER relies on."""
+    config = celery_config(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0",
+                                               process_time_limit=20.0), CeleryOptions())
+    limits = config["task_annotations"][PROCESS_INBOUND]
+    assert (limits["soft_time_limit"], limits["time_limit"]) == (20.0, 50.0)
+    assert limits["time_limit"] <= config["task_time_limit"]

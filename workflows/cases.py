@@ -52,6 +52,11 @@ def audit(session: Session, *, actor: str, action: str, now: dt.datetime,
             inbound_message_id=inbound_id, detail=detail)
 
 
+def _files_detail(stored: Sequence[Any]) -> dict[str, Any]:
+    """The audit detail naming the files an update sent (none: nothing)."""
+    return {"attachments": [a.filename for a in stored]} if stored else {}
+
+
 def _next_number(session: Session, family: Family) -> str:
     seq = session.scalars(
         select(CaseSequence).where(CaseSequence.family == family.value).with_for_update()
@@ -176,7 +181,7 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
     case.updated_at = now
     audit(session, actor=actor, action="case.post", now=now, case_id=case.id,
           message_id=out.message_id, status=case.status,
-          **({"attachments": [a.filename for a in stored]} if stored else {}))
+          **_files_detail(stored))
     return out
 
 

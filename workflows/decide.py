@@ -33,6 +33,7 @@ from workflows.decision import (
     Snapshot,
 )
 from workflows.domain import CaseStatus, OutboundKind, Outcome, Reason, UpdateKind
+from workflows.senders import ambiguity
 from workflows.state import CaseEvent, next_status
 
 ESCALATION_MARKER = "escalation request"
@@ -97,17 +98,19 @@ class Loop(Rule):
 
 class Spoofed(Rule):
     name = "spoofed"
-    description = "a trusted receiving MTA says DMARC failed for the From domain"
+    description = "a trusted receiving MTA says DMARC failed for a From domain"
 
     def check(self, ctx: _Context) -> Decision | None:
         trusted = ctx.snap.trusted_authserv_ids
-        from_domain = ctx.mail.from_.domain if ctx.mail.from_ else None
+        # Every From domain, not the first: a second From must not slip past the gate.
+        domains = {author.domain for author in ctx.mail.authors}
         for result in ctx.mail.auth_results:
             if result.authserv_id.lower() not in trusted or result.dmarc != "fail":
                 continue
-            if result.header_from and from_domain and result.header_from.lower() != from_domain:
+            if result.header_from and result.header_from.lower() not in domains:
                 continue  # a verdict about another domain says nothing about this From
-            ctx.trace.append(f"{result.authserv_id}: dmarc=fail for {from_domain}")
+            about = result.header_from or ", ".join(sorted(domains)) or "?"
+            ctx.trace.append(f"{result.authserv_id}: dmarc=fail for {about}")
             ref = ctx.referenced
             suggested = ref[1].number if ref and ref[1] else None
             return ctx.decision(
@@ -119,11 +122,69 @@ class Spoofed(Rule):
         return None
 
 
+class Bounced(Rule):
+    """A bounce or a complaint about our own mail: the report is about the mail we sent, not
+    an update from whoever relayed it, so it keeps this path whoever the sender is."""
+
+    name = "bounced"
+    description = ("a bounce or complaint naming our outbound mail marks it (undelivered, or "
+                   "complained of), on its case")
+
+    def check(self, ctx: _Context) -> Decision | None:
+        bounce, complaint = ctx.mail.bounce, ctx.mail.complaint
+        outbound, notice_delivery = ctx.snap.bounced_outbound, ctx.snap.bounced_notice_delivery
+        is_bounce = ctx.mail.automation is AutomationClass.BOUNCE and bounce is not None
+        # Only a complaint about our own mail suppresses anyone (RFC 5965 reports reach abuse
+        # desks about all sorts of mail).
+        is_complaint = (ctx.mail.automation is AutomationClass.COMPLAINT
+                        and complaint is not None)
+        if not (is_bounce or is_complaint) or (outbound is None and notice_delivery is None):
+            return None
+        effects: list[Effect] = []
+        if bounce is not None and is_bounce:
+            if outbound is not None:
+                ctx.trace.append(f"bounce of our message #{outbound.id} to "
+                                 f"{bounce.failed_recipients}")
+                effects.append(MarkBounced(outbound.id, bounce.failed_recipients,
+                                           bounce.permanent))
+            if notice_delivery is not None:
+                ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
+                effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
+                                                 bounce.permanent))
+            reason, update_kind = Reason.BOUNCE, UpdateKind.BOUNCE
+        else:
+            assert complaint is not None
+            ctx.trace.append(f"{complaint.feedback_type} complaint about our message "
+                             f"#{outbound.id if outbound else notice_delivery}")
+            effects.append(RecordComplaint(outbound.id if outbound else None, notice_delivery,
+                                           complaint.recipients, complaint.feedback_type))
+            reason, update_kind = Reason.COMPLAINT, UpdateKind.COMPLAINT
+        case_number = None
+        if outbound is not None and outbound.case_number and ctx.snap.case(outbound.case_number):
+            case_number = outbound.case_number
+            ctx.trace.append(f"recorded on {case_number}; status unchanged")
+            effects.append(AddUpdate(case_number, update_kind))
+        return ctx.decision(Outcome.IGNORED, reason, case_number=case_number,
+                            effects=tuple(effects))
+
+
+class NoSender(Rule):
+    name = "no_sender"
+    description = "a message without a usable From address cannot be attributed to anyone"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        if ctx.mail.from_ is not None and "@" in ctx.mail.from_.email:
+            return None
+        return ctx.decision(Outcome.REJECTED, Reason.NO_SENDER)
+
+
 class Automated(Rule):
-    """Auto-replies, bounces and list mail: recorded where they belong, never change a case."""
+    """Auto-replies, list mail and bounces of nothing we sent: recorded where they belong,
+    never change a case. Only an allowed sender's automated mail is listed on a case; a
+    stranger's that names a case goes to triage instead (its text is the stranger's)."""
 
     name = "automated"
-    description = "auto-replies, bounces and list mail never change a case and are never answered"
+    description = "auto-replies and list mail never change a case and are never answered"
     _KINDS: ClassVar[dict[AutomationClass, tuple[Reason, UpdateKind]]] = {
         AutomationClass.BOUNCE: (Reason.BOUNCE, UpdateKind.BOUNCE),
         AutomationClass.AUTO_REPLY: (Reason.AUTO_REPLY, UpdateKind.AUTO_REPLY),
@@ -136,42 +197,33 @@ class Automated(Rule):
         if kind is None:
             return None
         reason, update_kind = kind
-        effects: list[Effect] = []
-        bounce, outbound = ctx.mail.bounce, ctx.snap.bounced_outbound
-        if ctx.mail.automation is AutomationClass.BOUNCE and bounce and outbound:
-            ctx.trace.append(f"bounce of our message #{outbound.id} to {bounce.failed_recipients}")
-            effects.append(MarkBounced(outbound.id, bounce.failed_recipients, bounce.permanent))
-        notice_delivery = ctx.snap.bounced_notice_delivery
-        if ctx.mail.automation is AutomationClass.BOUNCE and bounce and notice_delivery:
-            ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
-            effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
-                                             bounce.permanent))
-        complaint = ctx.mail.complaint
-        # Only a complaint about our own mail suppresses anyone (RFC 5965 reports reach abuse
-        # desks about all sorts of mail).
-        if ctx.mail.automation is AutomationClass.COMPLAINT and complaint and (
-                outbound or notice_delivery):
-            ctx.trace.append(f"{complaint.feedback_type} complaint about our message "
-                             f"#{outbound.id if outbound else notice_delivery}")
-            effects.append(RecordComplaint(outbound.id if outbound else None, notice_delivery,
-                                           complaint.recipients, complaint.feedback_type))
-        case_number = ctx.recorded_case()
-        if case_number:
-            ctx.trace.append(f"recorded on {case_number}; status unchanged")
-            effects.append(AddUpdate(case_number, update_kind))
-        return ctx.decision(
-            Outcome.IGNORED, reason, case_number=case_number, effects=tuple(effects)
-        )
+        case = ctx.snap.case(ctx.recorded_case())
+        if case is None:
+            return ctx.decision(Outcome.IGNORED, reason)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            ctx.trace.append(f"{ctx.mail.automation.value} names {case.number}: kept on the "
+                             "message and sent to triage, not listed on the case")
+            return _triage(ctx, problem, case.number)
+        ctx.trace.append(f"recorded on {case.number}; status unchanged")
+        return ctx.decision(Outcome.IGNORED, reason, case_number=case.number,
+                            effects=(AddUpdate(case.number, update_kind),))
 
 
-class NoSender(Rule):
-    name = "no_sender"
-    description = "a message without a usable From address cannot be attributed to anyone"
+class AmbiguousSender(Rule):
+    name = "ambiguous_sender"
+    description = "several From mailboxes, or a Sender not aligned with From: never linked"
 
     def check(self, ctx: _Context) -> Decision | None:
-        if ctx.mail.from_ is not None and "@" in ctx.mail.from_.email:
+        why = ambiguity(ctx.mail)
+        if why is None:
             return None
-        return ctx.decision(Outcome.REJECTED, Reason.NO_SENDER)
+        ctx.trace.append(why)
+        ref = ctx.referenced
+        suggested = ref[1].number if ref and ref[1] else None
+        if suggested is None:
+            suggested = next((n for n in ctx.mail.case_numbers if ctx.snap.case(n)), None)
+        return _triage(ctx, Reason.AMBIGUOUS_SENDER, suggested)
 
 
 class Referenced(Rule):
@@ -186,11 +238,9 @@ class Referenced(Rule):
         ctx.trace.append(f"valid reference to {token.number} in {token.source.value}")
         if case is None:
             return _triage(ctx, Reason.UNKNOWN_CASE, None)
-        sender = ctx.snap.sender
-        if sender is None or not sender.may_update(case):
-            ctx.trace.append(f"{ctx.mail.from_.email if ctx.mail.from_ else '?'} may not "
-                             f"update {case.number}")
-            return _triage(ctx, Reason.UNAUTHORIZED_SENDER, case.number)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            return _triage(ctx, problem, case.number)
         if case.status is CaseStatus.CLOSED:
             return _closed(ctx, case)
         return _link(ctx, case)
@@ -264,8 +314,10 @@ CHAIN: tuple[Rule, ...] = (
     Duplicate(),
     Loop(),
     Spoofed(),
-    Automated(),
+    Bounced(),
     NoSender(),
+    Automated(),
+    AmbiguousSender(),
     Referenced(),
     InvalidReference(),
     NoticeInquiry(),
@@ -292,6 +344,20 @@ def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
                  f"{decision.reason.value}"),
             )
     raise AssertionError("NewMail always decides")  # pragma: no cover
+
+
+def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
+    """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
+    why = ambiguity(ctx.mail)
+    if why is not None:
+        ctx.trace.append(why)
+        return Reason.AMBIGUOUS_SENDER
+    sender = ctx.snap.sender
+    if sender is None or not sender.may_update(case):
+        ctx.trace.append(f"{ctx.mail.from_.email if ctx.mail.from_ else '?'} may not "
+                         f"update {case.number}")
+        return Reason.UNAUTHORIZED_SENDER
+    return None
 
 
 def _triage(ctx: _Context, reason: Reason, suggested: str | None) -> Decision:

@@ -87,6 +87,7 @@ class Reason(StrEnum):
     NO_SENDER = "no_sender"
     NOTICE_INQUIRY = "notice_inquiry"  # quotes a notice reference (workflows.notices)
     COMPLAINT = "complaint"  # an abuse feedback report (ARF, RFC 5965) about our mail
+    AMBIGUOUS_SENDER = "ambiguous_sender"  # several From mailboxes, or a Sender not aligned
 
 
 class MailboxPolicy(StrEnum):

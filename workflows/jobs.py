@@ -44,8 +44,12 @@ class JobReport(Protocol):
 
 
 class ClockJob(Protocol):
-    name: str
-    description: str
+    # Read-only members: each job names itself as class constants.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def run(self, rt: Runtime, at: dt.datetime, *, dry_run: bool) -> JobReport: ...
 

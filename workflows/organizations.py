@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,7 +85,7 @@ class OrganizationSettings:
     created_at: dt.datetime
 
     def value(self, name: OrgField) -> Value:
-        return getattr(self, name.value)  # type: ignore[no-any-return]
+        return getattr(self, name.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +286,7 @@ def update_organization(session: Session, settings: Settings, *, name: str,
               if changed & CALENDAR_FIELDS else None)
     changes = tuple(FieldChange(f, old.value(f), new.value(f)) for f in OrgField
                     if f in changed)
-    detail: dict[str, object] = {
+    detail: dict[str, Any] = {
         "organization": new.name, "organization_id": org.id,
         "changes": {c.field.value: {"from": json_value(c.old), "to": json_value(c.new)}
                     for c in changes}}

@@ -132,6 +132,9 @@ def send_queued(
                 row.sent_at = now
                 row.last_error = None
                 sent += 1
+                log.info("outbound <%s> sent", message_id, extra={
+                    "event": "mail.sent", "outbound_id": out_id, "message_id": message_id,
+                    "kind": row.kind, "recipients": len(recipients), "attempt": attempts + 1})
             elif later is not None:
                 row.status = OutboundStatus.DEFERRED.value
                 row.last_error = str(error)

@@ -122,8 +122,11 @@ def _run_job(job: ClockJob, rt: Runtime, at: dt.datetime, *, dry_run: bool) -> J
         log.exception("clock job %s at %s failed", job.name, at.isoformat())
         report, error = None, f"{type(exc).__name__}: {exc}"
     done = report.lines() if report is not None else ()
-    return JobRun(job.name, job.description, done, report, error,
-                  round(time.perf_counter() - started, 3))
+    seconds = round(time.perf_counter() - started, 3)
+    log.info("clock job %s: %d done", job.name, len(done), extra={
+        "event": "clock.job", "job": job.name, "at": at.isoformat(), "dry_run": dry_run,
+        "done": len(done), "error": error, "seconds": seconds})
+    return JobRun(job.name, job.description, done, report, error, seconds)
 
 
 # -- the embedded scheduler ---------------------------------------------------------------------

@@ -14,6 +14,13 @@ from workflows.domain import MailboxPolicy
 from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says which setting and where it came from.
+
+    Defined here, beside the settings, so the domain can refuse a configuration without
+    importing the edge that reads it (``gateway.config`` re-exports it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Mailbox:
     address: str  # lower-case
@@ -168,6 +175,11 @@ class Settings:
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
+    # A poison message cannot loop (workflows.process): attempts per message before it is
+    # ``failed``, and the time one attempt may take (embedded: checked between stages;
+    # Celery: the task's soft limit, the hard limit 30 s later).
+    process_max_attempts: int = 3
+    process_time_limit: float = 60.0  # seconds
     # The zone a time typed without an offset is read in, the same on every surface (CLI,
     # API, console): gateway.timeinput.read_time. An IANA name.
     desk_timezone: str = "UTC"

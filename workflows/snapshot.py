@@ -61,7 +61,8 @@ def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable
             .where(InboundMessage.message_id.in_(chunk))
             .group_by(InboundMessage.mailbox, InboundMessage.message_id)
         ):
-            first_ids[(mailbox, message_id)] = first
+            if message_id is not None:  # the IN (...) above: never NULL here
+                first_ids[(mailbox, message_id)] = first
     session.info["first_id_by_message_id"] = first_ids
 
 

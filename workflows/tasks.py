@@ -32,7 +32,7 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ from workflows.dispatch import STUCK_AFTER, sweep
 from workflows.process import process_message
 from workflows.runtime import Runtime
 from workflows.scheduler import run_pass
-from workflows.settings import Settings
+from workflows.settings import ConfigError, Settings
 from workflows.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,9 @@ RUN_TIMERS = "ticketgate.run_timers"
 # A hard limit on one task's run time (enforced by the prefork pool). It bounds how long a row
 # can legitimately stay ``processing``, so the sweeper's STUCK_AFTER must be longer.
 TASK_TIME_LIMIT = 240
+# Seconds between a processing task's soft time limit and its hard one: time enough to record
+# the overrun on the message.
+PROCESS_HARD_GRACE = 30
 # Redis redelivers a message nobody acknowledged after this many seconds. It must be longer than
 # any task's run time (and we never use ETA/countdown tasks for timers), or a slow task would be
 # delivered a second time while it still runs; the claim makes that harmless but wasteful.
@@ -77,22 +80,18 @@ class CeleryOptions:
 def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
     """Options from the environment (``TICKETGATE_QUEUE``); defaults otherwise."""
     env = os.environ if env is None else env
-    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions.queue)
+    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions().queue)
 
 
 def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     """The Celery configuration for ``settings`` (pure: no connection is made)."""
     if not settings.broker_url:
-        from gateway.config import ConfigError
-
         raise ConfigError("no broker configured: set TICKETGATE_BROKER_URL (redis://... or "
                           "amqp://...) or broker_url in [gateway]")
     transport_options: dict[str, Any] = {}
     if settings.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
         transport_options["visibility_timeout"] = VISIBILITY_TIMEOUT
         if importlib.util.find_spec("redis") is None:
-            from gateway.config import ConfigError
-
             raise ConfigError("broker_url is a Redis URL but the redis package is not "
                               "installed: pip install 'ticketgate[redis]'")
     return {
@@ -108,6 +107,14 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "task_time_limit": TASK_TIME_LIMIT,
+        # One message's processing: the soft limit raises SoftTimeLimitExceeded in the task,
+        # which workflows.process records as a failed attempt; the hard limit kills the pool
+        # process (the attempt was counted before it began, so a message that keeps killing
+        # its worker is ``failed`` after process_max_attempts, not redelivered for ever).
+        "task_annotations": {PROCESS_INBOUND: {
+            "soft_time_limit": settings.process_time_limit,
+            "time_limit": min(settings.process_time_limit + PROCESS_HARD_GRACE,
+                              TASK_TIME_LIMIT)}},
         # One message at a time per process: with late acks a prefetched message would wait
         # unacknowledged behind a slow one (and count against the visibility timeout).
         "worker_prefetch_multiplier": 1,
@@ -126,30 +133,42 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
     }
 
 
+SettingsLoader = Callable[[], Settings]
+RuntimeBuilder = Callable[[Settings], Runtime]
+
+
 class TicketgateCelery(Celery):
     """The Celery app, configured from one ``Settings`` when its configuration is first read.
 
-    Without ``settings`` (``celery -A workflows.tasks``), they come from
-    ``gateway.config.load_settings()`` at that moment; a client may pass its own. The worker's
-    ``Runtime`` is built lazily, once per process (pool processes are forked: each builds its
-    own database engine, never sharing the parent's connections).
+    The domain does not reach up to the edges for its configuration: ``gateway.celery_app``
+    (what ``ticketgate worker``/``beat`` run with ``celery -A``) hands this app the edge's
+    settings loader and runtime builder (``use_edges``); a client may pass its own settings.
+    The worker's ``Runtime`` is built lazily, once per process (pool processes are forked:
+    each builds its own database engine, never sharing the parent's connections).
     """
 
     def __init__(self, settings: Settings | None = None, options: CeleryOptions | None = None,
                  **kwargs: Any) -> None:
         super().__init__("ticketgate", **kwargs)
         self._settings = settings
+        self._load_settings: SettingsLoader | None = None
+        self._build_runtime: RuntimeBuilder | None = None
         self._options = options
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
         self.on_configure.connect(self._configure_from_settings, weak=False)
 
+    def use_edges(self, load_settings: SettingsLoader, build_runtime: RuntimeBuilder) -> None:
+        """How this process reads its configuration and opens its database and transport."""
+        self._load_settings, self._build_runtime = load_settings, build_runtime
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from gateway.config import load_settings
-
-            self._settings = load_settings()
+            if self._load_settings is None:
+                raise ConfigError("the Celery app has no configuration: run it as "
+                                  "`ticketgate worker` or `celery -A gateway.celery_app`")
+            self._settings = self._load_settings()
         return self._settings
 
     @property
@@ -166,9 +185,10 @@ class TicketgateCelery(Celery):
         """This process's runtime, built on first use."""
         with self._runtime_lock:
             if self._runtime is None:
-                from gateway.app import build_runtime
-
-                self._runtime = build_runtime(self.settings)
+                if self._build_runtime is None:
+                    raise ConfigError("the Celery app cannot open a runtime: run it as "
+                                      "`ticketgate worker` or `celery -A gateway.celery_app`")
+                self._runtime = self._build_runtime(self.settings)
             return self._runtime
 
     def forget_runtime(self, *, dispose: bool) -> None:

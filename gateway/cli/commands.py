@@ -249,5 +249,6 @@ def process_pending(args: argparse.Namespace) -> int:
     for inbound_id in pending_ids(rt):
         r = process_message(rt, inbound_id)
         emit({"id": r.inbound_id, "message_id": r.message_id, "outcome": r.outcome,
-              "reason": r.reason, "case": r.case_number, "status": r.case_status})
+              "reason": r.reason, "case": r.case_number, "status": r.case_status,
+              "message_status": r.status.value, "error": r.error})
     return 0

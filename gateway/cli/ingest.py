@@ -18,6 +18,7 @@ from gateway.cli.output import emit, fail
 from gateway.config import load_settings
 from parsing import parse
 from parsing.model import Bounce
+from workflows.domain import MessageStatus
 from workflows.errors import Refused
 from workflows.intake import Envelope, accept_many
 from workflows.process import process_batch, result_of
@@ -74,8 +75,9 @@ def ingest(args: argparse.Namespace) -> int:
             if acc.created:
                 r = processed[acc.inbound_id]
                 outcome, reason = r.outcome, r.reason
-                if r.error:
-                    outcome, reason = "failed", r.error
+                if r.error:  # kept: "failed" for good, or back in the queue for a retry
+                    failed = r.status is MessageStatus.FAILED
+                    outcome, reason = ("failed" if failed else "will_retry"), r.error
             else:
                 r = result_of(rt, acc.inbound_id)
                 outcome, reason = "duplicate", "same_bytes"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, update
+
+from workflows.storage.models import Case
 
 
 def later(days: int) -> str:
@@ -115,8 +117,9 @@ def test_case_reopen_after_30_days_says_to_open_a_new_case(cli, desk, database_u
     cli("case", "close", "CASE-1001")
     engine = create_engine(database_url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE cases SET closed_at = :t WHERE number = 'CASE-1001'"),
-                     {"t": dt.datetime.now(dt.UTC) - dt.timedelta(days=31)})
+        # Through the column's type: Python 3.12+ deprecates sqlite3's own datetime adapter.
+        conn.execute(update(Case).where(Case.number == "CASE-1001").values(
+            closed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=31)))
     engine.dispose()
     done = cli("case", "reopen", "CASE-1001")
     assert done.code == 1

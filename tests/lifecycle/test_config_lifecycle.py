@@ -52,7 +52,7 @@ def test_environment_names_the_care_team(tmp_path):
     ('[sla.urgent]\nresponse = "1h"\n', "sla.urgent"),
     ('[sla.high]\nresponse = "soon"\n', "sla.high"),
     ('[sla.high]\nreply = "1h"\n', "sla.high"),
-    ("[gateway]\nfollow_up_days = [5, 2, 10]\n", "lifecycle"),
+    ("[gateway]\nfollow_up_days = [5, 2, 10]\n", "follow_up_days expected three increasing"),
     ("[gateway]\nsla_warning_share = 1.5\n", "sla_warning_share"),
 ])
 def test_wrong_lifecycle_settings_stop_the_start(tmp_path, toml, where):

@@ -21,7 +21,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import KEY, MAILBOXES
-from workflows import mailheaders
+from workflows import htmltext, mailheaders
 from workflows.domain import OutboundKind
 from workflows.notices.mime import compose_part, for_recipient
 from workflows.notices.model import NoticeKind, Purpose
@@ -66,7 +66,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _variables(kind: OutboundKind) -> set[str]:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES))
+    env = htmltext.install(jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES)))
     found: set[str] = set()
     for ext in ("txt", "html"):
         source = (TEMPLATES / "mail" / f"{kind.value}.{ext}.j2").read_text()

@@ -40,6 +40,7 @@ from workflows.notices.mime import for_recipient
 from workflows.notices.model import PENDING, DeliveryStatus
 from workflows.outbox import Transport, TransportError, UncertainDelivery
 from workflows.runtime import Runtime
+from workflows.storage.base import table_of
 from workflows.storage.models import (
     AutomatedMailLog,
     NoticeDelivery,
@@ -50,7 +51,7 @@ from workflows.storage.models import (
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-_TABLE = NoticeDelivery.__table__
+_TABLE = table_of(NoticeDelivery)
 _RUN = 50  # messages pipelined in one go; the time budget is checked between runs
 
 
@@ -240,6 +241,10 @@ def _hand_over(conn: Transport, claimed: list[_Claimed], parts: dict[int, bytes]
         for row, error in zip(run, results, strict=True):
             if error is not None:
                 log.warning("notice <%s> not sent: %s", row.message_id, error)
+            else:
+                log.info("notice <%s> sent", row.message_id, extra={
+                    "event": "notice.sent", "delivery_id": row.id,
+                    "message_id": row.message_id})
             outcomes.append((row, error))
     return outcomes
 
@@ -259,8 +264,8 @@ def _record(rt: Runtime, at: dt.datetime, token: str,
     values = []
     counts = {"sent": 0, "deferred": 0, "failed": 0, "uncertain": 0}
     for row, outcome in outcomes:
-        item = {"b_id": row.id, "b_attempts": row.attempts + 1, "b_next": None, "b_sent": None,
-                "b_error": None}
+        item: dict[str, object] = {"b_id": row.id, "b_attempts": row.attempts + 1,
+                                   "b_next": None, "b_sent": None, "b_error": None}
         if outcome is False:
             item.update(b_status=DeliveryStatus.QUEUED.value, b_attempts=row.attempts)
         elif outcome is None:
@@ -290,7 +295,7 @@ def _record(rt: Runtime, at: dt.datetime, token: str,
                        _TABLE.c.status == DeliveryStatus.SENDING.value)
                 .values(status=DeliveryStatus.SENT.value, attempts=_TABLE.c.attempts + 1,
                         sent_at=at, next_attempt_at=None, last_error=None, claim_token=None))
-            log_table = AutomatedMailLog.__table__
+            log_table = table_of(AutomatedMailLog)
             session.execute(insert(log_table).from_select(
                 ["recipient", "at", "source"],
                 select(_TABLE.c.recipient, literal(at, UTCDateTime()), literal("notice"))

@@ -27,6 +27,7 @@ from workflows.notices.mime import compose_part
 from workflows.notices.model import DeliveryStatus, MailingOutcome, NoticeKind, Purpose, Window
 from workflows.notices.render import NoticeFacts, Occasion, OrgFacts, RenderedNotice, render_notice
 from workflows.settings import Settings
+from workflows.storage.base import table_of
 from workflows.storage.models import (
     Notice,
     NoticeAudience,
@@ -117,7 +118,7 @@ def add_parts(session: Session, settings: Settings, mailing: NoticeMailing,
             for org, part in parts for recipient in dict.fromkeys(org.recipients)
             if _usable(recipient)]
     if rows:  # Core executemany: the ORM's bulk path costs more than the insert itself
-        session.execute(insert(NoticeDelivery.__table__), rows)
+        session.execute(insert(table_of(NoticeDelivery)), rows)
     return len(rows)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from workflows.storage.base import table_of
 from workflows.storage.models import AutomatedMailLog
 
 WINDOW = dt.timedelta(hours=1)
@@ -66,7 +67,7 @@ def record(session: Session, recipients: Iterable[str], now: dt.datetime, *,
     """Count one automated mail to each of ``recipients`` (in the caller's transaction)."""
     rows = [{"recipient": r.lower(), "at": now, "source": source} for r in recipients]
     if rows:  # one executemany: a fan-out records thousands at a time
-        session.execute(insert(AutomatedMailLog.__table__), rows)
+        session.execute(insert(table_of(AutomatedMailLog)), rows)
 
 
 def prune(session: Session, now: dt.datetime) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.storage.models import Base, UTCDateTime
+from workflows.storage.base import Base, UTCDateTime
 
 
 class ConsoleUser(Base):

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflows.runtime import Runtime
+from workflows.storage.base import table_of
 from workflows.storage.models import DueTimer
 from workflows.timers.kinds import acting_step, due_of, fire, first_step, is_live
 from workflows.timers.store import (
@@ -121,7 +122,7 @@ def _facts_for_arming(session: Session, rows: Sequence[tuple[int, int, str, dt.d
 def arm_timers(rt: Runtime, at: dt.datetime) -> int:
     """Give every new row its ``due_at`` (and the step it arms as); a row whose clock has
     already stopped, or that can never act, is closed at once."""
-    table = DueTimer.__table__
+    table = table_of(DueTimer)
     set_due = (update(table).where(table.c.id == bindparam("tid"), table.c.due_at.is_(None))
                .values(due_at=bindparam("due"), kind=bindparam("step")))
     close = (update(table).where(table.c.id == bindparam("tid"), table.c.fired_at.is_(None))
@@ -133,9 +134,11 @@ def arm_timers(rt: Runtime, at: dt.datetime) -> int:
             if not rows:
                 return armed
             facts = _facts_for_arming(session, rows)
-            dues, closed = [], []
+            dues: list[dict[str, object]] = []
+            closed: list[dict[str, object]] = []
             for timer_id, case_id, kind, started_at in rows:
                 timer = ClaimedTimer(timer_id, case_id, TimerKind(kind), started_at, None)
+                due: dt.datetime | TimerOutcome
                 step, due = TimerKind(kind), TimerOutcome.STALE
                 if is_live(timer, facts[case_id]):
                     step, due = first_step(timer.kind, started_at, facts[case_id], rt.settings)
@@ -270,10 +273,13 @@ def _list_due(rt: Runtime, at: dt.datetime, kinds: Collection[TimerKind]) -> lis
         for timer_id, case_id, kind, started_at, due in rows:
             case_facts = facts[case_id]
             step = TimerKind(kind)
-            if due is None:
-                step, due = first_step(step, started_at, case_facts, rt.settings)
-            timer = ClaimedTimer(timer_id, case_id, step, started_at, due)
-            if not isinstance(due, dt.datetime) or due > at or not is_live(timer, case_facts):
+            planned: dt.datetime | TimerOutcome | None = due
+            if planned is None:
+                step, planned = first_step(step, started_at, case_facts, rt.settings)
+            if not isinstance(planned, dt.datetime) or planned > at:
+                continue
+            timer = ClaimedTimer(timer_id, case_id, step, started_at, planned)
+            if not is_live(timer, case_facts):
                 continue
             acting, _skipped = acting_step(timer, case_facts, rt.settings, at)
             lines.append(_line(case_facts.case.number, acting, TimerOutcome.DUE))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
@@ -45,12 +46,12 @@ class RawPurge:
     rewritten: int  # of those, mails that held files and were rewritten
 
 
-def _closed_cases(at: dt.datetime, after_days: int) -> Select[tuple[int]]:
+def _closed_cases(at: dt.datetime, after_days: int) -> Select[Any]:
     return select(Case.id).where(Case.status == CaseStatus.CLOSED.value,
                                  Case.closed_at <= at - dt.timedelta(days=after_days))
 
 
-def unlinked_due(at: dt.datetime, triage_after_days: int) -> Select[tuple[int]]:
+def unlinked_due(at: dt.datetime, triage_after_days: int) -> Select[Any]:
     """Ids of inbound mail never linked to a case whose files are due at ``at`` (decided,
     arrived and — if triaged — resolved at least ``triage_after_days`` ago). The purge of
     their blobs (``purge``) reads it too."""
@@ -64,7 +65,7 @@ def unlinked_due(at: dt.datetime, triage_after_days: int) -> Select[tuple[int]]:
 
 
 def _due(at: dt.datetime, after_days: int, triage_after_days: int
-         ) -> tuple[tuple[_Mail, Select[tuple[int]], str], ...]:
+         ) -> tuple[tuple[_Mail, Select[Any], str], ...]:
     """(table, due ids, why) for each kind of mail whose files are due."""
     cases = _closed_cases(at, after_days)
     case_why = f"kept {after_days} days after the case closed"

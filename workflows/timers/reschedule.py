@@ -31,11 +31,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from workflows.settings import Settings
+from workflows.storage.base import table_of
 from workflows.storage.models import Case, DueTimer
 from workflows.timers.kinds import due_of, is_live
 from workflows.timers.store import RESOLUTION_KINDS, ClaimedTimer, TimerKind, load_facts
@@ -60,7 +62,9 @@ def _pending(session: Session, organization_id: int
     chunk boundary never splits or repeats a row)."""
     after = 0
     while True:
-        rows = [tuple(r) for r in session.execute(
+        # due_at IS NOT NULL in the query: the rows' last element is a datetime.
+        rows = [cast(tuple[int, int, str, dt.datetime, dt.datetime], tuple(r))
+                for r in session.execute(
             select(DueTimer.id, DueTimer.case_id, DueTimer.kind, DueTimer.started_at,
                    DueTimer.due_at)
             .join(Case, Case.id == DueTimer.case_id)
@@ -69,7 +73,7 @@ def _pending(session: Session, organization_id: int
             .order_by(DueTimer.id).limit(CHUNK))]
         if not rows:
             return
-        yield rows  # type: ignore[misc]
+        yield rows
         after = rows[-1][0]
 
 
@@ -97,7 +101,7 @@ def reschedule_organization(session: Session, settings: Settings, organization_i
     """Recompute the due times of the organization's armed, pending timers on its calendar
     as it now stands in ``session`` (call after the organization row is changed)."""
     session.flush()  # load_facts reads the organization through this session
-    table = DueTimer.__table__
+    table = table_of(DueTimer)
     set_due = (update(table)
                .where(table.c.id == bindparam("tid"), table.c.fired_at.is_(None))
                .values(due_at=bindparam("due")))

@@ -1,0 +1,135 @@
+"""Where each setting comes from: the TOML file and the environment, as pydantic-settings sources.
+
+Place in the flow: ``gateway.config.load_config`` builds a ``Request`` (the file's data and the
+environment), and ``GatewayConfig`` reads it through the two sources below, the environment
+first: pydantic-settings merges them (environment over file over the model's defaults) and
+validates the result. Each source also records the origin of every value it gives, so an
+error and ``ticketgate config show`` can say "TICKETGATE_SMTP_PORT" or "config.toml [smtp]".
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from gateway.config_model import FILE_ONLY, SECTIONS, GatewayConfig
+
+Key = tuple[str, ...]  # ("port",) for [gateway] keys, ("smtp", "port") for a table's
+
+
+@dataclass
+class Request:
+    """One load: the inputs, and the origins the sources fill in."""
+
+    env: Mapping[str, str]
+    data: dict[str, Any]  # the parsed TOML file ({} without one)
+    path: str | None
+    origins: dict[Key, str] = field(default_factory=dict)
+
+
+REQUEST: ContextVar[Request] = ContextVar("ticketgate_config_request")
+
+
+def _is_sequence(info: FieldInfo) -> bool:
+    origin = typing.get_origin(info.annotation)
+    return origin in (tuple, list)
+
+
+def env_names(key: Key) -> list[str]:
+    """The variables that set ``key``, the canonical name first."""
+    model: type[Any] = SECTIONS[key[0]] if len(key) == 2 else GatewayConfig
+    info = model.model_fields[key[-1]]
+    names = [("TICKETGATE_" + "_".join(key)).upper()]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if isinstance(extra.get("env"), str):
+        names.append(str(extra["env"]))
+    return names
+
+
+def every_key() -> list[tuple[Key, FieldInfo]]:
+    """Every setting that has a name in the environment, in the model's order."""
+    keys: list[tuple[Key, FieldInfo]] = []
+    for name, info in GatewayConfig.model_fields.items():
+        if name in SECTIONS:
+            keys += [((name, sub), sub_info)
+                     for sub, sub_info in SECTIONS[name].model_fields.items()]
+        elif name not in FILE_ONLY:
+            keys.append(((name,), info))
+    return keys
+
+
+def _put(target: dict[str, Any], key: Key, value: Any) -> None:
+    if len(key) == 2:
+        target.setdefault(key[0], {})[key[1]] = value
+    else:
+        target[key[0]] = value
+
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """``TICKETGATE_<KEY>`` and ``TICKETGATE_<TABLE>_<KEY>``; empty variables count as unset."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        request = REQUEST.get()
+        env, values = request.env, {}
+        for key, info in every_key():
+            for name in env_names(key):
+                raw = env.get(name, "").strip()
+                if not raw:
+                    continue
+                value: Any = [v.strip() for v in raw.split(",") if v.strip()] \
+                    if _is_sequence(info) else raw
+                _put(values, key, value)
+                request.origins[key] = f"environment {name}"
+                break
+        # The older combined form: TICKETGATE_SMTP=host:port (the port part may be empty).
+        combined = env.get("TICKETGATE_SMTP", "").strip()
+        if combined:
+            host, _, port = combined.rpartition(":")
+            smtp = values.setdefault("smtp", {})
+            smtp.setdefault("host", host or "127.0.0.1")
+            if port:
+                smtp.setdefault("port", port)
+            for sub in ("host", "port"):
+                request.origins.setdefault(("smtp", sub), "environment TICKETGATE_SMTP")
+        return values
+
+
+class TomlSource(PydanticBaseSettingsSource):
+    """The file: ``[gateway]`` keys at the top, each other table under its own name."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        request = REQUEST.get()
+        data = dict(request.data)
+        where = request.path or "the config file"
+        values: dict[str, Any] = {}
+        gateway = data.pop("gateway", {})
+        if isinstance(gateway, dict):
+            for name, value in gateway.items():
+                values[name] = value
+                request.origins[(name,)] = f"{where} [gateway]"
+        else:
+            values["gateway"] = gateway  # refused as an unknown key, with its place
+        for name, value in data.items():
+            values[name] = value
+            if isinstance(value, dict) and name in SECTIONS:
+                for sub in value:
+                    request.origins[(name, sub)] = f"{where} [{name}]"
+            request.origins.setdefault((name,), f"{where} [{name}]")
+        return values
+
+
+def customise(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The environment before the file: pydantic-settings gives the first source priority."""
+    return EnvironmentSource(settings_cls), TomlSource(settings_cls)

@@ -1,0 +1,116 @@
+"""Settings through pydantic-settings: environment over file over defaults, errors that name
+the setting and its source, ``config show`` with secrets masked, and the README's table
+generated from the model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.cli.config_cmd import README_BEGIN, README_END, reference_table
+from gateway.config import ConfigError, load_config, load_settings
+from tests.conftest import ROOT
+
+
+def write(tmp_path: Path, toml: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(toml)
+    return path
+
+
+def env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"TICKETGATE_HOME": str(tmp_path / "var"), **extra}
+
+
+def test_the_environment_wins_over_the_file_which_wins_over_defaults(tmp_path):
+    path = write(tmp_path, "[gateway]\nreopen_days = 10\npurge_after_days = 40\n"
+                           "[smtp]\nport = 2600\nmax_recipients = 300\n")
+    settings = load_settings(path, env(tmp_path, TICKETGATE_REOPEN_DAYS="5",
+                                       TICKETGATE_SMTP_MAX_RECIPIENTS="200"))
+    assert (settings.reopen_days, settings.purge_after_days, settings.escalate_unanswered_hours
+            ) == (5, 40, 1.0)
+    assert (settings.smtp.port, settings.smtp.max_recipients) == (2600, 200)
+
+
+def test_each_value_knows_where_it_came_from(tmp_path):
+    path = write(tmp_path, "[gateway]\nreopen_days = 10\n[notices]\nzone = \"Europe/Berlin\"\n")
+    loaded = load_config(path, env(tmp_path, TICKETGATE_AUTOMATED_PER_HOUR="7"))
+    assert loaded.origin(("reopen_days",)) == f"{path} [gateway]"
+    assert loaded.origin(("notices", "zone")) == f"{path} [notices]"
+    assert loaded.origin(("notices", "automated_per_hour")) == \
+        "environment TICKETGATE_AUTOMATED_PER_HOUR"
+    assert loaded.origin(("purge_after_days",)) == "default"
+
+
+def test_lists_come_comma_separated_from_the_environment(tmp_path):
+    settings = load_settings(None, env(tmp_path,
+                                       TICKETGATE_TRUSTED_AUTHSERV_IDS="MX.Desk.example, mx2",
+                                       TICKETGATE_FOLLOW_UP_DAYS="3,6,12"))
+    assert settings.trusted_authserv_ids == ("mx.desk.example", "mx2")
+    assert settings.follow_up_days == (3, 6, 12)
+
+
+def test_the_older_combined_listen_variable_still_works(tmp_path):
+    settings = load_settings(None, env(tmp_path, TICKETGATE_SMTP="0.0.0.0:2526"))
+    assert (settings.smtp.host, settings.smtp.port) == ("0.0.0.0", 2526)
+
+
+def test_a_wrong_environment_value_names_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[gateway\] reopen_days must be a whole number "
+                                          r"\(environment TICKETGATE_REOPEN_DAYS\)"):
+        load_settings(None, env(tmp_path, TICKETGATE_REOPEN_DAYS="soon"))
+
+
+def test_a_wrong_file_value_names_the_file_and_table(tmp_path):
+    path = write(tmp_path, "[smtp]\nsize_limit = 0\n")
+    with pytest.raises(ConfigError, match=r"\[smtp\] size_limit must be at least 1 \(.*"
+                                          r"config.toml \[smtp\]\)"):
+        load_settings(path, env(tmp_path))
+
+
+def test_an_unknown_key_is_refused_not_ignored(tmp_path):
+    path = write(tmp_path, "[gateway]\npurge_after_dayz = 3\n")
+    with pytest.raises(ConfigError, match="purge_after_dayz is not a setting"):
+        load_settings(path, env(tmp_path))
+
+
+def _cli(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    environment = {**os.environ, **env(tmp_path, **extra)}
+    for name in list(environment):
+        if name.startswith("TICKETGATE_") and name not in extra and name != "TICKETGATE_HOME":
+            environment.pop(name)
+    return subprocess.run([sys.executable, "-c", code, *args], env=environment,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_config_show_masks_secrets_and_says_where_each_came_from(tmp_path):
+    done = _cli(tmp_path, "config", "show", "--json",
+                TICKETGATE_RELAY_PASSWORD="hunter2-relay",
+                TICKETGATE_DATABASE_URL="postgresql+psycopg://desk:dbpass-77@db/desk")
+    assert done.returncode == 0, done.stderr
+    assert "hunter2-relay" not in done.stdout and "dbpass-77" not in done.stdout
+    rows = {r["setting"]: r for r in json.loads(done.stdout)["settings"]}
+    assert rows["relay.password"] == {"setting": "relay.password", "value": "********",
+                                      "from": "environment TICKETGATE_RELAY_PASSWORD"}
+    assert rows["database_url"]["value"] == "postgresql+psycopg://desk:***@db/desk"
+    assert rows["reopen_days"] == {"setting": "reopen_days", "value": 30, "from": "default"}
+
+
+def test_config_show_refuses_a_wrong_setting_with_one_line(tmp_path):
+    done = _cli(tmp_path, "config", "show", TICKETGATE_HTTP_PORT="99999")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("ticketgate: error: [gateway] http_port must be at most "
+                                   "65535 (environment TICKETGATE_HTTP_PORT)")
+
+
+def test_the_readme_table_is_generated_from_the_model():
+    """Edit gateway/config_model.py, then paste `ticketgate config reference` into README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(README_BEGIN) + len(README_BEGIN):text.index(README_END)]
+    assert block.strip() == reference_table().strip()
