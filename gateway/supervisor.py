@@ -156,7 +156,7 @@ class WorkerSupervisor:
         assert proc.stdin is not None
         os.set_blocking(proc.stdin.fileno(), False)
         self._proc = proc
-        print(f"ticketgate: worker process {proc.pid} started", file=sys.stderr, flush=True)
+        print(f"ticketgate serve: worker process {proc.pid} started", file=sys.stderr, flush=True)
 
     def _watch(self) -> None:
         deaths = 0
@@ -169,7 +169,7 @@ class WorkerSupervisor:
                 return
             deaths = 1 if time.monotonic() - started >= self.backoff.healthy_after else deaths + 1
             delay = self.backoff.delay(deaths)
-            print(f"ticketgate: worker process {proc.pid} exited ({code}); restarting in "
+            print(f"ticketgate serve: worker process {proc.pid} exited ({code}); restarting in "
                   f"{delay:.1f} s", file=sys.stderr, flush=True)
             if self._stopping.wait(delay):
                 return

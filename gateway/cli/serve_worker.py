@@ -18,7 +18,6 @@ import os
 import stat
 import sys
 import threading
-from typing import BinaryIO
 
 from gateway.supervisor import decode_ids
 from workflows.dispatch import EmbeddedWorker, sweep
@@ -29,21 +28,27 @@ log = logging.getLogger(__name__)
 POLL_EVERY = 1.0  # seconds between looks for received rows when no listener feeds this worker
 
 
-def _is_pipe(stream: BinaryIO) -> bool:
+def _is_pipe(fd: int) -> bool:
     try:
-        return stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError):
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
         return False
 
 
-def _feed_from_pipe(stream: BinaryIO, worker: EmbeddedWorker, stop: threading.Event) -> None:
-    """Submit the ids of each line; end-of-file means the listener is gone: stop."""
+def _feed_from_pipe(fd: int, worker: EmbeddedWorker, stop: threading.Event) -> None:
+    """Submit the ids of each line; end-of-file means the listener is gone: stop.
+
+    Reads the descriptor with ``os.read``, not through ``sys.stdin``'s buffered reader: this
+    daemon thread is still blocked in the read when the process exits, and a buffered reader's
+    lock held at interpreter shutdown aborts the process."""
+    pending = b""
     try:
-        for line in stream:
-            ids = decode_ids(line)
+        while chunk := os.read(fd, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            ids = [i for line in lines for i in decode_ids(line)]
             if ids:
                 worker.submit(ids)
-    except (OSError, ValueError):
+    except OSError:
         log.exception("reading ids from the listener failed")
     finally:
         stop.set()
@@ -65,8 +70,8 @@ def run_worker(rt: Runtime, stop: threading.Event) -> int:
     # Timers, SLA clocks and notice follow-ups; at scale Celery beat runs the same pass.
     scheduler = EmbeddedScheduler(rt)
     scheduler.start()
-    stdin = sys.stdin.buffer if sys.stdin is not None else None
-    if stdin is not None and _is_pipe(stdin):
+    stdin = sys.stdin.fileno() if sys.stdin is not None else -1
+    if stdin >= 0 and _is_pipe(stdin):
         feeder = threading.Thread(target=_feed_from_pipe, args=(stdin, worker, stop),
                                   name="ticketgate-ids", daemon=True)
     else:
