@@ -78,7 +78,7 @@ def setup(home: Path, database_url: str, redis_url: str) -> tuple[Runtime, bytes
 
 
 class Workers:
-    """N ``celery -A workflows.tasks worker`` processes (prefork, concurrency 1) on a queue."""
+    """N ``celery -A gateway.celery_app worker`` processes (prefork, concurrency 1) on a queue."""
 
     def __init__(self, n: int, env: dict[str, str], logs: Path) -> None:
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -86,7 +86,7 @@ class Workers:
         for k, log_path in enumerate(self.logs):
             with open(log_path, "wb") as log:
                 self.procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "workflows.tasks", "worker",
+                    [sys.executable, "-m", "celery", "-A", "gateway.celery_app", "worker",
                      "--pool=prefork", "--concurrency=1", f"--hostname=w{k}-{uuid.uuid4().hex[:6]}",
                      "--loglevel=INFO", "--without-gossip", "--without-mingle",
                      "--without-heartbeat"],
