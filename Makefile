@@ -56,6 +56,10 @@ test-py313:
 
 bench: setup
 	$(BIN)/python bench/process.py
+	$(BIN)/python bench/intake.py
+	@if [ -n "$$TICKETGATE_TEST_POSTGRES_URL" ] && [ -n "$$TICKETGATE_TEST_REDIS_URL" ]; then \
+		$(BIN)/python bench/scaleout.py; \
+	else echo "bench/scaleout.py skipped: set TICKETGATE_TEST_POSTGRES_URL and TICKETGATE_TEST_REDIS_URL"; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

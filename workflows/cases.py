@@ -31,6 +31,7 @@ from workflows.outbound import Parent, checked_address, parent_of_inbound, queue
 from workflows.search.index import index_case, index_update
 from workflows.settings import Settings
 from workflows.state import CaseEvent, InvalidTransition, next_status
+from workflows.storage.bulk import add_row
 from workflows.storage.models import (
     AuditEvent,
     Case,
@@ -47,8 +48,9 @@ from workflows.timers.store import on_status_event, start_case_clocks
 def audit(session: Session, *, actor: str, action: str, now: dt.datetime,
           case_id: int | None = None, inbound_id: int | None = None,
           **detail: Any) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, case_id=case_id,
-                           inbound_message_id=inbound_id, detail=detail))
+    # Append-only: a Core INSERT at the end of a processing batch (workflows.storage.bulk).
+    add_row(session, AuditEvent, at=now, actor=actor, action=action, case_id=case_id,
+            inbound_message_id=inbound_id, detail=detail)
 
 
 def _files_detail(stored: Sequence[Any]) -> dict[str, Any]:

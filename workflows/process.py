@@ -40,6 +40,7 @@ from workflows.domain import MessageStatus
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox
 from workflows.snapshot import load_snapshot, prefetch
+from workflows.storage.bulk import buffered_inserts
 from workflows.storage.models import Case, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
         limit = rt.settings.process_time_limit
         if not isolate:
             try:
-                with session.no_autoflush:
+                with session.no_autoflush, buffered_inserts(session) as appended:
                     budgets = [_Budget(limit) for _ in rows]
                     mails = []
                     for row, budget in zip(rows, budgets, strict=True):
@@ -206,6 +207,7 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
                         outbound.extend(_decide_and_apply(rt, session, row, budget, mail,
                                                           flush=False))
                 session.flush()
+                appended.write(session)  # audit events, case updates: one INSERT per table
             except Exception as exc:
                 raise _BatchFailed from exc
         else:

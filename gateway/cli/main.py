@@ -225,8 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--smtp", metavar="HOST:PORT", help="listen here (default 127.0.0.1:2525)")
     a.add_argument("--http", metavar="HOST:PORT", help="console/API address (default "
                    "127.0.0.1:8080)")
-    a.add_argument("--role", type=_lower, default="all", choices=["all", "listener"],
-                   help="all (embedded default) or listener (Celery workers process)")
+    a.add_argument("--role", type=_lower, default="all",
+                   choices=["all", "listener", "worker"],
+                   help="all (embedded default: listener + a supervised worker process), "
+                   "listener (Celery workers process) or worker (processing + scheduler only)")
     a.set_defaults(run=_lazy("gateway.cli.serve", "serve"))
     a = sub.add_parser("worker", help="run a Celery worker (needs TICKETGATE_BROKER_URL)")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)

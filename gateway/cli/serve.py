@@ -1,13 +1,16 @@
-"""``ticketgate serve``: the running gateway, one process by default.
+"""``ticketgate serve``: the running gateway, one command.
 
-Place in the flow: the process that hosts the edges. Embedded (no broker configured): the
-SMTP/LMTP listener, the IMAP pollers and the ``EmbeddedWorker`` (processing and its sweep) share
-this process and its SQLite database. ``--role listener`` or a configured broker: only the
-edges run here; the Celery workers process what the listener commits (``workflows.tasks``).
+Place in the flow: the process that hosts the edges. Embedded (no broker configured, ``--role
+all``): this process runs the SMTP/LMTP listener, the IMAP pollers, the console and the group
+commit, and supervises a child ``ticketgate serve --role worker`` on the same database
+(``gateway.supervisor``; processing, its sweep and the scheduler run there, in an interpreter of
+their own). ``--role listener`` or a configured broker: only the edges run here; the Celery
+workers process what the listener commits (``workflows.tasks``). ``--role worker``: only
+processing and the scheduler (``gateway.cli.serve_worker``).
 
 Stops cleanly on SIGTERM/SIGINT: stop accepting, answer sessions waiting for a commit, flush the
-group-commit writer, then stop the pollers and the worker. SIGKILL loses nothing either: what
-got a 250 is committed, and the worker's first sweep at the next start picks it up.
+group-commit writer, then stop the pollers and the worker process. SIGKILL loses nothing either:
+what got a 250 is committed, and the worker's first sweep at the next start picks it up.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from gateway.app import build_runtime, initialize
 from gateway.cli.output import fail
 from gateway.cli.startup import command_name, python_email_warning
 from gateway.config import ConfigError, load_settings
-from workflows.dispatch import Dispatcher, EmbeddedWorker
+from gateway.supervisor import WorkerSupervisor, worker_command
+from workflows.dispatch import Dispatcher
 from workflows.runtime import Runtime
-from workflows.scheduler import EmbeddedScheduler
 from workflows.secret import SecretMissing
 from workflows.settings import Settings
 from workflows.storage.db import DatabaseUnavailable
@@ -113,20 +116,21 @@ def serve(args: argparse.Namespace) -> int:
     from gateway.smtp import start_listener  # lazy: aiosmtpd only for this command
 
     settings = _settings(args)
+    if args.role == "worker":
+        return _serve_worker(settings)
     _quiet_session_logs(getattr(args, "verbose", False))
     http_host, http_port = (_host_port(args.http, "--http") if args.http
                             else (settings.http_host, settings.http_port))
     rt = _runtime(settings)
     embedded = args.role == "all" and not settings.broker_url
-    worker: EmbeddedWorker | None = None
-    scheduler: EmbeddedScheduler | None = None
+    worker: WorkerSupervisor | None = None
     if embedded:
-        worker = EmbeddedWorker(rt)
+        # Processing and the scheduler (timers, SLA clocks, notice follow-ups) run in a child
+        # process fed with the committed ids: its own interpreter lock (issue 15).
+        worker = WorkerSupervisor(worker_command(config=args.config,
+                                                 verbose=getattr(args, "verbose", False)))
         worker.start()
         dispatcher: Dispatcher = worker
-        # Timers, SLA clocks and notice follow-ups; at scale Celery beat runs the same pass.
-        scheduler = EmbeddedScheduler(rt)
-        scheduler.start()
     else:
         dispatcher = _celery_dispatcher(settings)
     stop = threading.Event()
@@ -165,8 +169,6 @@ def serve(args: argparse.Namespace) -> int:
             thread.join(30)
         if http is not None:
             http.stop()
-        if scheduler is not None:
-            scheduler.stop()
         if worker is not None:
             worker.stop()
         close = getattr(dispatcher, "close", None)  # the Celery dispatcher's connections
@@ -176,6 +178,21 @@ def serve(args: argparse.Namespace) -> int:
         _restore_signals(previous)
         log.info("stopped", extra={"event": "serve.stopped"})
     return 0
+
+
+def _serve_worker(settings: Settings) -> int:
+    """``--role worker``: processing and the scheduler until SIGTERM/SIGINT (or, when fed by a
+    listener, the end of its input)."""
+    from gateway.cli.serve_worker import run_worker
+
+    rt = _runtime(settings)
+    stop = threading.Event()
+    previous = _trap_signals(stop)
+    try:
+        return run_worker(rt, stop)
+    finally:
+        rt.db.dispose()
+        _restore_signals(previous)
 
 
 def _trap_signals(stop: threading.Event) -> dict[int, object]:
