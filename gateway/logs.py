@@ -68,15 +68,31 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is emitted (as logging's own last
+    resort does), so a handler installed by one in-process ``main()`` never writes to a stream
+    that was closed since (pytest's capture, a test's redirect)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: int, fmt: LogFormat | str = LogFormat.AUTO,
                       stream: TextIO | None = None) -> logging.Handler:
-    """Route the root logger to ``stream`` (stderr) at ``level`` in ``fmt``; returns the
-    handler (replacing any handler installed before)."""
-    stream = stream or sys.stderr
+    """Route the root logger to ``stream`` (default: the current stderr) at ``level`` in
+    ``fmt``; returns the handler (replacing any handler installed before)."""
     fmt = LogFormat(fmt)
     if fmt is LogFormat.AUTO:
-        fmt = LogFormat.TEXT if stream.isatty() else LogFormat.JSON
-    handler = logging.StreamHandler(stream)
+        fmt = LogFormat.TEXT if (stream or sys.stderr).isatty() else LogFormat.JSON
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.setFormatter(JsonFormatter() if fmt is LogFormat.JSON else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
