@@ -25,8 +25,8 @@ from bench.scratch import scratch_database
 from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
 from tests.support import new_mail
-from workflows import process
-from workflows.intake import Envelope, accept_many
+from workflows.inbound import process
+from workflows.inbound.intake import Envelope, accept_many
 from workflows.runtime import Runtime
 
 CARE = "care@desk.example"

@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from gateway.smtp_client import SmtpTransport
-from workflows import directory
+from workflows.cases import directory
 from workflows.notices import service
 from workflows.notices.mime import for_recipient
 from workflows.notices.model import NoticeKind, NoticeRequest, Window

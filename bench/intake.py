@@ -9,8 +9,8 @@ What runs, each in a fresh process per measurement, all on loopback:
            every 250 comes after an fsync'd commit; processing is left for later;
   serve    ``ticketgate serve`` as shipped: the same listener plus its worker process
            (``serve --role worker``), parsing and deciding while the load runs (it yields to
-           the listener during a burst, ``workflows.dispatch.IntakeFirst``); also reported: the
-           rate at which all of the burst is decided, from the first 250 to the last decision.
+           the listener during a burst, ``workflows.inbound.dispatch.IntakeFirst``); also reported:
+           the rate at which all of the burst is decided, from the first 250 to the last decision.
 Each is driven by Postfix's ``smtp-source -s 20 -m 5000 -l 4096`` with a new connection per
 message and with reused connections (``-d``); rounds alternate the servers so that other load on
 the machine hits them alike, and the best round counts. Then end-to-end latency: ``serve`` at a

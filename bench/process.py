@@ -32,7 +32,7 @@ from gateway.app import build_runtime, initialize
 from gateway.cli import main as cli_main
 from gateway.config import load_settings
 from tests.support import open_case, post, reply_to
-from workflows import directory
+from workflows.cases import directory
 
 FILLER = ("The printer shows error 49.4C02 after the firmware update and restarts every few "
           "minutes; we tried a cold reset and a different network port.\n")

@@ -45,8 +45,8 @@ from bench.scratch import scratch_database
 from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
 from tests.support import open_case, post
-from workflows import directory
-from workflows.intake import Envelope, accept_many
+from workflows.cases import directory
+from workflows.inbound.intake import Envelope, accept_many
 from workflows.runtime import Runtime
 from workflows.storage.models import InboundMessage
 

@@ -45,7 +45,7 @@ from sqlalchemy import insert, text
 from bench.scratch import scratch_database
 from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
-from workflows import directory
+from workflows.cases import directory
 from workflows.domain import CaseStatus, Direction, Severity, UpdateKind
 from workflows.runtime import Runtime
 from workflows.search.query import search

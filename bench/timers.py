@@ -4,7 +4,7 @@ Sets up, with Core bulk inserts, N Medium cases of one organization (Berlin, Ger
 each opened the Friday before and answered with a request for information on Monday between
 08:00 and 10:00, so Awaiting Info. Each carries the rows the case services leave: the first
 step of its response clock, of its resolution clock and of its follow-up, not yet armed. Then
-times three passes of ``workflows.scheduler.run_pass`` (every job of the registry but the
+times three passes of ``workflows.clock.scheduler.run_pass`` (every job of the registry but the
 case-mail job, the timers leaving their mail queued):
 
 1. ``arm``: Monday 10:00, every row is armed on the business calendar (due times computed from
@@ -19,7 +19,7 @@ case-mail job, the timers leaving their mail queued):
 
 Target (issue 4): a pass over 100,000 open cases finishes in under 10 s, on SQLite and
 PostgreSQL: ``remind`` and ``rerun`` (``within_target``). Baseline measured in the same run:
-rendering the same reminders with ``workflows.outbound.render_message`` alone (no database);
+rendering the same reminders with ``workflows.outbound.compose.render_message`` alone (no database);
 ``ratio_to_render`` is what the claim, the checks and the outbox rows add to the unavoidable
 work of building the mails.
 
@@ -50,14 +50,14 @@ from sqlalchemy import insert, text
 from bench.scratch import scratch_database
 from gateway.app import build_runtime, initialize
 from gateway.config import load_settings
-from workflows import directory
+from workflows.cases import directory
+from workflows.clock.jobs import JOBS, CaseMailJob, CaseTimersJob
+from workflows.clock.scheduler import PassReport, run_pass
+from workflows.clock.store import TimerKind
 from workflows.domain import CaseStatus, Direction, Severity, UpdateKind
-from workflows.jobs import JOBS, CaseMailJob, CaseTimersJob
-from workflows.outbound import render_message
+from workflows.outbound.compose import render_message
 from workflows.runtime import Runtime
-from workflows.scheduler import PassReport, run_pass
 from workflows.storage.models import Case, CaseStatusChange, CaseUpdate, DueTimer
-from workflows.timers.store import TimerKind
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 OPENED = dt.datetime(2026, 2, 27, 9, tzinfo=BERLIN).astimezone(dt.UTC)  # Friday

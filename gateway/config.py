@@ -24,9 +24,10 @@ from pydantic import ValidationError
 
 from gateway.config_model import SECTIONS, GatewayConfig
 from gateway.config_sources import REQUEST, Key, Request
-from workflows import mailheaders
-from workflows.calendar import CalendarError, parse_duration
+from workflows.clock.calendar import CalendarError, parse_duration
+from workflows.clock.targets import DEFAULT_SLA_TARGETS, SlaTarget
 from workflows.domain import MailboxPolicy, Severity
+from workflows.outbound import headers as mailheaders
 from workflows.settings import (
     ConfigError,
     ImapAccount,
@@ -36,7 +37,6 @@ from workflows.settings import (
     Settings,
     SmtpSettings,
 )
-from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 DEFAULT_MAILBOX = Mailbox("care@localhost", MailboxPolicy.TRIAGE)
 __all__ = ["ConfigError", "LoadedConfig", "load_config", "load_settings", "to_settings"]

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workflows import mailheaders
+from workflows.outbound import headers as mailheaders
 
 
 def setting(default: Any, description: str, *, env: str | None = None, secret: bool = False,
@@ -194,7 +194,7 @@ class GatewayConfig(BaseSettings):
     @classmethod
     def _id_domain(cls, value: str | None) -> str | None:
         # The right side of our Message-IDs: a dot-atom (RFC 5322 3.6.4), checked at start
-        # rather than refused by workflows.mailheaders on every mail.
+        # rather than refused by workflows.outbound.headers on every mail.
         if value is not None and mailheaders.msg_id(f"x@{value}") is None:
             raise ValueError(f"{value!r}: expected a domain like desk.example")
         return value

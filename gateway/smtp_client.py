@@ -1,7 +1,7 @@
 """The outbound SMTP client: one connection for many messages, commands pipelined.
 
 Place in the flow: the ``smtp://host:port`` transport (``gateway.transport.make_transport``).
-Case mail from ``workflows.outbox.send_queued`` goes through ``send``; notice fan-out
+Case mail from ``workflows.outbound.outbox.send_queued`` goes through ``send``; notice fan-out
 (``workflows.notices.delivery``) opens a ``session()`` and hands it runs of messages through
 ``send_many``. It knows nothing of the domain beyond the ``Transport`` contract.
 
@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from gateway.smtp_relay import DEFAULT_PORTS, RelayPolicy, RelayTls, secure_session, tls_context
-from workflows.outbox import TransportError, UncertainDelivery
+from workflows.outbound.outbox import TransportError, UncertainDelivery
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"(?m)^\.")

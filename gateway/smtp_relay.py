@@ -23,7 +23,7 @@ from typing import Protocol
 
 from gateway.imap.connection import OAuth2TokenError, fetch_oauth2_token
 from gateway.netaddr import is_loopback
-from workflows.outbox import TransportError
+from workflows.outbound.outbox import TransportError
 
 
 class RelayTls(StrEnum):

@@ -11,7 +11,7 @@ child's stdin, one line per chunk, and never blocks (a full pipe or a dead child
 A dropped submission loses nothing and doubles nothing: the row is committed ``received``; the
 child takes every ``received`` row when it starts and sweeps for them while it runs, and
 processing claims a row in the transaction that applies its decision, so a message submitted
-twice is decided once (``workflows.process``).
+twice is decided once (``workflows.inbound.process``).
 
 The child is restarted when it dies, after a growing pause (``RestartBackoff``). The child stops
 on SIGTERM, and on end-of-file on its stdin, so it also stops when the listener is SIGKILLed.

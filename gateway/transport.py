@@ -1,7 +1,7 @@
 """Outbound transports: where queued mail goes once its transaction has committed.
 
-Place in the flow: the edge ``workflows.outbox.send_queued`` hands each message to. Chosen by
-configuration: ``file`` (the default: one ``.eml`` per message in ``$TICKETGATE_HOME/outbox``,
+Place in the flow: the edge ``workflows.outbound.outbox.send_queued`` hands each message to. Chosen
+by configuration: ``file`` (the default: one ``.eml`` per message in ``$TICKETGATE_HOME/outbox``,
 so a fresh machine needs no mail server) or an SMTP relay (``gateway.smtp_client``: one
 pipelined connection per notice fan-out, one connection per case mail):
 
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from gateway.smtp_client import SmtpTransport
 from gateway.smtp_relay import RelayPolicy, RelayTls, check_policy
-from workflows.outbox import Transport, TransportError
+from workflows.outbound.outbox import Transport, TransportError
 from workflows.settings import RelayCredentials
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

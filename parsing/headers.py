@@ -103,8 +103,8 @@ def sender(values: list[str]) -> tuple[Address | None, tuple[Address, ...], list
     """The first From mailbox and all of them, over every From field.
 
     RFC 5322 3.6 allows one From field, which may list several mailboxes (3.6.2: then a Sender
-    is required). Routing acts for one person, so ``workflows.decide`` refuses to link a mail
-    whose From names more than one; here we only report what is there.
+    is required). Routing acts for one person, so ``workflows.inbound.decide`` refuses to link a
+    mail whose From names more than one; here we only report what is there.
     """
     if not values:
         return None, (), [Defect("from", "no From header")]

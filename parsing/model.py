@@ -2,8 +2,8 @@
 
 Place in the flow: ``parsing.parse(raw) -> ParsedMail`` is the first step a worker takes after
 ``intake.accept`` committed the raw bytes. Everything here is a frozen dataclass or an enum so
-that the stages after parsing (threading, ``workflows.decide``) receive values, not a mutable
-bag of metadata.
+that the stages after parsing (threading, ``workflows.inbound.decide``) receive values, not a
+mutable bag of metadata.
 """
 
 from __future__ import annotations

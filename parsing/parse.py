@@ -1,8 +1,8 @@
 """parse(raw) -> ParsedMail: the one entry point from raw bytes to a frozen, typed message.
 
 Place in the flow: a worker re-reads a committed inbound row and calls ``parse`` on its raw
-bytes; threading and ``workflows.decide`` read only the ``ParsedMail`` this returns. Pure: no
-I/O, no settings, no imports from ``gateway`` or ``workflows``; the reference key is passed in.
+bytes; threading and ``workflows.inbound.decide`` read only the ``ParsedMail`` this returns. Pure:
+no I/O, no settings, no imports from ``gateway`` or ``workflows``; the reference key is passed in.
 
 The steps, each in its own module: ``mime`` splits the bytes into a bounded tree of parts,
 ``headers`` reads the fields routing needs, ``bodies`` picks text/HTML and the attachments

@@ -1,7 +1,7 @@
 """Files cut out of a stored mail: raw bytes in, the same mail without its files' bytes out.
 
 Place in the flow: beside ``parsing.parse``, called by the attachment purge
-(``workflows.timers.purge``) on the raw MIME it keeps of inbound and outbound mail. Pure: bytes
+(``workflows.clock.purge``) on the raw MIME it keeps of inbound and outbound mail. Pure: bytes
 in, a frozen dataclass out; nothing here knows where the bytes are stored.
 
 What stays: every header of the message, and its text and HTML body parts, byte for byte (the

@@ -1,7 +1,7 @@
 """The signed Reference ID that ties a reply back to its case.
 
-Place in the flow: ``workflows.outbound`` calls ``format_token``/``make_message_id`` on every
-mail that leaves a case; ``parsing.parse`` calls ``find_tokens``/``verify`` on every mail that
+Place in the flow: ``workflows.outbound.compose`` calls ``format_token``/``make_message_id`` on
+every mail that leaves a case; ``parsing.parse`` calls ``find_tokens``/``verify`` on every mail that
 comes in. Pure: the key is passed in, never read from settings.
 
 Shape: ``[ref:CASE-1001:k7q2m4xa9pzr3w5t]``. The signature is an HMAC-SHA256 of the canonical

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.transport import FileTransport
 from tests.tls_files import tls_files  # noqa: F401 (a shared fixture)
-from workflows import directory
+from workflows.cases import directory
 from workflows.domain import MailboxPolicy
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox, Settings

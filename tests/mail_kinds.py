@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from workflows.calendar import BusinessCalendar
+from workflows.clock.calendar import BusinessCalendar
 from workflows.domain import OutboundKind
 from workflows.notices.mime import compose_part, for_recipient
 from workflows.notices.model import NoticeKind, Purpose, Window
 from workflows.notices.reference import make_message_id
 from workflows.notices.render import NoticeFacts, Occasion, OrgFacts, render_notice
-from workflows.outbound import render_message
+from workflows.outbound.compose import render_message
 from workflows.settings import Mailbox, Settings
 
 KEY = b"k" * 32

@@ -6,10 +6,11 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from workflows import cases, directory
+from workflows.cases import directory
+from workflows.cases import service as cases
 from workflows.domain import Family, Severity
-from workflows.intake import Envelope, accept
-from workflows.process import ProcessResult, process_message
+from workflows.inbound.intake import Envelope, accept
+from workflows.inbound.process import ProcessResult, process_message
 from workflows.runtime import Runtime
 from workflows.storage.models import OutboundMessage
 

@@ -23,9 +23,9 @@ from gateway.cli.main import main
 from tests.celery_worker import WorkerProcess, wait_until
 from tests.conftest import require_service
 from tests.support import new_mail, open_case
-from workflows import cases
+from workflows.cases import service as cases
 from workflows.domain import MessageStatus
-from workflows.intake import Envelope, accept
+from workflows.inbound.intake import Envelope, accept
 from workflows.runtime import Runtime
 from workflows.settings import Settings
 from workflows.storage.models import Case, InboundMessage

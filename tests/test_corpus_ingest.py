@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import corpus_root
 from workflows.domain import MessageStatus, Outcome
-from workflows.intake import Envelope, accept_many
-from workflows.process import process_message
+from workflows.inbound.intake import Envelope, accept_many
+from workflows.inbound.process import process_message
 from workflows.storage.models import InboundMessage
 
 pytestmark = pytest.mark.corpus

@@ -118,7 +118,7 @@ class OutboundKind(StrEnum):
     NEW_CASE_ACK = "new_case_ack"
     CLOSED_TOO_LONG = "closed_too_long"
     ESCALATION = "escalation"
-    # The case lifecycle on the clock (workflows.timers):
+    # The case lifecycle on the clock (workflows.clock):
     FOLLOW_UP_REMINDER = "follow_up_reminder"  # to the contact: reminder #1 or #2
     FOLLOW_UP_CLOSED = "follow_up_closed"  # to the contact: closed by auto follow-up
     SLA_WARNING = "sla_warning"  # to the care team: a target is close

@@ -1,8 +1,8 @@
 """What the domain's actions need from the running process, in one value.
 
 Place in the flow: built once by ``gateway.app.build_runtime`` (CLI, server, workers) and passed
-to ``workflows.process``, the case services and the triage services. The clock is injected so
-that tests travel in time instead of sleeping.
+to ``workflows.inbound.process``, the case services and the triage services. The clock is injected
+so that tests travel in time instead of sleeping.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from workflows.outbox import SendReport, Transport, send_queued
+from workflows.outbound.outbox import SendReport, Transport, send_queued
 from workflows.settings import Settings
 from workflows.storage.db import Database
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from workflows.clock.targets import DEFAULT_SLA_TARGETS, SlaTarget
 from workflows.domain import MailboxPolicy
-from workflows.timers.targets import DEFAULT_SLA_TARGETS, SlaTarget
 
 
 class ConfigError(ValueError):
@@ -29,7 +29,7 @@ class Mailbox:
     auto_assign: bool = False  # cases opened from its mail go round robin to the analysts
     acknowledge: bool = False  # a case opened from triage or by an analyst: "case N opened"
     notify_closed: bool = False  # an analyst closing one of its cases: "case N closed"
-    # Its identity on case mail (workflows.outbound.identity_of): the From display name
+    # Its identity on case mail (workflows.outbound.compose.identity_of): the From display name
     # ("" : the desk's ``desk_name``) and a signature above every mail's footer.
     display_name: str = ""
     signature: str = ""
@@ -154,7 +154,7 @@ class Settings:
     broker_url: str | None = None  # None: embedded (in-process) workers
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    # The case lifecycle on the clock (workflows.timers, workflows.scheduler):
+    # The case lifecycle on the clock (workflows.clock, workflows.clock.scheduler):
     care_team_address: str | None = None  # SLA warnings and breaches; None: recorded only
     follow_up_days: tuple[int, int, int] = (2, 5, 10)  # reminder #1, #2, auto-close
     sla_targets: tuple[SlaTarget, ...] = DEFAULT_SLA_TARGETS
@@ -178,11 +178,11 @@ class Settings:
     notice_list_id: str | None = None  # List-Id (RFC 2919); None: notices.<message_id_domain>
     rca_reminder_address: str | None = None  # None: care_team_address; neither: recorded only
     automated_per_hour: int = 20  # automated mails per recipient per hour (all kinds)
-    # Files an analyst attaches to one case update (workflows.outgoing_files). Base64 adds a
+    # Files an analyst attaches to one case update (workflows.outbound.files). Base64 adds a
     # third on the wire: 20 MB of files make a mail of about 27 MB.
     post_file_max_bytes: int = 10 * 1024 * 1024  # per file
     post_files_max_bytes: int = 20 * 1024 * 1024  # all files of one update
-    # A poison message cannot loop (workflows.process): attempts per message before it is
+    # A poison message cannot loop (workflows.inbound.process): attempts per message before it is
     # ``failed``, and the time one attempt may take (embedded: checked between stages;
     # Celery: the task's soft limit, the hard limit 30 s later).
     process_max_attempts: int = 3
@@ -191,7 +191,8 @@ class Settings:
     # API, console): gateway.timeinput.read_time. An IANA name.
     desk_timezone: str = "UTC"
     # Case mail hit by a temporary failure (SMTP 4xx): minutes before each retry, then failed;
-    # the same backoff rule as notices (workflows.backoff), run by the clock's case-mail job.
+    # the same backoff rule as notices (workflows.outbound.backoff), run by the clock's case-mail
+    # job.
     mail_retry_minutes: tuple[int, ...] = (5, 15, 60, 240)
     relay: RelayCredentials = field(default_factory=RelayCredentials)
     # Mail never linked to a case (triage, ignored, discarded) keeps its files this long after

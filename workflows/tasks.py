@@ -3,15 +3,15 @@
 Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
 calls ``CeleryDispatcher.submit(ids)``, which publishes one ``process_inbound(id)`` message per
 committed row. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
-``workflows.process.process_message`` with that id. Beat (``celery -A workflows.tasks beat``)
-runs two periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck ``processing``
-(so a lost broker message only delays a mail, never loses it), and ``run_timers`` runs the
-clock's one pass, ``workflows.scheduler.run_pass``: every job of ``workflows.jobs.JOBS`` (case
-follow-ups, SLA, escalations, purge, incident follow-ups, RCA reminders, case reports, notice
-deliveries and case mail due, retries included; timers live in the database, never in Celery
-ETAs) -- the same pass as ``serve``'s embedded scheduler and ``ticketgate timers run``.
-``send_outbox`` is no longer scheduled (the pass's ``case-mail`` job does its work); it stays
-registered so a message an older beat left in the queue still runs.
+``workflows.inbound.process.process_message`` with that id. Beat (``celery -A workflows.tasks
+beat``) runs two periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck
+``processing`` (so a lost broker message only delays a mail, never loses it), and ``run_timers``
+runs the clock's one pass, ``workflows.clock.scheduler.run_pass``: every job of
+``workflows.clock.jobs.JOBS`` (case follow-ups, SLA, escalations, purge, incident follow-ups, RCA
+reminders, case reports, notice deliveries and case mail due, retries included; timers live in the
+database, never in Celery ETAs) -- the same pass as ``serve``'s embedded scheduler and ``ticketgate
+timers run``. ``send_outbox`` is no longer scheduled (the pass's ``case-mail`` job does its work);
+it stays registered so a message an older beat left in the queue still runs.
 
 Delivery is at-least-once and processing exactly-once: tasks take ids, never objects, and
 ``process_message`` claims its row first, so running a task twice applies once. That is what
@@ -40,10 +40,10 @@ from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from workflows.dispatch import STUCK_AFTER, sweep
-from workflows.process import process_message
+from workflows.clock.scheduler import run_pass
+from workflows.inbound.dispatch import STUCK_AFTER, sweep
+from workflows.inbound.process import process_message
 from workflows.runtime import Runtime
-from workflows.scheduler import run_pass
 from workflows.settings import ConfigError, Settings
 from workflows.storage.db import DatabaseUnavailable
 
@@ -108,7 +108,7 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "task_time_limit": TASK_TIME_LIMIT,
         # One message's processing: the soft limit raises SoftTimeLimitExceeded in the task,
-        # which workflows.process records as a failed attempt; the hard limit kills the pool
+        # which workflows.inbound.process records as a failed attempt; the hard limit kills the pool
         # process (the attempt was counted before it began, so a message that keeps killing
         # its worker is ``failed`` after process_max_attempts, not redelivered for ever).
         "task_annotations": {PROCESS_INBOUND: {

@@ -1,7 +1,7 @@
 """``case set``: change a case's severity, type or subject after it was opened.
 
 Place in the flow: outside the message flow; a thin shell over
-``workflows.case_fields.set_case_fields`` (the service the API and the console call too), one
+``workflows.cases.fields.set_case_fields`` (the service the API and the console call too), one
 transaction. Prints the case's number, what changed and how many pending SLA timers moved
 (``null`` when the severity stayed).
 """
@@ -13,7 +13,7 @@ import argparse
 from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
 from gateway.config import ConfigError
-from workflows.case_fields import CaseFieldsChange, set_case_fields
+from workflows.cases.fields import CaseFieldsChange, set_case_fields
 from workflows.domain import Severity
 
 

@@ -10,11 +10,14 @@ from pathlib import Path
 from gateway.app import build_runtime, initialize
 from gateway.cli.output import emit
 from gateway.config import load_settings
-from workflows import case_mail, cases, directory, organizations, triage, views
+from workflows.cases import directory, organizations, views
+from workflows.cases import mail as case_mail
+from workflows.cases import service as cases
 from workflows.domain import Family, Severity
 from workflows.errors import Refused
-from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename, files_of
-from workflows.process import pending_ids, process_message, retry_failed
+from workflows.inbound import triage
+from workflows.inbound.process import pending_ids, process_message, retry_failed
+from workflows.outbound.files import Limits, Upload, check_sizes, clean_filename, files_of
 from workflows.runtime import Runtime
 
 _OPENED: list[Runtime] = []

@@ -1,6 +1,6 @@
 """``contact list``, ``contact set`` and ``contact remove``: an organization's contacts.
 
-Place in the flow: outside the message flow; thin shells over ``workflows.contacts`` (the
+Place in the flow: outside the message flow; thin shells over ``workflows.cases.contacts`` (the
 services the API and the console's organization pages call), one transaction each. ``contact
 list`` prints a table for people (with the organization's warnings under it) and, with
 ``--json``, one JSON object per contact for scripts; ``set`` and ``remove`` print the contact
@@ -17,7 +17,7 @@ from gateway.cli.commands import _actor, _runtime
 from gateway.cli.desk import _table
 from gateway.cli.output import emit
 from gateway.config import ConfigError
-from workflows import contacts
+from workflows.cases import contacts
 
 
 def contact_json(c: contacts.ContactView) -> dict[str, object]:

@@ -2,7 +2,7 @@
 desk's day-to-day commands.
 
 Place in the flow: outside the message flow; the same services as the console and the API
-(``workflows.assignment``, ``workflows.notes``, ``workflows.search``, the case list of
+(``workflows.cases.assignment``, ``workflows.cases.notes``, ``workflows.search``, the case list of
 ``gateway.http.queries``), one transaction each. ``case list`` and ``case search`` print a table
 for people and, with ``--json``, one JSON object per line for scripts.
 """
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from gateway.cli.commands import _actor, _read_files, _runtime
 from gateway.cli.output import emit
 from gateway.http import queries
-from workflows import assignment, notes
+from workflows.cases import assignment, notes
 from workflows.domain import CaseStatus
-from workflows.outgoing_files import Limits
+from workflows.outbound.files import Limits
 from workflows.search import index as search_index
 from workflows.search.query import search
 

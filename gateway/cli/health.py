@@ -1,8 +1,8 @@
 """``ticketgate health``: the operator's figures on outbound mail, as one JSON line.
 
-Place in the flow: the CLI edge of ``workflows.mail_health`` (the console's ``/health`` page shows
-the same figures): case mail and notice deliveries by status, when the next retry is due, and the
-case mail deferred or failed.
+Place in the flow: the CLI edge of ``workflows.outbound.health`` (the console's ``/health`` page
+shows the same figures): case mail and notice deliveries by status, when the next retry is due, and
+the case mail deferred or failed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 
 from gateway.cli.commands import _runtime
 from gateway.cli.output import emit
-from workflows.mail_health import mail_health
+from workflows.outbound.health import mail_health
 
 
 def health(args: argparse.Namespace) -> int:

@@ -20,8 +20,8 @@ from parsing import parse
 from parsing.model import Bounce
 from workflows.domain import MessageStatus
 from workflows.errors import Refused
-from workflows.intake import Envelope, accept_many
-from workflows.process import process_batch, result_of
+from workflows.inbound.intake import Envelope, accept_many
+from workflows.inbound.process import process_batch, result_of
 from workflows.secret import SecretMissing, load_secret
 
 BATCH = 200

@@ -1,8 +1,8 @@
 """Handlers for the lifecycle commands: ``timers run``, ``sla report``, ``case escalate`` and
 the organizations with their business calendar (``org add``, ``org show``, ``org set``).
 
-Place in the flow: the CLI edge of ``workflows.scheduler``, ``workflows.timers`` and
-``workflows.organizations``.
+Place in the flow: the CLI edge of ``workflows.clock.scheduler``, ``workflows.clock`` and
+``workflows.cases.organizations``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from gateway.cli.commands import _actor, _case_json, _runtime, org_json
 from gateway.cli.output import emit, fail
 from gateway.config import ConfigError
 from gateway.timeinput import TimeInputError, read_time
-from workflows import directory, organizations
-from workflows.calendar import CalendarError
+from workflows.cases import directory, organizations
+from workflows.clock.calendar import CalendarError
+from workflows.clock.escalation import escalate_case
+from workflows.clock.report import sla_report
+from workflows.clock.scheduler import run_pass
+from workflows.clock.store import set_business_calendar
 from workflows.domain import Family
-from workflows.scheduler import run_pass
-from workflows.timers.escalation import escalate_case
-from workflows.timers.report import sla_report
-from workflows.timers.store import set_business_calendar
 
 
 def parse_at(value: str, zone: str = "UTC") -> dt.datetime:

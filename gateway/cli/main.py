@@ -19,7 +19,7 @@ from gateway.cli.output import fail
 from gateway.config import ConfigError
 from gateway.logs import LogFormat, configure_logging
 from workflows.errors import DomainError
-from workflows.outbound import BadAddress
+from workflows.outbound.compose import BadAddress
 from workflows.secret import SecretMissing
 from workflows.storage.db import DatabaseUnavailable
 

@@ -1,6 +1,6 @@
 """``ticketgate reply list|set|remove|render``: the desk's saved replies.
 
-Place in the flow: outside the message flow; thin shells over ``workflows.saved_replies`` (the
+Place in the flow: outside the message flow; thin shells over ``workflows.cases.saved_replies`` (the
 service the API and the case page's picker call too), one transaction each. ``render`` prints
 a reply filled in for a case, ready for ``case post --body``.
 """
@@ -12,7 +12,7 @@ import sys
 
 from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
-from workflows import saved_replies
+from workflows.cases import saved_replies
 
 
 def reply_list(args: argparse.Namespace) -> int:

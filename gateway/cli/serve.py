@@ -28,7 +28,7 @@ from gateway.cli.output import fail
 from gateway.cli.startup import command_name, python_email_warning
 from gateway.config import ConfigError, load_settings
 from gateway.supervisor import WorkerSupervisor, worker_command
-from workflows.dispatch import Dispatcher
+from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime
 from workflows.secret import SecretMissing
 from workflows.settings import Settings

@@ -1,9 +1,9 @@
 """``ticketgate serve --role worker``: processing and the scheduler, without the edges.
 
-Place in the flow: the process that takes committed ids and runs ``workflows.process`` on them
-(``EmbeddedWorker``) and the clock's passes (``EmbeddedScheduler``). ``ticketgate serve`` starts
-it as its own child (``gateway.supervisor``) and writes the ids it commits to its stdin. Run by
-hand (stdin not a pipe), it finds its work in the database instead: every ``POLL_EVERY``
+Place in the flow: the process that takes committed ids and runs ``workflows.inbound.process`` on
+them (``EmbeddedWorker``) and the clock's passes (``EmbeddedScheduler``). ``ticketgate serve``
+starts it as its own child (``gateway.supervisor``) and writes the ids it commits to its stdin. Run
+by hand (stdin not a pipe), it finds its work in the database instead: every ``POLL_EVERY``
 seconds it takes the rows still ``received``.
 
 Stops cleanly on SIGTERM/SIGINT and on end-of-file on a piped stdin (the listener that fed it is
@@ -20,9 +20,9 @@ import sys
 import threading
 
 from gateway.supervisor import decode_ids
-from workflows.dispatch import EmbeddedWorker, sweep
+from workflows.clock.scheduler import EmbeddedScheduler
+from workflows.inbound.dispatch import EmbeddedWorker, sweep
 from workflows.runtime import Runtime
-from workflows.scheduler import EmbeddedScheduler
 
 log = logging.getLogger(__name__)
 POLL_EVERY = 1.0  # seconds between looks for received rows when no listener feeds this worker

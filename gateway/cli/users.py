@@ -31,7 +31,7 @@ from gateway.http.accounts import (
     revoke_token,
     set_disabled,
 )
-from workflows.assignment import set_notify_by_mail
+from workflows.cases.assignment import set_notify_by_mail
 from workflows.errors import Refused
 
 

@@ -25,9 +25,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from workflows.cases import audit
+from workflows.cases.service import audit
 from workflows.errors import NotFound, Refused
-from workflows.outbound import checked_address
+from workflows.outbound.compose import checked_address
 from workflows.storage.models import ApiToken, ConsoleSession, ConsoleUser, LoginAttempt
 
 log = logging.getLogger(__name__)

@@ -17,16 +17,19 @@ from sqlalchemy.orm import Session
 
 from gateway.http.accounts import Principal
 from parsing import parse
-from workflows import assignment, case_mail, cases, directory, notes, triage
-from workflows.blocklist import block_sender
-from workflows.cases import audit
+from workflows.cases import assignment, directory, notes
+from workflows.cases import mail as case_mail
+from workflows.cases import service as cases
+from workflows.cases.blocklist import block_sender
+from workflows.cases.service import audit
+from workflows.clock import escalation as timer_escalation
 from workflows.domain import Family, OutboundKind, Severity
 from workflows.errors import Refused
-from workflows.outbound import Parent, queue_mail
-from workflows.outgoing_files import SentFile, Upload, files_of
-from workflows.process import ProcessResult, retry_failed
+from workflows.inbound import triage
+from workflows.inbound.process import ProcessResult, retry_failed
+from workflows.outbound.compose import Parent, queue_mail
+from workflows.outbound.files import SentFile, Upload, files_of
 from workflows.runtime import Runtime
-from workflows.timers import escalation as timer_escalation
 
 log = logging.getLogger(__name__)
 

@@ -63,10 +63,10 @@ from gateway.http.auth import api_permission, api_user, runtime
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
-from workflows import views
-from workflows.assignment import find_user
+from workflows.cases import views
+from workflows.cases.assignment import find_user
 from workflows.errors import NotFound
-from workflows.outgoing_files import Upload
+from workflows.outbound.files import Upload
 from workflows.storage.models import (
     Contact,
     Notice,

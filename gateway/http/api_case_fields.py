@@ -1,6 +1,6 @@
 """``PATCH /api/v1/cases/{number}``: change a case's severity, type or subject over HTTP.
 
-Place in the flow: the HTTP edge of ``workflows.case_fields.set_case_fields``, the service
+Place in the flow: the HTTP edge of ``workflows.cases.fields.set_case_fields``, the service
 ``ticketgate case set`` and the console's case page call too: audited as the token's or
 session's user, SLA deadlines following a new severity. Admins and analysts
 (``cases:write``).
@@ -18,7 +18,7 @@ from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL
 from gateway.http.auth import ApiError, api_permission, runtime
 from gateway.http.ids import CaseNumber
-from workflows.case_fields import CaseFieldsChange, set_case_fields
+from workflows.cases.fields import CaseFieldsChange, set_case_fields
 from workflows.domain import Severity
 from workflows.errors import Refused
 

@@ -20,7 +20,7 @@ from gateway.http.api import ERRORS, CaseNumber, _pagination
 from gateway.http.api_models import NO_NUL, Body, Line, NewAttachment, PageNo, Pagination, Strict
 from gateway.http.auth import api_permission, runtime
 from gateway.http.queries import Page
-from workflows.outgoing_files import MAX_FILES, Upload
+from workflows.outbound.files import MAX_FILES, Upload
 from workflows.search.query import MAX_PER_PAGE, search
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)

@@ -1,12 +1,12 @@
 """``PATCH /api/v1/organizations/{name}`` and the contacts: the directory over HTTP.
 
-Place in the flow: the HTTP edge of ``workflows.organizations.update_organization``, the
+Place in the flow: the HTTP edge of ``workflows.cases.organizations.update_organization``, the
 service ``ticketgate org set`` calls too, so both validate alike, audit alike (the actor is
 the token's or session's user) and move the organization's pending timers when its business
 calendar changes. Admins only (``directory:write``).
 
 ``GET /api/v1/organizations/{name}/contacts``, ``PUT`` and ``DELETE /api/v1/contacts/{email}``:
-the edges of ``workflows.contacts``, which ``ticketgate contact list|set|remove`` and the
+the edges of ``workflows.cases.contacts``, which ``ticketgate contact list|set|remove`` and the
 console's organization pages call too.
 """
 
@@ -22,7 +22,7 @@ from gateway.http.accounts import Permission, Principal
 from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL
 from gateway.http.auth import ApiError, api_permission, runtime
-from workflows import contacts, organizations
+from workflows.cases import contacts, organizations
 
 DIRECTORY_WRITE = Depends(api_permission(Permission.DIRECTORY_WRITE))
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
@@ -111,7 +111,7 @@ def update_organization(request: Request, name: OrgName, body: OrganizationPatch
         timers_now_due=done.timers.now_due if done.timers else 0)
 
 
-# --- contacts (workflows.contacts: the services of `contact list|set|remove`) ---------------
+# --- contacts (workflows.cases.contacts: the services of `contact list|set|remove`) ---------------
 
 DIRECTORY_READ = Depends(api_permission(Permission.DIRECTORY_READ))
 Address = Annotated[str, Path(min_length=3, max_length=320, pattern=NO_NUL)]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from gateway.http.actions import PostAction, TriageAction
 from workflows.domain import Family, Severity
-from workflows.outgoing_files import MAX_FILES
+from workflows.outbound.files import MAX_FILES
 
 NO_NUL = r"^[^\x00]*$"
 Line = Annotated[str, StringConstraints(max_length=320, pattern=NO_NUL)]

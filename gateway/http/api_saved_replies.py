@@ -1,6 +1,6 @@
 """``/api/v1/saved-replies``: the desk's saved replies over HTTP, and one filled in for a case.
 
-Place in the flow: the HTTP edge of ``workflows.saved_replies`` (the service of ``ticketgate
+Place in the flow: the HTTP edge of ``workflows.cases.saved_replies`` (the service of ``ticketgate
 reply …`` and the case page's picker). Reading needs ``cases:read``; saving and removing,
 ``cases:write`` (admins and analysts), audited as the token's or session's user.
 """
@@ -18,7 +18,7 @@ from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL
 from gateway.http.auth import api_permission, runtime
 from gateway.http.ids import CaseNumber
-from workflows import saved_replies
+from workflows.cases import saved_replies
 
 READ = Depends(api_permission(Permission.CASES_READ))
 WRITE = Depends(api_permission(Permission.CASES_WRITE))

@@ -47,8 +47,8 @@ from gateway.http import (
 from gateway.http.auth import ApiError, LoginRequired, PageForbidden, session_principal
 from gateway.http.render import STATIC, render_page
 from workflows.errors import DomainError, NotFound
-from workflows.mailheaders import UnsafeValue
-from workflows.outbound import BadAddress
+from workflows.outbound.compose import BadAddress
+from workflows.outbound.headers import UnsafeValue
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
 
@@ -185,7 +185,7 @@ def _install_handlers(app: FastAPI) -> None:
         return _error(request, 422, str(exc))
 
     async def unsafe_value(request: Request, exc: Exception) -> Response:
-        # a name that cannot be made safe for mail (workflows.mailheaders): the client's value
+        # a name that cannot be made safe for mail (workflows.outbound.headers): the client's value
         return _error(request, 422, str(exc))
 
     async def unavailable(request: Request, exc: Exception) -> Response:

@@ -8,7 +8,7 @@ fills the columns of a page's rows with ``next_deadline`` and ``waiting_on``.
 "Waiting on" follows the status (DOMAIN: Statuses): Open waits on us, Awaiting Info and
 Solution Proposed on the customer (their resolution clock is paused), Closed on nobody.
 The next SLA deadline is the earlier due time of the case's running response and resolution
-clocks, computed as the case page computes them (``workflows.timers.report.case_clocks``), for
+clocks, computed as the case page computes them (``workflows.clock.report.case_clocks``), for
 the rows of one page only. Sorting by deadline happens in SQL, before a page exists: it orders
 by the earliest armed, pending SLA timer of each case (the scheduler's own view of the next SLA
 step), cases without one last.
@@ -22,10 +22,10 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from workflows.clock.report import case_clocks
 from workflows.domain import CaseStatus, Severity
 from workflows.settings import Settings
 from workflows.storage.models import Case, ConsoleUser, DueTimer
-from workflows.timers.report import case_clocks
 
 SLA_KINDS = ("response_warning", "response_breach", "resolution_warning", "resolution_breach")
 WAITING_ON = {CaseStatus.OPEN.value: "us", CaseStatus.AWAITING_INFO.value: "customer",

@@ -3,10 +3,10 @@
 Place in the flow: reads the committed raw bytes (``parsing.parse``) or a case update, for the
 triage and case pages. Pure functions: bytes in, frozen dataclasses and header values out.
 
-Mail HTML is hostile input. It is cleaned with nh3 (``workflows.apply.sanitize_html``: no script,
-no event handlers, no ``javascript:`` URLs, no ``style`` attributes) and then shown only inside a
-sandboxed iframe (no ``allow-scripts``, no ``allow-same-origin``) from its own route, whose CSP
-(``MAIL_FRAME_CSP``) forbids scripts and every remote load: two independent walls, so a gap in
+Mail HTML is hostile input. It is cleaned with nh3 (``workflows.inbound.apply.sanitize_html``: no
+script, no event handlers, no ``javascript:`` URLs, no ``style`` attributes) and then shown only
+inside a sandboxed iframe (no ``allow-scripts``, no ``allow-same-origin``) from its own route, whose
+CSP (``MAIL_FRAME_CSP``) forbids scripts and every remote load: two independent walls, so a gap in
 either one alone runs nothing. Remote images stay off until the reader asks for them.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from parsing import ParsedMail, parse
-from workflows.apply import sanitize_html
+from workflows.inbound.apply import sanitize_html
 
 # The frame route's policy: nothing but inline styles and images carried in the mail itself
 # (CSP Level 3). ``sandbox`` repeats the iframe attribute for anyone opening the URL directly.

@@ -40,7 +40,7 @@ from gateway.http.auth import (
     set_session_cookie,
 )
 from gateway.http.render import render_page
-from workflows.assignment import unread_count
+from workflows.cases.assignment import unread_count
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

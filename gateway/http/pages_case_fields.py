@@ -1,7 +1,7 @@
 """The case page's "severity, type, subject" form.
 
 Place in the flow: outside the message flow; the console edge of
-``workflows.case_fields.set_case_fields`` (the service of ``ticketgate case set`` and
+``workflows.cases.fields.set_case_fields`` (the service of ``ticketgate case set`` and
 ``PATCH /api/v1/cases/{number}``): audited as the signed-in user, SLA deadlines following a
 new severity. Admins and analysts (``cases:write``), with the form's CSRF token.
 """
@@ -17,7 +17,7 @@ from gateway.http.accounts import Permission, Principal
 from gateway.http.auth import form_permission, runtime
 from gateway.http.ids import NO_NUL, CaseNumber
 from gateway.http.pages import done
-from workflows.case_fields import CaseFieldsChange, set_case_fields
+from workflows.cases.fields import CaseFieldsChange, set_case_fields
 from workflows.domain import Severity
 from workflows.errors import DomainError
 

@@ -1,9 +1,9 @@
 """Cases in the browser: list and search, the timeline, and the analyst's actions.
 
-Place in the flow: where analysts work what ``workflows.apply`` and triage put on cases. The page
-reads ``workflows.views.case_detail`` (with its timers and SLA clocks) and the case's audit
-events; posting an update, requesting info, proposing a solution, closing and reopening go
-through ``actions`` to ``workflows.cases`` (state machine, audit, outbox), as the CLI does.
+Place in the flow: where analysts work what ``workflows.inbound.apply`` and triage put on cases. The
+page reads ``workflows.cases.views.case_detail`` (with its timers and SLA clocks) and the case's
+audit events; posting an update, requesting info, proposing a solution, closing and reopening go
+through ``actions`` to ``workflows.cases.service`` (state machine, audit, outbox), as the CLI does.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import frame_document
 from gateway.http.pages import done, page
 from gateway.http.pages_triage import attachment_response, frame_response
-from workflows import assignment, saved_replies, views
-from workflows.blobs import read_blob
-from workflows.cases import find_case
+from workflows.cases import assignment, saved_replies, views
+from workflows.cases.service import find_case
 from workflows.domain import CaseStatus, Direction, Family, UpdateKind
 from workflows.errors import DomainError, NotFound
 from workflows.notices.timefmt import zone_of
-from workflows.outbound import BadAddress
-from workflows.outgoing_files import Limits, Upload, check_sizes, clean_filename
+from workflows.outbound.compose import BadAddress
+from workflows.outbound.files import Limits, Upload, check_sizes, clean_filename
+from workflows.storage.blobs import read_blob
 from workflows.storage.models import (
     Attachment,
     AuditEvent,
@@ -161,7 +161,7 @@ def case_list(
 def case_page(request: Request, number: CaseNumber, principal: Annotated[Principal, READ],
               reply: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
     """The case; ``?reply=NAME`` (the saved-reply picker) fills the update form with that
-    saved reply, its placeholders filled in for this case (``workflows.saved_replies``)."""
+    saved reply, its placeholders filled in for this case (``workflows.cases.saved_replies``)."""
     rt = runtime(request)
     with rt.db.transaction() as s:
         picker = saved_replies.picker(s, reply, number)
@@ -241,7 +241,7 @@ def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
     chosen = [f for f in files if isinstance(f, ReceivedFile) and (f.filename or f.size)]
     check_sizes([(clean_filename(f.filename or "", i), f.size) for i, f in enumerate(chosen)
                  if f.size is not None], limits)
-    # The client's type is a hint for the MIME header only (workflows.outgoing_files).
+    # The client's type is a hint for the MIME header only (workflows.outbound.files).
     return [Upload(f.filename or "", f.file.read(limits.per_file + 1), f.content_type)
             for f in chosen]
 

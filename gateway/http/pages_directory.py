@@ -1,6 +1,6 @@
 """Console pages for organizations and their contacts: see them, and (admins) edit contacts.
 
-Place in the flow: outside the message flow; the console edge of ``workflows.contacts``, the
+Place in the flow: outside the message flow; the console edge of ``workflows.cases.contacts``, the
 service ``ticketgate contact list|set|remove`` and ``/api/v1/contacts`` call too, so every edge
 validates, audits and warns alike. ``/organizations`` lists every organization with its
 designated count (those below the guides' two are marked); ``/organizations/{name}`` shows its
@@ -22,7 +22,7 @@ from gateway.http.accounts import Permission, Principal
 from gateway.http.auth import form_permission, page_permission, runtime
 from gateway.http.ids import NO_NUL
 from gateway.http.pages import done, page
-from workflows import contacts
+from workflows.cases import contacts
 from workflows.errors import DomainError
 from workflows.storage.models import Organization
 

@@ -1,11 +1,11 @@
 """Health: the operator's page, the liveness probe and the Prometheus scrape.
 
 Place in the flow: outside the message flow. ``/health`` shows intake rates, triage age, failed
-messages (with retry: ``workflows.process.retry_failed``, as ``ticketgate failed retry``), bounces,
-loops suppressed, and outbound mail waiting for a retry or failed (``workflows.mail_health``, as
-``ticketgate health``). ``/healthz`` answers a load balancer or orchestrator without a session
-(liveness, database, broker; no detail an outsider could use). ``/metrics`` needs a session or
-an API token: the figures say how much mail a desk gets.
+messages (with retry: ``workflows.inbound.process.retry_failed``, as ``ticketgate failed retry``),
+bounces, loops suppressed, and outbound mail waiting for a retry or failed
+(``workflows.outbound.health``, as ``ticketgate health``). ``/healthz`` answers a load balancer or
+orchestrator without a session (liveness, database, broker; no detail an outsider could use).
+``/metrics`` needs a session or an API token: the figures say how much mail a desk gets.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from gateway.http.ids import RowId
 from gateway.http.metrics import CONTENT_TYPE, check_broker, check_database, render_metrics
 from gateway.http.pages import done, page
 from gateway.http.render import age_text
-from workflows import views
-from workflows.mail_health import mail_health
+from workflows.cases import views
+from workflows.outbound.health import mail_health
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.HEALTH_READ))

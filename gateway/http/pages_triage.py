@@ -1,9 +1,9 @@
 """The triage queue in the browser: filter, read the mail safely, and act on it.
 
-Place in the flow: where an analyst or an admin resolves what ``workflows.apply`` queued for
+Place in the flow: where an analyst or an admin resolves what ``workflows.inbound.apply`` queued for
 triage. Reading is ``queries`` and ``mailview``; every action goes through
-``actions.act_on_triage`` (the same ``workflows.triage`` services as ``ticketgate triage ...``,
-audited with the user's email). Blocking a sender is for admins only.
+``actions.act_on_triage`` (the same ``workflows.inbound.triage`` services as ``ticketgate triage
+...``, audited with the user's email). Blocking a sender is for admins only.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from gateway.http.render import age_text
 from parsing import parse
 from workflows.domain import TriageState
 from workflows.errors import DomainError, NotFound
-from workflows.outbound import BadAddress
+from workflows.outbound.compose import BadAddress
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.TRIAGE_READ))

@@ -1,8 +1,8 @@
 """Read models for the console and the API: filtered, paginated lists and the health figures.
 
 Place in the flow: outside the message flow; reads only, in the caller's transaction. The CLI's
-views (``workflows.views``) print one thing at a time; a browser needs filters, counts and pages,
-which live here, as frozen dataclasses.
+views (``workflows.cases.views``) print one thing at a time; a browser needs filters, counts and
+pages, which live here, as frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.http import case_columns
+from workflows.cases.views import notice_asked_about
 from workflows.domain import MessageStatus, OutboundStatus, Reason, TriageState
 from workflows.errors import NotFound
 from workflows.settings import Settings
@@ -28,7 +29,6 @@ from workflows.storage.models import (
     OutboundMessage,
     TriageItem,
 )
-from workflows.views import notice_asked_about
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200

@@ -15,8 +15,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from workflows import htmltext
 from workflows.notices.timefmt import zone_of
+from workflows.outbound import htmltext
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 CONSOLE = TEMPLATES / "console"

@@ -33,7 +33,7 @@ class AutomatedMail:
 
 
 def _text(raw: bytes) -> str:
-    """The plain-text part of a mail we rendered (``workflows.outbound``), or ""."""
+    """The plain-text part of a mail we rendered (``workflows.outbound.compose``), or ""."""
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         part = msg.get_body(("plain",))  # type: ignore[attr-defined]

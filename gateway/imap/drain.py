@@ -36,11 +36,16 @@ from gateway.imap.connection import (
     message_url,
     uid_set,
 )
-from workflows.dispatch import Dispatcher
-from workflows.imap_state import FolderState, load_folder_state, record_folder_state, resume_point
-from workflows.intake import AcceptResult, Envelope, accept_many
+from workflows.inbound.dispatch import Dispatcher
+from workflows.inbound.intake import AcceptResult, Envelope, accept_many
 from workflows.runtime import Runtime
 from workflows.settings import ImapAccount
+from workflows.storage.imap_state import (
+    FolderState,
+    load_folder_state,
+    record_folder_state,
+    resume_point,
+)
 
 log = logging.getLogger(__name__)
 

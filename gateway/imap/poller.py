@@ -23,7 +23,7 @@ from imapclient.exceptions import IMAPClientError
 
 from gateway.imap.connection import OAuth2TokenError, close_quietly, connect
 from gateway.imap.drain import FolderDrain
-from workflows.dispatch import Dispatcher
+from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime
 from workflows.settings import ImapAccount
 from workflows.storage.db import DatabaseUnavailable

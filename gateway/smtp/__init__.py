@@ -14,7 +14,7 @@ from collections.abc import Callable
 from gateway.smtp.handler import IntakeHandler
 from gateway.smtp.server import SmtpListener
 from gateway.smtp.writer import GroupCommitWriter
-from workflows.dispatch import Dispatcher
+from workflows.inbound.dispatch import Dispatcher
 from workflows.settings import Settings
 from workflows.storage.db import Database
 

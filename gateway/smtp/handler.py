@@ -21,7 +21,7 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from gateway.smtp import replies
 from gateway.smtp.writer import GroupCommitWriter, WriterClosed, WriterFull
-from workflows.intake import AcceptResult, Envelope, header_message_id
+from workflows.inbound.intake import AcceptResult, Envelope, header_message_id
 from workflows.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workflows.dispatch import Dispatcher
-from workflows.intake import AcceptResult, Envelope, accept_many
+from workflows.inbound.dispatch import Dispatcher
+from workflows.inbound.intake import AcceptResult, Envelope, accept_many
 from workflows.storage.db import Database
 
 log = logging.getLogger(__name__)

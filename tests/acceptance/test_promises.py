@@ -3,7 +3,7 @@
 The list below is explicit: each promise is quoted from README.md (whitespace aside) and mapped
 to the scenario tests that prove it as the customer sees it. A promise reworded or dropped in
 the README fails here until the list is reviewed; a job added to the clock's registry
-(``workflows.jobs.JOBS``, which the README's ``timers run`` row names) fails here until a
+(``workflows.clock.jobs.JOBS``, which the README's ``timers run`` row names) fails here until a
 scenario covers it. The few clock promises judged elsewhere say where, and why not here.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.jobs import JOBS
+from workflows.clock.jobs import JOBS
 
 pytestmark = pytest.mark.acceptance
 
@@ -63,7 +63,7 @@ PROMISES: dict[str, tuple[str, ...]] = {
         "test_reports::test_next_report_a_week_later"),
 }
 
-# The clock's jobs (workflows.jobs.JOBS, named in the README's `timers run` row) -> scenarios.
+# The clock's jobs (workflows.clock.jobs.JOBS, named in the README's `timers run` row) -> scenarios.
 JOB_SCENARIOS: dict[str, tuple[str, ...]] = {
     "follow-ups": PROMISES["`follow_up_days` (`[2, 5, 10]`)"],
     "sla": PROMISES["`sla_warning_share` (`0.25`)"],

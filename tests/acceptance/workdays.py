@@ -1,9 +1,9 @@
 """Business-day arithmetic done independently of the product, to say when a promise is due.
 
-The product counts on ``workflows.calendar``; the acceptance suite must not borrow it to decide
-what the right answer is. A desk's default calendar is simple enough to walk by hand: 08:00-18:00
-local time, Monday to Friday, minus the closed days we give it (the scenarios use no country, so
-no public holidays).
+The product counts on ``workflows.clock.calendar``; the acceptance suite must not borrow it to
+decide what the right answer is. A desk's default calendar is simple enough to walk by hand:
+08:00-18:00 local time, Monday to Friday, minus the closed days we give it (the scenarios use no
+country, so no public holidays).
 """
 
 from __future__ import annotations

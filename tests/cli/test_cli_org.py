@@ -1,5 +1,5 @@
 """``ticketgate org show`` and ``org set``: the thin CLI shell over
-``workflows.organizations``: its JSON, its exit codes, and nothing changed on an error."""
+``workflows.cases.organizations``: its JSON, its exit codes, and nothing changed on an error."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.clock.test_clock_mail import ALICE, MINUTE, _mail
 from tests.support import open_case
-from workflows.jobs import JOBS
+from workflows.clock.jobs import JOBS
 
 
 def _events(stderr: str, event: str) -> list[dict[str, Any]]:

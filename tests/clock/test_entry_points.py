@@ -1,6 +1,6 @@
 """Every entry point that moves the clock reaches every job of the registry.
 
-A job added to ``workflows.jobs.JOBS`` that one of ``ticketgate timers run``, ``serve``'s
+A job added to ``workflows.clock.jobs.JOBS`` that one of ``ticketgate timers run``, ``serve``'s
 embedded scheduler or Celery beat's task does not run fails here: each is started for real and
 must report (in its output, or in the one log line a pass writes) every registered name.
 """
@@ -16,7 +16,7 @@ from tests.celery_worker import wait_until
 from tests.clock.conftest import ticketgate_env, wait_for
 from tests.gateway.serving import ServeProcess
 from tests.test_celery import ONE_BROKER, broker_url, dispatcher, queue, worker  # noqa: F401
-from workflows.jobs import JOBS
+from workflows.clock.jobs import JOBS
 from workflows.tasks import RUN_TIMERS, CeleryOptions, celery_config
 
 NAMES = [job.name for job in JOBS]

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from tests.support import open_case
-from workflows.jobs import JOBS
+from workflows.clock.jobs import JOBS
+from workflows.clock.purge import PurgeReport
+from workflows.clock.scheduler import run_pass
 from workflows.runtime import Runtime
-from workflows.scheduler import run_pass
-from workflows.timers.purge import PurgeReport
 
 
 @dataclass(frozen=True)

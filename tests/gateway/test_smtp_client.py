@@ -7,7 +7,7 @@ from aiosmtpd.controller import Controller
 
 from gateway.smtp_client import SmtpTransport
 from tests.notices.conftest import Sink, free_port
-from workflows.outbox import TransportError, UncertainDelivery
+from workflows.outbound.outbox import TransportError, UncertainDelivery
 
 SENDER = "care@desk.example"
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gateway.smtp import replies
 from tests.gateway.conftest import Dialogue
-from workflows.process import process_message
+from workflows.inbound.process import process_message
 from workflows.storage.models import InboundMessage, TriageItem
 
 CARE = "care@desk.example"

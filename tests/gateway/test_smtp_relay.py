@@ -23,7 +23,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from gateway.transport import make_transport
 from tests.notices.conftest import free_port
 from tests.tls_files import TlsFiles
-from workflows.outbox import TransportError
+from workflows.outbound.outbox import TransportError
 from workflows.settings import RelayCredentials
 
 USER, PASSWORD, TOKEN = "desk@acme.example", "s3cret pass", "ya29.token"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from gateway.smtp.writer import GroupCommitWriter, WriterClosed
 from tests.gateway.conftest import RecordingDispatcher
-from workflows.intake import AcceptResult, Envelope
+from workflows.inbound.intake import AcceptResult, Envelope
 from workflows.storage.db import Database
 from workflows.storage.models import InboundMessage
 

@@ -1,9 +1,9 @@
-"""Blocked senders (workflows.blocklist, checked in workflows.apply): triage only."""
+"""Blocked senders (workflows.cases.blocklist, checked in workflows.inbound.apply): triage only."""
 
 from __future__ import annotations
 
 from tests.support import ingest, new_mail, open_case, post, reply_to
-from workflows.blocklist import block_sender
+from workflows.cases.blocklist import block_sender
 
 
 def _block(rt, email: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gateway.http.accounts import Role
 from tests.http.test_browser import _shot, _sign_in, browser, page  # noqa: F401 (fixtures)
-from workflows import contacts
+from workflows.cases import contacts
 
 
 def _designated(rt, email: str) -> bool:

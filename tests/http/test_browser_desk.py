@@ -10,7 +10,7 @@ from gateway.http.accounts import Role
 from tests.http.conftest import USERS
 from tests.http.test_browser import _shot, _sign_in, browser, page  # noqa: F401 (fixtures)
 from tests.support import ingest, open_case, post, reply_to
-from workflows import assignment
+from workflows.cases import assignment
 from workflows.storage.models import OutboundMessage
 
 ANALYST = USERS[Role.ANALYST]

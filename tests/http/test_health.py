@@ -12,10 +12,10 @@ from gateway.http.server import start_http_server
 from tests.conftest import require_service
 from tests.http.conftest import csrf_of
 from tests.support import CARE, ingest, new_mail, open_case, post
-from workflows import cases
+from workflows.cases import service as cases
 from workflows.domain import MessageStatus
-from workflows.intake import Envelope, accept
-from workflows.outbox import TransportError, send_queued
+from workflows.inbound.intake import Envelope, accept
+from workflows.outbound.outbox import TransportError, send_queued
 from workflows.storage.models import InboundMessage
 
 

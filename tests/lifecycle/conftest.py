@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.cli.conftest import cli, desk  # noqa: F401 - the CLI tests' fixtures, shared
+from workflows.clock.scheduler import PassReport, run_pass
 from workflows.runtime import Runtime
-from workflows.scheduler import PassReport, run_pass
 from workflows.storage.models import Case, DueTimer, OutboundMessage
 
 CARE_TEAM = "care-team@desk.example"

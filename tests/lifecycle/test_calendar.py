@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.lifecycle.conftest import local
-from workflows.calendar import (
+from workflows.clock.calendar import (
     BusinessCalendar,
     CalendarError,
     Duration,
@@ -149,7 +149,7 @@ def test_workday_ranges_wrap_over_the_week_end():
 
 def test_unknown_country_is_refused():
     """An organization in a country without known holidays would silently work through them."""
-    from workflows.calendar import check_country
+    from workflows.clock.calendar import check_country
 
     with pytest.raises(CalendarError):
         check_country("XX")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tests.lifecycle.conftest import run, timers
 from tests.support import open_case
-from workflows import views
-from workflows.case_fields import CaseFieldsChange, set_case_fields
+from workflows.cases import views
+from workflows.cases.fields import CaseFieldsChange, set_case_fields
 from workflows.domain import Severity
 from workflows.errors import Refused
 from workflows.search.query import search

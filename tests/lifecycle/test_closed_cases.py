@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from tests.lifecycle.conftest import case_row, local, run
 from tests.support import close, ingest, open_case, post, reply_to
-from workflows import cases, triage
-from workflows.blobs import blob_path
+from workflows.cases import service as cases
 from workflows.errors import Refused
+from workflows.inbound import triage
+from workflows.storage.blobs import blob_path
 from workflows.storage.models import Attachment, CaseUpdate, TriageItem
 
 CLOSED_AT = local(2026, 3, 2, 12)

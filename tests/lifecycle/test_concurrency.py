@@ -9,10 +9,10 @@ from collections import Counter
 from tests.conftest import KEY
 from tests.lifecycle.conftest import local, mails
 from tests.support import open_case, post
+from workflows.clock import firing
+from workflows.clock.scheduler import PassReport, run_pass
 from workflows.runtime import Runtime
-from workflows.scheduler import PassReport, run_pass
 from workflows.storage.db import Database
-from workflows.timers import firing
 
 CASES = 30
 DAY2 = local(2026, 3, 4, 10)

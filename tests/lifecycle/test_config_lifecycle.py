@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import ConfigError, load_settings
-from workflows.calendar import Duration, TimeUnit
+from workflows.clock.calendar import Duration, TimeUnit
+from workflows.clock.targets import DEFAULT_SLA_TARGETS, target_for
 from workflows.domain import Severity
-from workflows.timers.targets import DEFAULT_SLA_TARGETS, target_for
 
 BASE = '[[mailbox]]\naddress = "care@desk.example"\n'
 

@@ -6,9 +6,9 @@ import pytest
 
 from tests.lifecycle.conftest import body, case_row, local, mails
 from tests.support import close, ingest, open_case, reply_to
+from workflows.clock.escalation import escalate_case
 from workflows.domain import Family
 from workflows.errors import Refused
-from workflows.timers.escalation import escalate_case
 
 
 def escalate(rt, number: str, to: Family):
@@ -106,7 +106,7 @@ def test_an_escalation_sees_its_original_among_its_links(rt, people, clock):
 
 
 def _links(rt, number: str):
-    from workflows.views import case_detail
+    from workflows.cases.views import case_detail
 
     with rt.db.transaction() as s:
         return case_detail(s, number).linked_cases

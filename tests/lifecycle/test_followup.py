@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import KEY
 from tests.lifecycle.conftest import body, case_row, local, mails, run, subject, timers, wait_until
 from tests.support import ingest, open_case, post, reply_to
+from workflows.clock.scheduler import EmbeddedScheduler
 from workflows.domain import Severity
-from workflows.scheduler import EmbeddedScheduler
 from workflows.storage.db import Database
 
 REMINDER, CLOSED = "follow_up_reminder", "follow_up_closed"

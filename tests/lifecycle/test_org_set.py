@@ -13,14 +13,14 @@ from sqlalchemy import select
 
 from tests.lifecycle.conftest import local, mails, run, timers
 from tests.support import ingest, new_mail, open_case, post, reply_to
-from workflows.errors import NotFound, Refused
-from workflows.organizations import (
+from workflows.cases.organizations import (
     InvalidSetting,
     OrganizationChange,
     OrgField,
     organization_settings,
     update_organization,
 )
+from workflows.errors import NotFound, Refused
 from workflows.storage.models import AuditEvent
 
 NEW_YORK = "America/New_York"

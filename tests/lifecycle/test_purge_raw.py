@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from tests.lifecycle.conftest import local, run
 from tests.support import close, ingest, new_mail, open_case, post, reply_to
-from workflows import cases, triage
-from workflows.outgoing_files import Upload
+from workflows.cases import service as cases
+from workflows.inbound import triage
+from workflows.outbound.files import Upload
 from workflows.storage.models import InboundMessage, OutboundMessage, TriageItem
 
 CLOSED_AT = local(2026, 3, 2, 12)

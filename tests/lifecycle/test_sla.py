@@ -12,8 +12,8 @@ import dataclasses
 
 from tests.lifecycle.conftest import CARE_TEAM, body, case_row, local, mails, run, timers
 from tests.support import close, ingest, open_case, post, reply_to
+from workflows.clock.report import sla_report
 from workflows.domain import Severity
-from workflows.timers.report import sla_report
 
 WARNING, BREACH, ESCALATION = "sla_warning", "sla_breach", "unanswered_escalation"
 
@@ -158,7 +158,7 @@ def test_an_answered_high_case_is_not_escalated(rt, people, clock):
 
 def test_case_clocks_show_elapsed_remaining_and_pause(rt, people, clock):
     """case show: the resolution clock of a case waiting on the customer is paused."""
-    from workflows.views import case_detail
+    from workflows.cases.views import case_detail
 
     number = open_case(rt, severity=Severity.HIGH)
     clock.current = local(2026, 3, 2, 12)
@@ -178,7 +178,7 @@ def test_case_clocks_show_elapsed_remaining_and_pause(rt, people, clock):
 
 def test_sla_report_counts_cases_resolved_within_target(rt, people, clock):
     """Share of resolved cases within target; cancelled cases are not counted."""
-    from workflows import cases
+    from workflows.cases import service as cases
 
     quick = open_case(rt, subject="quick")
     slow = open_case(rt, subject="slow")

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from gateway.smtp_client import SmtpTransport
-from workflows import directory
+from workflows.cases import directory
 from workflows.notices import service
 from workflows.notices.model import NoticeKind, NoticeRequest, Window
 from workflows.runtime import Runtime

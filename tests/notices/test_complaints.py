@@ -7,7 +7,8 @@ from sqlalchemy import select, update
 
 from tests.notices.conftest import create, create_and_send
 from tests.support import ingest
-from workflows import cases, directory
+from workflows.cases import directory
+from workflows.cases import service as cases
 from workflows.notices import service
 from workflows.notices.model import NoticeKind
 from workflows.storage.models import (

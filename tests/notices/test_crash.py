@@ -20,7 +20,7 @@ from sqlalchemy import select
 from gateway.smtp_client import SmtpTransport
 from tests.conftest import ROOT
 from tests.notices.conftest import free_port
-from workflows import directory
+from workflows.cases import directory
 from workflows.notices import service
 from workflows.notices.model import NoticeKind, NoticeRequest
 from workflows.notices.scheduler import run_due

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from gateway.smtp_client import SmtpTransport
 from tests.notices.conftest import NOW, create, create_and_send
 from tests.support import ingest
-from workflows import cases, directory
+from workflows.cases import directory
+from workflows.cases import service as cases
 from workflows.notices import service, views
 from workflows.notices.delivery import SendReport, requeue_uncertain, send_pending
 from workflows.notices.mailings import queue_notice_mailing

@@ -58,7 +58,7 @@ def test_our_own_notice_coming_back_is_a_loop_not_an_inquiry(nrt, desk, sink):
 
 def test_the_triage_queue_shows_the_notice_an_inquiry_asks_about(nrt, desk, sink):
     """Admins see which notice the mail is about without opening the notice first."""
-    from workflows.views import triage_lines
+    from workflows.cases.views import triage_lines
 
     ref = create_and_send(nrt, NoticeKind.INCIDENT)
     ingest(nrt, new_mail(sender="someone@elsewhere.example", body=f"Is {ref} over?"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workflows.calendar import BusinessCalendar
+from workflows.clock.calendar import BusinessCalendar
 from workflows.notices.model import NoticeKind, Purpose
 from workflows.notices.render import NoticeFacts, Occasion, OrgFacts, render_notice
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.notices.conftest import NOW
-from workflows import cases, directory
+from workflows.cases import directory
+from workflows.cases import service as cases
 from workflows.notices.model import Cadence
 from workflows.notices.reports import advance, schedule_report
 from workflows.notices.scheduler import run_due

@@ -7,8 +7,9 @@ import datetime as dt
 
 from parsing import Address, AuthResult, AutomationClass, ParsedMail, ReferenceSource
 from parsing.model import Bounce, TokenCandidate
-from workflows.decide import CHAIN, decide
-from workflows.decision import (
+from workflows.domain import CaseStatus, MailboxPolicy
+from workflows.inbound.decide import CHAIN, decide
+from workflows.inbound.decision import (
     AddUpdate,
     CaseView,
     ChangeStatus,
@@ -18,7 +19,6 @@ from workflows.decision import (
     SenderView,
     Snapshot,
 )
-from workflows.domain import CaseStatus, MailboxPolicy
 from workflows.settings import Mailbox
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)

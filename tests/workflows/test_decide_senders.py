@@ -5,9 +5,9 @@ from __future__ import annotations
 from parsing import Address, AutomationClass
 from parsing.model import Bounce
 from tests.workflows.test_decide import ALICE, mail, snap
-from workflows.decide import decide
-from workflows.decision import AddUpdate, MarkBounced, OutboundView, SenderView
 from workflows.domain import MailboxPolicy
+from workflows.inbound.decide import decide
+from workflows.inbound.decision import AddUpdate, MarkBounced, OutboundView, SenderView
 from workflows.settings import Mailbox
 
 STRANGER = SenderView("robot@evil.example")

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.support import ingest, open_case, post
-from workflows import cases, directory, mailheaders
+from workflows.cases import directory
+from workflows.cases import service as cases
+from workflows.outbound import headers as mailheaders
 from workflows.storage.models import Case, Contact, OutboundMessage
 
 INJECTED = "=?utf-8?q?Hi=0D=0AReply-To:_attacker@evil.example?="

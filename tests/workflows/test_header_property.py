@@ -21,13 +21,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import KEY, MAILBOXES
-from workflows import htmltext, mailheaders
 from workflows.domain import OutboundKind
 from workflows.notices.mime import compose_part, for_recipient
 from workflows.notices.model import NoticeKind, Purpose
 from workflows.notices.render import NoticeFacts, Occasion, OrgFacts, render_notice
-from workflows.outbound import TEMPLATES, Parent, render, render_message
-from workflows.outgoing_files import MailFile, clean_filename
+from workflows.outbound import headers as mailheaders
+from workflows.outbound import htmltext
+from workflows.outbound.compose import TEMPLATES, Parent, render, render_message
+from workflows.outbound.files import MailFile, clean_filename
 from workflows.settings import Settings
 
 PROPERTY = hsettings(max_examples=60, deadline=None,

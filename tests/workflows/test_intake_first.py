@@ -7,8 +7,8 @@ import time
 from sqlalchemy import func, select
 
 from tests.support import CARE, new_mail
-from workflows.dispatch import EmbeddedWorker, IntakeFirst, _RateMeter
-from workflows.intake import Envelope, accept_many
+from workflows.inbound.dispatch import EmbeddedWorker, IntakeFirst, _RateMeter
+from workflows.inbound.intake import Envelope, accept_many
 from workflows.storage.models import InboundMessage
 
 POLICY = IntakeFirst(hot_rate=100.0, share=0.25, max_rest=2.0)

@@ -21,8 +21,8 @@ from tests.mail_kinds import (
     visible_lines,
 )
 from tests.support import open_case
-from workflows.htmltext import lines, paragraphs
 from workflows.notices.model import Cadence
+from workflows.outbound.htmltext import lines, paragraphs
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # Markup shown as text: a tag, or an entity that survived (escaped twice).

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.config import ConfigError, load_settings
 from tests.support import ingest, new_mail, open_case, post
-from workflows import triage
+from workflows.inbound import triage
 from workflows.settings import Mailbox
 
 SIGNATURE = "Kind regards,\nThe Acme Desk · +49 30 1234"

@@ -16,8 +16,8 @@ from parsing import parse, reference
 from tests.conftest import KEY
 from tests.support import open_case, post
 from workflows.domain import OutboundKind
-from workflows.outbound import BadAddress, render_message
-from workflows.outbox import TransportError, send_queued
+from workflows.outbound.compose import BadAddress, render_message
+from workflows.outbound.outbox import TransportError, send_queued
 from workflows.storage.models import OutboundMessage
 
 
@@ -179,7 +179,7 @@ def test_unreachable_smtp_server_is_temporary():
 
 def test_every_outbound_kind_has_both_templates():
     """StrictUndefined rendering needs a text and an HTML template per kind."""
-    from workflows.outbound import TEMPLATES
+    from workflows.outbound.compose import TEMPLATES
 
     for kind in OutboundKind:
         assert (TEMPLATES / "mail" / f"{kind.value}.txt.j2").exists()

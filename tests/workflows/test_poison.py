@@ -13,8 +13,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select
 
 from tests.support import new_mail
-from workflows import process
-from workflows.intake import Envelope, accept
+from workflows.inbound import process
+from workflows.inbound.intake import Envelope, accept
 from workflows.storage.models import InboundMessage
 
 CARE = "care@desk.example"

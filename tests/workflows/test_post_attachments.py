@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from parsing import parse
 from tests.conftest import KEY
 from tests.support import open_case
-from workflows import cases, views
-from workflows.blobs import blob_path, read_blob
+from workflows.cases import service as cases
+from workflows.cases import views
 from workflows.errors import Refused
-from workflows.outbox import TransportError, send_queued
-from workflows.outgoing_files import Upload, clean_filename, content_type_of
+from workflows.outbound.files import Upload, clean_filename, content_type_of
+from workflows.outbound.outbox import TransportError, send_queued
+from workflows.storage.blobs import blob_path, read_blob
 from workflows.storage.models import Attachment, Case, CaseUpdate, OutboundMessage
 
 BINARY = bytes(range(256)) * 40 + b"\r\n\n\r\x00end"  # every byte value, bare CR and LF

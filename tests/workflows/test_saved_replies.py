@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import open_case
-from workflows import assignment, saved_replies
+from workflows.cases import assignment, saved_replies
 from workflows.errors import Refused
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from tests.support import open_case
-from workflows import notes
-from workflows.organizations import OrganizationChange, update_organization
+from workflows.cases import notes
+from workflows.cases.organizations import OrganizationChange, update_organization
 from workflows.search import query
 from workflows.search.index import reindex
 from workflows.storage.models import SearchDocument

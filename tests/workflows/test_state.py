@@ -2,8 +2,8 @@
 
 import pytest
 
+from workflows.cases.state import TRANSITIONS, CaseEvent, InvalidTransition, next_status
 from workflows.domain import CaseStatus
-from workflows.state import TRANSITIONS, CaseEvent, InvalidTransition, next_status
 
 
 @pytest.mark.parametrize("status", [CaseStatus.AWAITING_INFO, CaseStatus.SOLUTION_PROPOSED])

@@ -1,10 +1,10 @@
 """Bounces of notice mail: mark the delivery bounced and skip the address in later notices.
 
-Place in the flow: the inbound core parses a DSN (RFC 3464), ``workflows.snapshot`` finds the
-delivery by the original Message-ID (``delivery_by_message_id``), ``workflows.decide`` emits
-``MarkNoticeBounced`` and ``workflows.apply`` calls ``mark_delivery_bounced`` in its transaction.
-A permanent bounce of case mail (``MarkBounced``) also calls ``suppress`` for its failed
-recipients: an address that no longer exists does not exist for notices either. A delayed DSN
+Place in the flow: the inbound core parses a DSN (RFC 3464), ``workflows.inbound.snapshot`` finds
+the delivery by the original Message-ID (``delivery_by_message_id``), ``workflows.inbound.decide``
+emits ``MarkNoticeBounced`` and ``workflows.inbound.apply`` calls ``mark_delivery_bounced`` in its
+transaction. A permanent bounce of case mail (``MarkBounced``) also calls ``suppress`` for its
+failed recipients: an address that no longer exists does not exist for notices either. A delayed DSN
 (``permanent`` False) only notes the delay: the mail may still arrive. An abuse complaint
 (ARF, RFC 5965) about a notice or case mail is recorded on it (``record_complaint``) and
 suppresses its recipient with reason ``complaint``.

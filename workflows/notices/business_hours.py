@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workflows.calendar import BusinessCalendar
+from workflows.clock.calendar import BusinessCalendar
 from workflows.notices.timefmt import duration, local_time
 
 

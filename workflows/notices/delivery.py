@@ -1,8 +1,8 @@
 """Send queued notice deliveries: claim, hand to the transport, record; retry and report.
 
 Place in the flow: after the commit that queued a mailing (``notice send``, ``all-clear``...) and
-on every clock pass (the ``notice-deliveries`` job of ``workflows.jobs``, run by
-``workflows.scheduler.run_pass``: retries of deferred deliveries).
+on every clock pass (the ``notice-deliveries`` job of ``workflows.clock.jobs``, run by
+``workflows.clock.scheduler.run_pass``: retries of deferred deliveries).
 
 Never twice. A delivery is claimed with a compare-and-set (``UPDATE ... SET status='sending',
 claim_token=T WHERE id IN (...) AND status IN ('queued','deferred')``) in its own commit before
@@ -15,8 +15,8 @@ a connection lost after the end of DATA (``outbox.UncertainDelivery``). A batch 
 releases its unsent claims so they never go stale while waiting.
 
 A 4xx (or a lost connection before the message was taken) defers the delivery with backoff
-(``notice_retry_minutes``, through ``workflows.backoff``, the rule case mail follows too), then
-fails it; a 5xx fails it at once. Addresses that bounced are
+(``notice_retry_minutes``, through ``workflows.outbound.backoff``, the rule case mail follows too),
+then fails it; a 5xx fails it at once. Addresses that bounced are
 skipped; the per-recipient hourly limit (``ratelimit``) defers instead of sending.
 """
 
@@ -34,11 +34,11 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from workflows.backoff import next_attempt
 from workflows.notices import ratelimit
 from workflows.notices.mime import for_recipient
 from workflows.notices.model import PENDING, DeliveryStatus
-from workflows.outbox import Transport, TransportError, UncertainDelivery
+from workflows.outbound.backoff import next_attempt
+from workflows.outbound.outbox import Transport, TransportError, UncertainDelivery
 from workflows.runtime import Runtime
 from workflows.storage.base import table_of
 from workflows.storage.models import (

@@ -10,8 +10,8 @@ ORGANIZER but no ATTENDEE (RFC 5546 3.2.1) -- so it is the same for every organi
 built once per mailing (``lru_cache``), not once per organization. Times are written in UTC
 (``...Z``), which needs no VTIMEZONE; each client shows them in its own zone.
 
-Every text and address goes through ``workflows.mailheaders`` first: ``icalendar`` escapes LF in
-TEXT values (RFC 5545 3.3.11) but not a bare CR, and writes a CAL-ADDRESS as given, so a title
+Every text and address goes through ``workflows.outbound.headers`` first: ``icalendar`` escapes LF
+in TEXT values (RFC 5545 3.3.11) but not a bare CR, and writes a CAL-ADDRESS as given, so a title
 or an address with a line break could otherwise add a property of its own.
 """
 
@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from workflows import mailheaders
+from workflows.outbound import headers as mailheaders
 
 PRODID = "-//ticketgate//notices//EN"
 

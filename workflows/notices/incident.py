@@ -1,7 +1,7 @@
 """The incident cadence: a follow-up every 30 minutes until the all-clear, once per slot.
 
 Place in the flow: ``scheduler.queue_incident_follow_ups`` (the clock's ``incident-follow-ups``
-job, ``workflows.jobs``) calls ``queue_due_follow_up`` for every active incident on each pass;
+job, ``workflows.clock.jobs``) calls ``queue_due_follow_up`` for every active incident on each pass;
 ``service.send_notice`` asks ``next_update_at`` for the alert's "first update at".
 
 Slots are numbered from the alert: slot *k* falls due at ``sent_at + k * 30 min``. Each slot is a

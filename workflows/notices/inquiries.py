@@ -1,11 +1,12 @@
 """Inbound mail about a notice: find the notice it quotes, record it on the triage item.
 
-Place in the flow: ``workflows.snapshot`` calls ``find_quoted_notice`` for every inbound mail
-(a regex over subject and text; the database only when a reference-shaped string is there),
-``workflows.decide`` routes a hit to triage (``Reason.NOTICE_INQUIRY``) and ``workflows.apply``
-calls ``record_inquiry`` in the same transaction as the triage item, so the admin sees the notice
-next to the mail and ``notice show`` lists its inquiries. Precedence: our Message-ID in
-In-Reply-To/References (a reply whose subject was rewritten), then the subject, then the body.
+Place in the flow: ``workflows.inbound.snapshot`` calls ``find_quoted_notice`` for every inbound
+mail (a regex over subject and text; the database only when a reference-shaped string is there),
+``workflows.inbound.decide`` routes a hit to triage (``Reason.NOTICE_INQUIRY``) and
+``workflows.inbound.apply`` calls ``record_inquiry`` in the same transaction as the triage item, so
+the admin sees the notice next to the mail and ``notice show`` lists its inquiries. Precedence: our
+Message-ID in In-Reply-To/References (a reply whose subject was rewritten), then the subject, then
+the body.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parsing import ParsedMail
-from workflows.decision import NoticeView
+from workflows.inbound.decision import NoticeView
 from workflows.notices.reference import find_references, references_in_thread
 from workflows.storage.models import Notice, NoticeInquiry
 

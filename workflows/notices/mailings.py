@@ -21,11 +21,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflows import mailheaders
+from workflows.clock.store import calendar_of
 from workflows.notices import reference
 from workflows.notices.mime import compose_part
 from workflows.notices.model import DeliveryStatus, MailingOutcome, NoticeKind, Purpose, Window
 from workflows.notices.render import NoticeFacts, Occasion, OrgFacts, RenderedNotice, render_notice
+from workflows.outbound import headers as mailheaders
 from workflows.settings import Settings
 from workflows.storage.base import table_of
 from workflows.storage.models import (
@@ -36,7 +37,6 @@ from workflows.storage.models import (
     NoticePart,
     Organization,
 )
-from workflows.timers.store import calendar_of
 
 log = logging.getLogger(__name__)
 

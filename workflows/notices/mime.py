@@ -27,11 +27,11 @@ import re
 import secrets
 from email.utils import format_datetime, formataddr
 
-from workflows import mailheaders
-from workflows.mailheaders import header_line
 from workflows.notices.ics import ics_method
 from workflows.notices.render import RenderedNotice
-from workflows.outbound import DESK_NAME
+from workflows.outbound import headers as mailheaders
+from workflows.outbound.compose import DESK_NAME
+from workflows.outbound.headers import header_line
 
 _EOL = re.compile(r"\r\n|\r")
 
@@ -55,7 +55,7 @@ _NAMES = ("From", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Auto-Res
 def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, loop_id: str,
                  reference: str | None, at: dt.datetime) -> bytes:
     """Headers (all but To and Message-ID) and body, CRLF line ends, as sent. Every value
-    goes through ``workflows.mailheaders``, and the part is re-read once per organization
+    goes through ``workflows.outbound.headers``, and the part is re-read once per organization
     (``verify_header_names``) before any recipient gets it."""
     reference = mailheaders.text(reference) if reference else None
     mixed, alternative = f"=_m{secrets.token_hex(12)}", f"=_a{secrets.token_hex(12)}"

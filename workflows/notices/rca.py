@@ -1,8 +1,8 @@
 """RCA tracking: a root cause analysis is due 5 business days after an incident's all-clear.
 
 Place in the flow: ``service.all_clear`` sets ``rca_due_at`` (``service.rca_due``, on the desk's
-business calendar: ``workflows.calendar``, ``notice_zone`` and ``notice_holiday_country``);
-``scheduler.queue_rca`` (the clock's ``rca-reminders`` job, ``workflows.jobs``) calls
+business calendar: ``workflows.clock.calendar``, ``notice_zone`` and ``notice_holiday_country``);
+``scheduler.queue_rca`` (the clock's ``rca-reminders`` job, ``workflows.clock.jobs``) calls
 ``queue_rca_reminders`` on every pass; ``notice rca REF --link``
 records the delivery and stops the reminders. Two reminders per incident: one business day
 before the due time ("due tomorrow") and one when it is overdue. Each is claimed with a
@@ -17,8 +17,8 @@ import datetime as dt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from workflows.calendar import BusinessCalendar
-from workflows.cases import audit
+from workflows.cases.service import audit
+from workflows.clock.calendar import BusinessCalendar
 from workflows.notices.mailings import add_parts, notice_facts, open_mailing
 from workflows.notices.model import NoticeKind, NoticeState, Purpose
 from workflows.notices.render import Occasion, OrgFacts, render_notice

@@ -1,9 +1,9 @@
 """Notice reference numbers and the Message-IDs of notice deliveries. Pure.
 
 Place in the flow: ``service.create_notice`` formats a reference (``MNT-2026-0042``) for every
-notice; ``mailings`` gives every delivery a Message-ID that carries it; ``workflows.snapshot``
-looks for references in inbound mail (``find_references``, ``references_in_thread``) so a reply
-or a new mail quoting one lands on that notice as an inquiry.
+notice; ``mailings`` gives every delivery a Message-ID that carries it;
+``workflows.inbound.snapshot`` looks for references in inbound mail (``find_references``,
+``references_in_thread``) so a reply or a new mail quoting one lands on that notice as an inquiry.
 
 Unlike case tokens, notice references are not signed: quoting one never links or changes
 anything, it only puts the mail in triage next to the notice, so a guessed reference gains

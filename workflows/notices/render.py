@@ -16,12 +16,12 @@ from typing import Any
 
 import jinja2
 
-from workflows import htmltext
-from workflows.calendar import BusinessCalendar
+from workflows.clock.calendar import BusinessCalendar
 from workflows.notices.ics import build_ics
 from workflows.notices.model import NoticeKind, Purpose, Window
 from workflows.notices.timefmt import duration, local_clock, local_span, local_time, zone_of
-from workflows.outbound import DESK_NAME, TEMPLATES, one_line
+from workflows.outbound import htmltext
+from workflows.outbound.compose import DESK_NAME, TEMPLATES, one_line
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Scheduled case reports: open and closed cases per organization, mailed to a list.
 
 Place in the flow: ``notice report add ORG --every weekly`` stores a schedule;
-``scheduler.queue_case_reports`` (the clock's ``case-reports`` job, ``workflows.jobs``) calls
+``scheduler.queue_case_reports`` (the clock's ``case-reports`` job, ``workflows.clock.jobs``) calls
 ``queue_due_reports`` on every pass (PureConnect "Customer
 Reports": weekly, bi-weekly, monthly or quarterly to a distribution list). A report covers the
 period since the previous one and goes through the same deliveries as notices (rate limit,
@@ -29,7 +29,7 @@ from workflows.notices.mailings import add_parts, open_mailing
 from workflows.notices.model import Cadence, Purpose
 from workflows.notices.render import OrgFacts, RenderedNotice, render_template
 from workflows.notices.timefmt import local_time, zone_of
-from workflows.outbound import DESK_NAME, checked_address, one_line
+from workflows.outbound.compose import DESK_NAME, checked_address, one_line
 from workflows.settings import Settings
 from workflows.storage.models import Case, NoticeReportSchedule, Organization
 

@@ -18,7 +18,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from workflows.calendar import parse_hours, parse_workdays
+from workflows.clock.calendar import parse_hours, parse_workdays
 from workflows.errors import Refused
 from workflows.notices.blackout import Period, blackouts_between
 from workflows.notices.model import NoticeKind, Refusal, Window

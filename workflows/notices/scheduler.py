@@ -1,9 +1,9 @@
 """What notices owe the clock at one moment, as the stages the clock's jobs run.
 
-Place in the flow: the notice jobs of the clock registry (``workflows.jobs``:
+Place in the flow: the notice jobs of the clock registry (``workflows.clock.jobs``:
 ``incident-follow-ups``, ``rca-reminders``, ``case-reports``, ``notice-deliveries``), run in
-every pass of ``workflows.scheduler.run_pass`` (``ticketgate timers run``, the embedded scheduler
-thread of ``serve``, Celery beat's ``run_timers``). The stages:
+every pass of ``workflows.clock.scheduler.run_pass`` (``ticketgate timers run``, the embedded
+scheduler thread of ``serve``, Celery beat's ``run_timers``). The stages:
 
 1. ``queue_incident_follow_ups``: the follow-up due for each active incident (``incident``), one
    transaction per incident with its row locked, so an all-clear and a follow-up never cross;
@@ -162,8 +162,8 @@ class DueReport:
 
 def run_due(rt: Runtime, at: dt.datetime) -> DueReport:
     """Run the notice jobs of the clock registry through ``run_pass`` (the other jobs not)."""
-    from workflows.jobs import NOTICE_JOBS  # the registry imports this module
-    from workflows.scheduler import run_pass
+    from workflows.clock.jobs import NOTICE_JOBS  # the registry imports this module
+    from workflows.clock.scheduler import run_pass
 
     report = run_pass(rt, at, jobs=NOTICE_JOBS)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.calendar import BusinessCalendar
-from workflows.cases import audit
+from workflows.cases.service import audit
+from workflows.clock.calendar import BusinessCalendar
 from workflows.errors import NotFound, Refused
 from workflows.notices import incident
 from workflows.notices.blackout import Period

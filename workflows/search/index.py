@@ -1,12 +1,13 @@
 """Keep the search documents current: one per case, one per update, written in the same
 transaction as the case or update they describe.
 
-Place in the flow: ``workflows.cases.open_case`` calls ``index_case``; ``workflows.apply``
-(customer mail), ``workflows.cases.post_update`` (an analyst's mail) and ``workflows.notes``
-(internal notes) call ``index_update`` right after adding the update. The database keeps the
-full-text index of these rows itself (FTS5 triggers on SQLite, a generated ``tsvector`` column
-on PostgreSQL), so a committed update is searchable and a rolled-back one never was.
-``reindex`` (``ticketgate search reindex``) rebuilds every document from the cases and updates.
+Place in the flow: ``workflows.cases.service.open_case`` calls ``index_case``;
+``workflows.inbound.apply`` (customer mail), ``workflows.cases.service.post_update`` (an analyst's
+mail) and ``workflows.cases.notes`` (internal notes) call ``index_update`` right after adding the
+update. The database keeps the full-text index of these rows itself (FTS5 triggers on SQLite, a
+generated ``tsvector`` column on PostgreSQL), so a committed update is searchable and a rolled-back
+one never was. ``reindex`` (``ticketgate search reindex``) rebuilds every document from the cases
+and updates.
 """
 
 from __future__ import annotations

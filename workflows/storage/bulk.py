@@ -1,6 +1,6 @@
 """Append-only rows of a processing batch, written by one Core INSERT per table.
 
-Place in the flow: inside ``workflows.process``'s fast path (one transaction for a batch of
+Place in the flow: inside ``workflows.inbound.process``'s fast path (one transaction for a batch of
 messages, no autoflush). Every processed message adds an audit event and most add a case update;
 as ORM objects they cost an instance, its attribute events and the unit of work's bookkeeping
 each, which the profile of ``ingest`` showed as a large share of processing (issue 15). Rows

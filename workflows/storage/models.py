@@ -35,7 +35,8 @@ class Organization(Base):
     country: Mapped[str | None] = mapped_column(String(8))
     notify: Mapped[list[str]] = mapped_column(JSON, default=list)  # distribution list
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    # The business calendar (workflows.calendar); NULL means the default (08:00-18:00, mon-fri).
+    # The business calendar (workflows.clock.calendar); NULL means the default (08:00-18:00,
+    # mon-fri).
     business_hours: Mapped[str | None] = mapped_column(String(11))  # "08:00-18:00"
     workdays: Mapped[str | None] = mapped_column(String(27))  # "mon,tue,wed,thu,fri"
     closed_days: Mapped[list[str] | None] = mapped_column(JSON)  # ISO dates beyond holidays
@@ -80,7 +81,7 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Ownership (workflows.assignment): the user who owns the case, or none; ``owner_unread``
+    # Ownership (workflows.cases.assignment): the user who owns the case, or none; ``owner_unread``
     # is set when a customer's reply lands on an owned case and cleared when the owner opens it.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"), index=True)
     owner_unread: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -129,7 +130,7 @@ class InboundMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # When the purge cut the files out of ``raw`` (workflows.timers.purge); ``sha256`` and
+    # When the purge cut the files out of ``raw`` (workflows.clock.purge); ``sha256`` and
     # ``size`` stay those of the bytes received, so a redelivery is still recognised.
     files_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -153,7 +154,7 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     bounced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Deferred (or being sent): not tried again before this (workflows.outbox, backoff).
+    # Deferred (or being sent): not tried again before this (workflows.outbound.outbox, backoff).
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     files_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # see inbound
 
@@ -197,7 +198,7 @@ class Attachment(Base):
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # A file on an internal note (workflows.notes): never mailed, so no message names it.
+    # A file on an internal note (workflows.cases.notes): never mailed, so no message names it.
     case_update_id: Mapped[int | None] = mapped_column(ForeignKey("case_updates.id"),
                                                        index=True)
 
@@ -245,7 +246,7 @@ class ImapFolderState(Base):
 
 
 class DueTimer(Base):
-    """One timer of a case's lifecycle, swept by ``workflows.scheduler`` (never a Celery ETA).
+    """One timer of a case's lifecycle, swept by ``workflows.clock.scheduler`` (never a Celery ETA).
 
     Written when a clock starts (``started_at``); ``due_at`` is filled in by the scheduler, which
     knows the settings and the organization's calendar; ``fired_at`` is set by the

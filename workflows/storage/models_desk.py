@@ -2,7 +2,7 @@
 and the search documents (one per case and one per update) that full-text search reads.
 
 Place in the flow: written in the same transaction as the case change they follow
-(``workflows.assignment``, ``workflows.search.index``). Re-exported by
+(``workflows.cases.assignment``, ``workflows.search.index``). Re-exported by
 ``workflows.storage.models``. The full-text index itself is not a model: on SQLite it is the
 FTS5 table ``search_fts`` kept by triggers, on PostgreSQL the generated ``search_tsv`` column
 with its GIN index (both made by the migration; ``workflows.storage.fulltext`` names them).

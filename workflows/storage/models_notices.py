@@ -2,7 +2,8 @@
 per-recipient deliveries, suppressions, inquiries, profiles and blackouts.
 
 Place in the flow: outside the inbound flow, except that a bounce or an inquiry quoting a notice
-reference is recorded here by ``workflows.apply``. Re-exported by ``workflows.storage.models``.
+reference is recorded here by ``workflows.inbound.apply``. Re-exported by
+``workflows.storage.models``.
 """
 
 from __future__ import annotations

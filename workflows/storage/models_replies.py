@@ -1,6 +1,6 @@
 """The desk's saved replies (canned responses), with the case's fields as placeholders.
 
-Place in the flow: outside the message flow; written and read by ``workflows.saved_replies``.
+Place in the flow: outside the message flow; written and read by ``workflows.cases.saved_replies``.
 Re-exported by ``workflows.storage.models``.
 """
 

@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from gateway.imap import Backoff, FolderDrain, ImapPoller
 from gateway.imap.poller import DrainFactory
 from tests.gateway.imap.dovecot import Dovecot, dovecot_binary
-from workflows.dispatch import EmbeddedWorker
 from workflows.domain import MessageStatus
+from workflows.inbound.dispatch import EmbeddedWorker
 from workflows.runtime import Runtime
 from workflows.settings import ImapAccount
 from workflows.storage.models import InboundMessage

@@ -17,14 +17,14 @@ from gateway.imap.connection import (
     message_url,
     uid_set,
 )
-from workflows.imap_state import (
+from workflows.runtime import Runtime
+from workflows.settings import ImapAccount
+from workflows.storage.imap_state import (
     FolderState,
     load_folder_state,
     record_folder_state,
     resume_point,
 )
-from workflows.runtime import Runtime
-from workflows.settings import ImapAccount
 
 ACCOUNT = ImapAccount(name="care", host="imap.example.net", user="care@desk.example",
                       mailbox="care@desk.example", password="x")

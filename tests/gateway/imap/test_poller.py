@@ -24,11 +24,11 @@ from tests.gateway.imap.conftest import (
 )
 from tests.gateway.imap.dovecot import free_port
 from tests.support import new_mail
-from workflows.dispatch import EmbeddedWorker
 from workflows.domain import MessageStatus
-from workflows.imap_state import load_folder_state
-from workflows.intake import AcceptResult
+from workflows.inbound.dispatch import EmbeddedWorker
+from workflows.inbound.intake import AcceptResult
 from workflows.runtime import Runtime
+from workflows.storage.imap_state import load_folder_state
 
 ALICE = "alice@acme.example"
 

@@ -23,10 +23,10 @@ from tests.gateway.imap.conftest import (
     wait_until,
 )
 from tests.support import ingest, new_mail, open_case, post, reply_to
-from workflows.imap_state import load_folder_state
-from workflows.intake import AcceptResult
+from workflows.inbound.intake import AcceptResult
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
+from workflows.storage.imap_state import load_folder_state
 from workflows.storage.models import Case, CaseUpdate
 
 REPLY_ID = "<reply-1@client.example>"

@@ -1,0 +1,242 @@
+"""Carry out a ``Decision``: the one function that turns effects into rows.
+
+Place in the flow: right after ``workflows.inbound.decide``, in the same transaction as the snapshot
+it was decided on. The message's outcome, the case change, the update, the attachments, the triage
+item, the audit event and the outbox rows commit together or not at all; outbound mail is only
+queued here and sent after commit by ``workflows.outbound.outbox``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import nh3
+from sqlalchemy.orm import Session
+
+from parsing import AutomationClass, ParsedMail
+from workflows.cases import assignment
+from workflows.cases import mail as case_mail
+from workflows.cases.blocklist import BLOCKLIST_ACTOR, is_blocked
+from workflows.cases.service import audit, find_case, open_case, set_status
+from workflows.domain import (
+    Direction,
+    MessageStatus,
+    OutboundKind,
+    OutboundStatus,
+    TriageState,
+    UpdateKind,
+)
+from workflows.inbound.decision import (
+    AddUpdate,
+    ChangeStatus,
+    Decision,
+    FlagEscalated,
+    MarkBounced,
+    MarkNoticeBounced,
+    OpenCase,
+    QueueTriage,
+    RecordComplaint,
+    RecordNoticeInquiry,
+    SendMail,
+)
+from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
+from workflows.notices.inquiries import record_inquiry
+from workflows.outbound.compose import Parent, queue_mail
+from workflows.outbound.htmltext import zoned_day
+from workflows.search.index import index_update
+from workflows.settings import Settings
+from workflows.storage.blobs import store_blob
+from workflows.storage.models import (
+    Attachment,
+    Case,
+    CaseUpdate,
+    Contact,
+    InboundMessage,
+    Organization,
+    OutboundMessage,
+    TriageItem,
+)
+
+ACTOR = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    case_number: str | None
+    outbound_ids: tuple[int, ...]
+
+
+def sanitize_html(html: str | None) -> str | None:
+    """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list)."""
+    if not html:
+        return None
+    return nh3.clean(html[:2_000_000], url_schemes={"http", "https", "mailto", "cid"})
+
+
+def store_attachments(session: Session, settings: Settings, row: InboundMessage,
+                      mail: ParsedMail, case_id: int | None, now: dt.datetime) -> None:
+    for att in mail.attachments:
+        digest = store_blob(settings.blob_dir, att.payload)
+        session.add(Attachment(
+            case_id=case_id, inbound_message_id=row.id, sha256=digest, size=len(att.payload),
+            content_type=att.content_type, filename=att.filename, inline=att.inline,
+            created_at=now,
+        ))
+
+
+def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
+               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> CaseUpdate:
+    """Record ``row`` on ``case`` (once: the update is unique per inbound message), and make
+    it searchable in the same transaction."""
+    update = CaseUpdate(
+        case_id=case.id, kind=kind.value, direction=Direction.INBOUND.value,
+        author=mail.from_.email if mail.from_ else row.envelope_from,
+        author_name=mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
+        visible_text=mail.visible_reply, full_text=mail.text,
+        html=sanitize_html(mail.html), inbound_message_id=row.id, created_at=now,
+    )
+    session.add(update)
+    index_update(session, update)
+    if kind is UpdateKind.REPLY:
+        store_attachments(session, settings, row, mail, case.id, now)
+        case.updated_at = now
+    return update
+
+
+def _case(session: Session, number: str) -> Case:
+    """The case by number, cached on the session: apply looks the same case up several
+    times per message, and a batch touches the same few cases over and over."""
+    cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
+    case = cache.get(number)
+    if case is None:
+        case = cache[number] = find_case(session, number)
+    return case
+
+
+def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+          mail: ParsedMail, decision: Decision, now: dt.datetime) -> Applied:
+    case_number = decision.case_number
+    outbound: list[OutboundMessage] = []
+    blocked = False
+    for effect in decision.effects:
+        match effect:
+            case AddUpdate(number, kind):
+                case = _case(session, number)
+                update = add_update(session, settings, case, row, mail, kind, now)
+                if kind is UpdateKind.REPLY:
+                    _notify_owner(session, settings, key, case, update, now, outbound)
+            case ChangeStatus(number, _to, event):
+                set_status(session, _case(session, number), event, now)
+            case FlagEscalated(number):
+                case = _case(session, number)
+                case.escalated = True
+                audit(session, actor=ACTOR, action="case.escalate", now=now, case_id=case.id,
+                      inbound_id=row.id, notified=settings.escalation_address)
+            case QueueTriage(reason, suggested):
+                suggested_id = _case(session, suggested).id if suggested else None
+                # An admin blocked this sender (workflows.cases.blocklist): discard on arrival.
+                blocked = is_blocked(session, mail.from_.email if mail.from_ else None)
+                session.add(TriageItem(
+                    inbound_message_id=row.id, reason=reason.value,
+                    suggested_case_id=suggested_id, created_at=now,
+                    state=(TriageState.DISCARDED if blocked else TriageState.PENDING).value,
+                    resolved_at=now if blocked else None,
+                    resolved_by=BLOCKLIST_ACTOR if blocked else None))
+                if blocked:
+                    audit(session, actor=BLOCKLIST_ACTOR, action="triage.discarded", now=now,
+                          inbound_id=row.id, reason=reason.value, blocked=True)
+                elif mail.automation is AutomationClass.HUMAN:
+                    store_attachments(session, settings, row, mail, None, now)
+            case OpenCase(org_id, contact_id, subject):
+                contact = session.get(Contact, contact_id)
+                assert contact is not None
+                case = open_case(session, organization_id=org_id, contact=contact,
+                                 subject=subject, now=now, actor=ACTOR)
+                case_number = case.number
+                assignment.auto_assign(session, settings, case, row.mailbox, now)
+                update = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
+                _notify_owner(session, settings, key, case, update, now, outbound)
+                outbound.append(case_mail.queue_acknowledgement(
+                    session, settings, key, case=case, contact=contact, now=now,
+                    parent=Parent(row.message_id, mail.references)))
+            case SendMail(kind, to, number):
+                mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
+                if mail_row is not None:
+                    outbound.append(mail_row)
+            case MarkBounced(out_id, failed, permanent):
+                out = session.get(OutboundMessage, out_id)
+                if out is not None and permanent:
+                    out.status = OutboundStatus.BOUNCED.value
+                    out.bounced_at = now
+                    out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # The reason shown with the mail (`case show`): status and server's words.
+                    out.last_error = f"bounced: {mail.bounce.reason}" if mail.bounce else None
+                    # An address gone for case mail is gone for notices too.
+                    suppress(session, failed, now, reason="bounce of case mail")
+                elif out is not None:
+                    out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
+            case MarkNoticeBounced(delivery_id, failed, permanent):
+                mark_delivery_bounced(session, delivery_id, failed, permanent, now,
+                                      reason=mail.bounce.reason if mail.bounce else "")
+            case RecordComplaint(out_id, delivery_id, recipients, feedback_type):
+                case_id, suppressed = record_complaint(session, out_id, delivery_id, recipients,
+                                                       feedback_type, now)
+                audit(session, actor=ACTOR, action="mail.complaint", now=now, case_id=case_id,
+                      inbound_id=row.id, outbound_id=out_id, notice_delivery_id=delivery_id,
+                      feedback_type=feedback_type, suppressed=len(suppressed))
+            case RecordNoticeInquiry(notice_id):
+                # The triage item (QueueTriage, same decision) shows the notice through this.
+                record_inquiry(session, notice_id, row.id, now)
+    case_id = _case(session, case_number).id if case_number else None
+    row.status = MessageStatus.PROCESSED.value
+    row.outcome = decision.outcome.value
+    row.reason = decision.reason.value
+    row.trace = list(decision.trace)
+    if blocked:
+        row.trace.append("sender is blocked: discarded on arrival")
+    row.case_id = case_id
+    row.processed_at = now
+    row.error = None
+    audit(session, actor=ACTOR, action=f"inbound.{decision.outcome.value}", now=now,
+          case_id=case_id, inbound_id=row.id, reason=decision.reason.value)
+    return Applied(case_number, tuple(o.id for o in outbound))
+
+
+def _notify_owner(session: Session, settings: Settings, key: bytes, case: Case,
+                  update: CaseUpdate, now: dt.datetime, outbound: list[OutboundMessage]
+                  ) -> None:
+    mail_row = assignment.on_customer_reply(session, settings, key, case, update, now)
+    if mail_row is not None:
+        outbound.append(mail_row)
+
+
+def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+               mail: ParsedMail, kind: OutboundKind, to: tuple[str, ...], number: str | None,
+               now: dt.datetime) -> OutboundMessage | None:
+    case = find_case(session, number) if number else None
+    if kind is OutboundKind.CLOSED_TOO_LONG and case is not None:
+        owner = session.get(Organization, case.organization_id)
+        # The day it closed as the customer's organization counts days, zone named.
+        closed_on = zoned_day(case.closed_at, owner.timezone if owner else None) \
+            if case.closed_at else ""
+        return queue_mail(
+            session, settings, key, kind=kind, case=case, to=to,
+            subject=f"Case {case.number} is closed", automated=True, now=now,
+            context={"closed_on": closed_on,
+                     "reopen_days": settings.reopen_days},
+            parent=Parent(row.message_id, mail.references))
+    if kind is OutboundKind.ESCALATION and case is not None:
+        if not settings.escalation_address:
+            return None  # recorded on the case and in the audit log; nobody to mail
+        org = session.get(Organization, case.organization_id)
+        return queue_mail(
+            session, settings, key, kind=kind, case=None, to=(settings.escalation_address,),
+            subject=f"Escalation request: {case.number} {case.subject}", automated=True,
+            now=now, context={
+                "number": case.number, "severity": case.severity, "status": case.status,
+                "subject": case.subject, "organization": org.name if org else "",
+                "requester": mail.from_.email if mail.from_ else "",
+                "body": mail.visible_reply,
+                "case_url": f"{settings.public_url}/cases/{case.number}"})
+    raise ValueError(f"no way to send {kind.value} here")

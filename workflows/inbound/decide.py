@@ -1,0 +1,412 @@
+"""``decide(snapshot, mail) -> Decision``: where each inbound message goes, and why.
+
+Place in the flow: after ``parsing.parse`` and ``workflows.inbound.snapshot.load_snapshot``; before
+``workflows.inbound.apply``. Pure: no database, no clock, no settings beyond the snapshot.
+
+The rules form a chain (GNU Mailman style): each is a tiny class with a ``name``, a one-line
+``description`` and one ``check`` that returns a ``Decision`` or ``None`` to pass the message on.
+The first rule that decides wins; every rule consulted leaves a line in the trace, which is
+stored on the message so an operator can see why it went where it did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from parsing import AutomationClass, ParsedMail, TokenCandidate
+from workflows.cases.state import CaseEvent, next_status
+from workflows.domain import CaseStatus, OutboundKind, Outcome, Reason, UpdateKind
+from workflows.inbound.decision import (
+    AddUpdate,
+    CaseView,
+    ChangeStatus,
+    Decision,
+    Effect,
+    FlagEscalated,
+    MarkBounced,
+    MarkNoticeBounced,
+    OpenCase,
+    QueueTriage,
+    RecordComplaint,
+    RecordNoticeInquiry,
+    SendMail,
+    Snapshot,
+)
+from workflows.inbound.senders import ambiguity
+
+ESCALATION_MARKER = "escalation request"
+
+
+@dataclass
+class _Context:
+    snap: Snapshot
+    mail: ParsedMail
+    trace: list[str] = field(default_factory=list)
+
+    def decision(self, outcome: Outcome, reason: Reason, **kw: object) -> Decision:
+        return Decision(outcome, reason, trace=tuple(self.trace), **kw)  # type: ignore[arg-type]
+
+    @property
+    def referenced(self) -> tuple[TokenCandidate, CaseView | None] | None:
+        """The first valid token in precedence order (thread, subject, body) and its case."""
+        for token in self.mail.valid_tokens:
+            return token, self.snap.case(token.number)
+        return None
+
+    def recorded_case(self) -> str | None:
+        """The case an automated message belongs to: its valid reference, else our mail it
+        answers or reports on."""
+        ref = self.referenced
+        if ref and ref[1]:
+            return ref[1].number
+        for outbound in (self.snap.bounced_outbound, self.snap.replied_outbound):
+            if outbound and outbound.case_number and self.snap.case(outbound.case_number):
+                return outbound.case_number
+        return None
+
+
+class Rule:
+    name: str = ""
+    description: str = ""
+
+    def check(self, ctx: _Context) -> Decision | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Duplicate(Rule):
+    name = "duplicate"
+    description = "the same Message-ID already came to this mailbox: add nothing twice"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        if ctx.snap.earlier_duplicate_id is None:
+            return None
+        ctx.trace.append(f"same Message-ID as message #{ctx.snap.earlier_duplicate_id}")
+        return ctx.decision(Outcome.DUPLICATE, Reason.SAME_MESSAGE_ID)
+
+
+class Loop(Rule):
+    name = "loop"
+    description = "our own outbound mail came back: never answer or record it"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        if ctx.mail.automation is not AutomationClass.LOOP:
+            return None
+        return ctx.decision(Outcome.IGNORED, Reason.LOOP)
+
+
+class Spoofed(Rule):
+    name = "spoofed"
+    description = "a trusted receiving MTA says DMARC failed for a From domain"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        trusted = ctx.snap.trusted_authserv_ids
+        # Every From domain, not the first: a second From must not slip past the gate.
+        domains = {author.domain for author in ctx.mail.authors}
+        for result in ctx.mail.auth_results:
+            if result.authserv_id.lower() not in trusted or result.dmarc != "fail":
+                continue
+            if result.header_from and result.header_from.lower() not in domains:
+                continue  # a verdict about another domain says nothing about this From
+            about = result.header_from or ", ".join(sorted(domains)) or "?"
+            ctx.trace.append(f"{result.authserv_id}: dmarc=fail for {about}")
+            ref = ctx.referenced
+            suggested = ref[1].number if ref and ref[1] else None
+            return ctx.decision(
+                Outcome.TRIAGED,
+                Reason.SPOOFED_SENDER,
+                suggested_case=suggested,
+                effects=(QueueTriage(Reason.SPOOFED_SENDER, suggested),),
+            )
+        return None
+
+
+class Bounced(Rule):
+    """A bounce or a complaint about our own mail: the report is about the mail we sent, not
+    an update from whoever relayed it, so it keeps this path whoever the sender is."""
+
+    name = "bounced"
+    description = ("a bounce or complaint naming our outbound mail marks it (undelivered, or "
+                   "complained of), on its case")
+
+    def check(self, ctx: _Context) -> Decision | None:
+        bounce, complaint = ctx.mail.bounce, ctx.mail.complaint
+        outbound, notice_delivery = ctx.snap.bounced_outbound, ctx.snap.bounced_notice_delivery
+        is_bounce = ctx.mail.automation is AutomationClass.BOUNCE and bounce is not None
+        # Only a complaint about our own mail suppresses anyone (RFC 5965 reports reach abuse
+        # desks about all sorts of mail).
+        is_complaint = (ctx.mail.automation is AutomationClass.COMPLAINT
+                        and complaint is not None)
+        if not (is_bounce or is_complaint) or (outbound is None and notice_delivery is None):
+            return None
+        effects: list[Effect] = []
+        if bounce is not None and is_bounce:
+            if outbound is not None:
+                ctx.trace.append(f"bounce of our message #{outbound.id} to "
+                                 f"{bounce.failed_recipients}")
+                effects.append(MarkBounced(outbound.id, bounce.failed_recipients,
+                                           bounce.permanent))
+            if notice_delivery is not None:
+                ctx.trace.append(f"bounce of our notice delivery #{notice_delivery}")
+                effects.append(MarkNoticeBounced(notice_delivery, bounce.failed_recipients,
+                                                 bounce.permanent))
+            reason, update_kind = Reason.BOUNCE, UpdateKind.BOUNCE
+        else:
+            assert complaint is not None
+            ctx.trace.append(f"{complaint.feedback_type} complaint about our message "
+                             f"#{outbound.id if outbound else notice_delivery}")
+            effects.append(RecordComplaint(outbound.id if outbound else None, notice_delivery,
+                                           complaint.recipients, complaint.feedback_type))
+            reason, update_kind = Reason.COMPLAINT, UpdateKind.COMPLAINT
+        case_number = None
+        if outbound is not None and outbound.case_number and ctx.snap.case(outbound.case_number):
+            case_number = outbound.case_number
+            ctx.trace.append(f"recorded on {case_number}; status unchanged")
+            effects.append(AddUpdate(case_number, update_kind))
+        return ctx.decision(Outcome.IGNORED, reason, case_number=case_number,
+                            effects=tuple(effects))
+
+
+class NoSender(Rule):
+    name = "no_sender"
+    description = "a message without a usable From address cannot be attributed to anyone"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        if ctx.mail.from_ is not None and "@" in ctx.mail.from_.email:
+            return None
+        return ctx.decision(Outcome.REJECTED, Reason.NO_SENDER)
+
+
+class Automated(Rule):
+    """Auto-replies, list mail and bounces of nothing we sent: recorded where they belong,
+    never change a case. Only an allowed sender's automated mail is listed on a case; a
+    stranger's that names a case goes to triage instead (its text is the stranger's)."""
+
+    name = "automated"
+    description = "auto-replies and list mail never change a case and are never answered"
+    _KINDS: ClassVar[dict[AutomationClass, tuple[Reason, UpdateKind]]] = {
+        AutomationClass.BOUNCE: (Reason.BOUNCE, UpdateKind.BOUNCE),
+        AutomationClass.AUTO_REPLY: (Reason.AUTO_REPLY, UpdateKind.AUTO_REPLY),
+        AutomationClass.LIST: (Reason.LIST_MAIL, UpdateKind.LIST),
+        AutomationClass.COMPLAINT: (Reason.COMPLAINT, UpdateKind.COMPLAINT),
+    }
+
+    def check(self, ctx: _Context) -> Decision | None:
+        kind = self._KINDS.get(ctx.mail.automation)
+        if kind is None:
+            return None
+        reason, update_kind = kind
+        case = ctx.snap.case(ctx.recorded_case())
+        if case is None:
+            return ctx.decision(Outcome.IGNORED, reason)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            ctx.trace.append(f"{ctx.mail.automation.value} names {case.number}: kept on the "
+                             "message and sent to triage, not listed on the case")
+            return _triage(ctx, problem, case.number)
+        ctx.trace.append(f"recorded on {case.number}; status unchanged")
+        return ctx.decision(Outcome.IGNORED, reason, case_number=case.number,
+                            effects=(AddUpdate(case.number, update_kind),))
+
+
+class AmbiguousSender(Rule):
+    name = "ambiguous_sender"
+    description = "several From mailboxes, or a Sender not aligned with From: never linked"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        why = ambiguity(ctx.mail)
+        if why is None:
+            return None
+        ctx.trace.append(why)
+        ref = ctx.referenced
+        suggested = ref[1].number if ref and ref[1] else None
+        if suggested is None:
+            suggested = next((n for n in ctx.mail.case_numbers if ctx.snap.case(n)), None)
+        return _triage(ctx, Reason.AMBIGUOUS_SENDER, suggested)
+
+
+class Referenced(Rule):
+    name = "referenced"
+    description = "a reply with a valid Reference ID from an allowed sender is added to its case"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        ref = ctx.referenced
+        if ref is None:
+            return None
+        token, case = ref
+        ctx.trace.append(f"valid reference to {token.number} in {token.source.value}")
+        if case is None:
+            return _triage(ctx, Reason.UNKNOWN_CASE, None)
+        problem = _sender_problem(ctx, case)
+        if problem is not None:
+            return _triage(ctx, problem, case.number)
+        if case.status is CaseStatus.CLOSED:
+            return _closed(ctx, case)
+        return _link(ctx, case)
+
+
+class InvalidReference(Rule):
+    name = "invalid_reference"
+    description = "a reference whose signature does not verify is never linked"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        bad = ctx.mail.invalid_tokens
+        if not bad:
+            return None
+        ctx.trace.append(f"reference to {bad[0].number} in {bad[0].source.value} fails "
+                         "verification")
+        suggested = bad[0].number if ctx.snap.case(bad[0].number) else None
+        return _triage(ctx, Reason.INVALID_REFERENCE, suggested)
+
+
+class NoticeInquiry(Rule):
+    name = "notice_inquiry"
+    description = "a mail quoting a notice reference goes to triage with the notice attached"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        notice = ctx.snap.quoted_notice
+        if notice is None:
+            return None
+        ctx.trace.append(f"quotes notice {notice.reference}")
+        return ctx.decision(
+            Outcome.TRIAGED,
+            Reason.NOTICE_INQUIRY,
+            effects=(QueueTriage(Reason.NOTICE_INQUIRY, None), RecordNoticeInquiry(notice.id)),
+        )
+
+
+class BareNumber(Rule):
+    name = "bare_number"
+    description = "a case number without a reference is a suggestion for the admin, never a link"
+
+    def check(self, ctx: _Context) -> Decision | None:
+        for number in ctx.mail.case_numbers:
+            if ctx.snap.case(number):
+                ctx.trace.append(f"mentions {number} without a reference")
+                return _triage(ctx, Reason.NO_REFERENCE, number)
+        return None
+
+
+class NewMail(Rule):
+    name = "new_mail"
+    description = "mail without a reference follows its mailbox's policy (triage or open a case)"
+
+    def check(self, ctx: _Context) -> Decision:
+        policy = ctx.snap.mailbox.policy.value
+        ctx.trace.append(f"no reference; mailbox {ctx.snap.mailbox.address} policy {policy}")
+        if policy == "triage":
+            return _triage(ctx, Reason.NEW_MAIL, None)
+        sender = ctx.snap.sender
+        if sender is None or not sender.designated or sender.contact_id is None:
+            ctx.trace.append("sender is not a designated contact")
+            return _triage(ctx, Reason.UNKNOWN_SENDER, None)
+        assert sender.organization_id is not None
+        subject = ctx.mail.subject or "(no subject)"
+        return ctx.decision(
+            Outcome.LINKED,
+            Reason.NEW_CASE,
+            effects=(OpenCase(sender.organization_id, sender.contact_id, subject),),
+        )
+
+
+CHAIN: tuple[Rule, ...] = (
+    Duplicate(),
+    Loop(),
+    Spoofed(),
+    Bounced(),
+    NoSender(),
+    Automated(),
+    AmbiguousSender(),
+    Referenced(),
+    InvalidReference(),
+    NoticeInquiry(),
+    BareNumber(),
+    NewMail(),
+)
+
+
+def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
+    """Run the chain; the first rule that decides wins."""
+    ctx = _Context(snapshot, mail)
+    ctx.trace.append(f"automation={mail.automation.value}"
+                     + (f" ({', '.join(mail.automation_rules)})" if mail.automation_rules else ""))
+    for rule in CHAIN:
+        decision = rule.check(ctx)
+        if decision is not None:
+            return Decision(
+                decision.outcome,
+                decision.reason,
+                decision.case_number,
+                decision.suggested_case,
+                decision.effects,
+                (*decision.trace, f"rule {rule.name}: {decision.outcome.value}/"
+                 f"{decision.reason.value}"),
+            )
+    raise AssertionError("NewMail always decides")  # pragma: no cover
+
+
+def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
+    """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
+    why = ambiguity(ctx.mail)
+    if why is not None:
+        ctx.trace.append(why)
+        return Reason.AMBIGUOUS_SENDER
+    sender = ctx.snap.sender
+    if sender is None or not sender.may_update(case):
+        ctx.trace.append(f"{ctx.mail.from_.email if ctx.mail.from_ else '?'} may not "
+                         f"update {case.number}")
+        return Reason.UNAUTHORIZED_SENDER
+    return None
+
+
+def _triage(ctx: _Context, reason: Reason, suggested: str | None) -> Decision:
+    return ctx.decision(
+        Outcome.TRIAGED,
+        reason,
+        suggested_case=suggested,
+        effects=(QueueTriage(reason, suggested),),
+    )
+
+
+def _closed(ctx: _Context, case: CaseView) -> Decision:
+    closed_at = case.closed_at or ctx.snap.now
+    age = ctx.snap.now - closed_at
+    if age <= dt.timedelta(days=ctx.snap.reopen_days):
+        ctx.trace.append(f"{case.number} closed {age.days} days ago: a reopen request")
+        return _triage(ctx, Reason.REOPEN_REQUEST, case.number)
+    ctx.trace.append(f"{case.number} closed {age.days} days ago (> {ctx.snap.reopen_days})")
+    effects: list[Effect] = [QueueTriage(Reason.CLOSED_TOO_LONG, case.number)]
+    if ctx.snap.closed_notice_recently_sent:
+        ctx.trace.append("already told this sender to open a new case lately: no reply")
+    elif ctx.mail.from_ is not None:
+        effects.append(SendMail(OutboundKind.CLOSED_TOO_LONG, (ctx.mail.from_.email,),
+                                case.number))
+    return ctx.decision(
+        Outcome.TRIAGED, Reason.CLOSED_TOO_LONG, suggested_case=case.number,
+        effects=tuple(effects),
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def _link(ctx: _Context, case: CaseView) -> Decision:
+    effects: list[Effect] = [AddUpdate(case.number, UpdateKind.REPLY)]
+    new_status = next_status(case.status, CaseEvent.CUSTOMER_REPLIED)
+    if new_status is not case.status:
+        ctx.trace.append(f"{case.number}: {case.status.value} -> {new_status.value}")
+        effects.append(ChangeStatus(case.number, new_status, CaseEvent.CUSTOMER_REPLIED))
+    reason = Reason.REPLY
+    first = _first_line(ctx.mail.visible_reply or ctx.mail.text)
+    if ESCALATION_MARKER in first.lower() or ctx.snap.mailbox.escalation:
+        why = "escalation alias" if ctx.snap.mailbox.escalation else "first line"
+        ctx.trace.append(f"escalation request ({why})")
+        reason = Reason.ESCALATION_REQUEST
+        effects.append(FlagEscalated(case.number))
+        effects.append(SendMail(OutboundKind.ESCALATION, (), case.number))
+    return ctx.decision(Outcome.LINKED, reason, case_number=case.number, effects=tuple(effects))

@@ -1,0 +1,153 @@
+"""The only way in: ``accept(raw, envelope)`` commits the raw bytes, and nothing else.
+
+Place in the flow: SMTP/LMTP (after DATA), the IMAP poller (after FETCH, before MOVE) and the CLI
+``ingest`` call this. Its commit is the durable boundary: only after it returns may SMTP answer
+250 (RFC 5321 6.1: a 250 takes responsibility for delivery) or IMAP move the message. Parsing and
+deciding happen later, in ``workflows.inbound.process``, on the committed row.
+
+Redelivery is a no-op: the same bytes (sha256) are accepted once; the same Message-ID to the same
+mailbox with other bytes is kept (nothing is lost) and later decided ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from workflows.domain import MessageStatus
+from workflows.storage.db import Database
+from workflows.storage.models import InboundMessage
+
+# Header block only; Message-ID may be folded onto the next line (RFC 5322 2.2.3).
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]{1,990})>?", re.I | re.M)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the transport says, kept apart from what the headers claim."""
+
+    mailbox: str  # the declared mailbox this copy was delivered to
+    mail_from: str = ""
+    rcpt_tos: tuple[str, ...] = ()
+    transport: str = "cli"  # smtp, lmtp, imap, cli
+    source: str | None = None  # file path, peer address, imap mailbox/uidvalidity/uid
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    inbound_id: int
+    created: bool  # False: these exact bytes were already accepted (redelivery)
+    message_id: str | None
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID from the header block, without parsing the message (cheap)."""
+    end = _HEADER_END.search(raw, 0, 256 * 1024)
+    head = raw[: end.start()] if end else raw[: 256 * 1024]
+    match = _MESSAGE_ID.search(head)
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _values(raw: bytes, digest: str, envelope: Envelope, now: dt.datetime) -> dict[str, object]:
+    return {
+        "sha256": digest,
+        "message_id": header_message_id(raw),
+        "mailbox": envelope.mailbox.lower(),
+        "envelope_from": envelope.mail_from,
+        "envelope_to": list(envelope.rcpt_tos),
+        "transport": envelope.transport,
+        "source": envelope.source,
+        "raw": raw,
+        "size": len(raw),
+        "received_at": now,
+        "status": MessageStatus.RECEIVED.value,
+        "attempts": 0,
+        "trace": [],
+        "defects": [],
+    }
+
+
+def accept(db: Database, raw: bytes, envelope: Envelope, *, now: dt.datetime | None = None
+           ) -> AcceptResult:
+    """Commit ``raw`` as a new inbound message (or find it). Raises only when nothing was kept."""
+    return accept_many(db, [(raw, envelope)], now=now)[0]
+
+
+def accept_many(
+    db: Database,
+    items: Sequence[tuple[bytes, Envelope]],
+    *,
+    now: dt.datetime | None = None,
+) -> list[AcceptResult]:
+    """Commit many messages in one transaction (group commit), one result per item, in order.
+
+    One fsync for the batch is what makes durable intake cheap. A concurrent writer inserting the
+    same bytes makes the batch fail its unique check; then each item is retried on its own.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    digests = [hashlib.sha256(raw).hexdigest() for raw, _ in items]
+    try:
+        return _accept_batch(db, items, digests, now)
+    except IntegrityError:
+        if len(items) == 1:
+            return _accept_batch(db, items, digests, now)  # the other writer won: find its row
+        pairs = zip(items, digests, strict=True)
+        return [_accept_batch(db, [item], [digest], now)[0] for item, digest in pairs]
+
+
+def _accept_batch(
+    db: Database,
+    items: Sequence[tuple[bytes, Envelope]],
+    digests: list[str],
+    now: dt.datetime,
+) -> list[AcceptResult]:
+    with db.transaction() as session:
+        existing = {
+            sha: (row_id, mid)
+            for sha, row_id, mid in session.execute(
+                select(InboundMessage.sha256, InboundMessage.id, InboundMessage.message_id)
+                .where(InboundMessage.sha256.in_(set(digests)))
+            )
+        }
+        new_rows: dict[str, dict[str, object]] = {}
+        for (raw, envelope), digest in zip(items, digests, strict=True):
+            if digest not in existing and digest not in new_rows:
+                new_rows[digest] = _values(raw, digest, envelope, now)
+        created: dict[str, tuple[int, str | None]] = {}
+        if new_rows:
+            # One multi-row INSERT ... RETURNING: the ORM's per-object bookkeeping costs more
+            # than the write itself at intake rates.
+            for row_id, sha, mid in session.execute(
+                insert(InboundMessage).returning(
+                    InboundMessage.id, InboundMessage.sha256, InboundMessage.message_id),
+                list(new_rows.values()),
+            ):
+                created[sha] = (row_id, mid)
+    results = []
+    seen: set[str] = set()
+    announce = log.isEnabledFor(logging.INFO)
+    for digest in digests:
+        if digest in created:
+            row_id, mid = created[digest]
+            results.append(AcceptResult(row_id, digest not in seen, mid))
+            if announce and digest not in seen:
+                row = new_rows[digest]
+                log.info("mail accepted", extra={
+                    "event": "mail.accepted", "inbound_id": row_id, "message_id": mid,
+                    "mailbox": row["mailbox"], "size": row["size"],
+                    "transport": row["transport"]})
+            seen.add(digest)
+        else:
+            row_id, mid = existing[digest]
+            results.append(AcceptResult(row_id, False, mid))
+    return results

@@ -1,0 +1,325 @@
+"""Process committed inbound messages: parse, decide, apply, then send.
+
+Place in the flow: the task a worker runs with the ids ``intake.accept`` returned (in-process in
+the embedded default, on a Celery worker at scale). Idempotent: a message is claimed by moving it
+from ``received`` to ``processed`` inside the very transaction that applies its decision, so a
+decision is applied once however often, and on however many workers, the task runs; a message
+already processed returns what was decided.
+
+A batch shares one transaction (one commit, one fsync) and gives each message a savepoint, so a
+message that fails rolls back alone. Nothing is lost (Mailman's shunt queue): a message whose
+processing raises keeps the error and, after its last attempt, is marked ``failed``;
+``retry_failed`` replays it.
+
+A poison message cannot loop: each attempt is counted in its own short transaction *before*
+processing starts (``_count_attempts``), so an attempt that raises, overruns its time limit or
+takes the whole process down (a rollback, a SIGKILL, Celery's hard time limit) still counts.
+An attempt that fails keeps the message ``received`` with the error, for the sweeper to retry
+later; after ``Settings.process_max_attempts`` attempts it is ``failed`` and stays there until
+``retry_failed`` (``ticketgate failed retry``) starts its count again. A message that needed a
+second attempt is processed alone, so one poison message cannot take a batch down with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from parsing import ParsedMail, parse
+from workflows.domain import MessageStatus
+from workflows.inbound.apply import apply
+from workflows.inbound.decide import decide
+from workflows.inbound.snapshot import load_snapshot, prefetch
+from workflows.runtime import Runtime
+from workflows.settings import Mailbox
+from workflows.storage.bulk import buffered_inserts
+from workflows.storage.models import Case, InboundMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    inbound_id: int
+    message_id: str | None
+    status: MessageStatus
+    outcome: str | None
+    reason: str | None
+    case_number: str | None
+    case_status: str | None
+    error: str | None = None
+
+
+def _result(session: Session, row: InboundMessage) -> ProcessResult:
+    case = session.get(Case, row.case_id) if row.case_id else None
+    return ProcessResult(row.id, row.message_id, MessageStatus(row.status), row.outcome,
+                         row.reason, case.number if case else None,
+                         case.status if case else None, row.error)
+
+
+def result_of(rt: Runtime, inbound_id: int) -> ProcessResult:
+    with rt.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            raise LookupError(f"no inbound message #{inbound_id}")
+        return _result(session, row)
+
+
+def process_message(rt: Runtime, inbound_id: int) -> ProcessResult:
+    return process_batch(rt, [inbound_id])[0]
+
+
+class MessageTimeLimitExceeded(Exception):
+    """Processing one message took longer than ``Settings.process_time_limit``."""
+
+
+# Celery's soft time limit (``workflows.tasks``) raises its own exception inside the task.
+TIME_LIMITS = (MessageTimeLimitExceeded, SoftTimeLimitExceeded)
+
+
+class _Budget:
+    """One message's time limit, checked between stages (parse, decide, apply).
+
+    The embedded worker runs in a thread of the serving process, where nothing can stop
+    running code from outside; so the check is cooperative: a stage that ends past the limit
+    fails the attempt (and rolls it back) instead of letting it commit. Celery adds real soft
+    and hard limits on top (``workflows.tasks``)."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.spent = 0.0
+
+    def charge(self, started: float, stage: str) -> None:
+        self.spent += time.monotonic() - started
+        if self.spent > self.limit:
+            raise MessageTimeLimitExceeded(
+                f"processing overran its time limit of {self.limit:g} s (at {stage})")
+
+
+class _BatchFailed(Exception):
+    """One message of a fast-path batch raised: redo the batch message by message."""
+
+
+def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult]:
+    """Process ``inbound_ids`` in one transaction; one result per id, in order.
+
+    Fast path: the whole batch without savepoints or autoflush, flushed once, so the ORM
+    writes each table's rows together. If any message raises, that transaction is rolled back
+    and the batch is redone with a savepoint per message, so the failure stays with its message.
+    """
+    first_tries, retries = _count_attempts(rt, inbound_ids)
+    results: dict[int, ProcessResult] = {}
+    outbound: list[int] = []
+    # Alone: a message that failed, or whose process died, at least once.
+    for ids in ([first_tries] if first_tries else []) + [[i] for i in retries]:
+        try:
+            done, sent = _run_batch(rt, ids, isolate=False)
+        except _BatchFailed as failed:
+            if len(ids) == 1:  # its own failure: record it; running it again would not help
+                _record_failure_alone(rt, ids[0], failed.__cause__ or failed)
+                continue
+            done, sent = _run_batch(rt, ids, isolate=True)
+        results.update(done)
+        outbound += sent
+    if outbound:
+        rt.send_outbox(outbound)
+    return [results[i] if i in results else result_of(rt, i) for i in inbound_ids]
+
+
+def _count_attempts(rt: Runtime, inbound_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Count one attempt for every message still to process, committed before processing
+    starts; returns (first attempts, later attempts). A message whose attempts are used up
+    (each failed, or its process died) is marked ``failed`` here instead.
+
+    One UPDATE ... RETURNING and a commit: the price of counting an attempt that a crash
+    rolls back, paid once per batch (per message on Celery, one id per task)."""
+    limit = rt.settings.process_max_attempts
+    wanted = list(inbound_ids)
+    live = (InboundMessage.status.in_([MessageStatus.RECEIVED.value,
+                                       MessageStatus.PROCESSING.value]))
+    with rt.db.transaction() as session:
+        counted = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(wanted), live, InboundMessage.attempts < limit)
+            .values(attempts=InboundMessage.attempts + 1, claimed_at=rt.now())
+            .returning(InboundMessage.id, InboundMessage.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if len(counted) < len(wanted):
+            _give_up(session, wanted, {i for i, _ in counted}, limit)
+    first = sorted(i for i, attempts in counted if attempts == 1)
+    again = sorted(i for i, attempts in counted if attempts > 1)
+    return first, again
+
+
+def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int) -> None:
+    """Mark ``failed`` the messages of ``wanted`` whose attempts are used up."""
+    for row in session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.id.in_([i for i in wanted if i not in counted]),
+               InboundMessage.status.in_([MessageStatus.RECEIVED.value,
+                                          MessageStatus.PROCESSING.value]),
+               InboundMessage.attempts >= limit)
+        .with_for_update()
+    ):
+        last = row.error or "the worker died or overran its time limit"
+        log.error("<%s> message #%s: gave up after %d attempts; kept as failed",
+                  row.message_id, row.id, row.attempts)
+        row.status = MessageStatus.FAILED.value
+        row.error = f"gave up after {row.attempts} attempts; last: {last}"[:4000]
+
+
+def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
+               ) -> tuple[dict[int, ProcessResult], list[int]]:
+    results: dict[int, ProcessResult] = {}
+    outbound: list[int] = []
+    with rt.db.transaction() as session:
+        # Locked: on PostgreSQL a second worker waits here and then finds the rows processed;
+        # SQLite's BEGIN IMMEDIATE already serializes writers.
+        rows = session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.id.in_(list(inbound_ids)),
+                   InboundMessage.status.in_([MessageStatus.RECEIVED.value,
+                                              MessageStatus.PROCESSING.value]))
+            .order_by(InboundMessage.id)
+            .with_for_update()
+        ).all()
+        limit = rt.settings.process_time_limit
+        if not isolate:
+            try:
+                with session.no_autoflush, buffered_inserts(session) as appended:
+                    budgets = [_Budget(limit) for _ in rows]
+                    mails = []
+                    for row, budget in zip(rows, budgets, strict=True):
+                        started = time.monotonic()
+                        mails.append(parse(row.raw, key=rt.key))
+                        budget.charge(started, "parse")
+                    prefetch(session, rows, (m.from_.email for m in mails if m.from_))
+                    for row, mail, budget in zip(rows, mails, budgets, strict=True):
+                        outbound.extend(_decide_and_apply(rt, session, row, budget, mail,
+                                                          flush=False))
+                session.flush()
+                appended.write(session)  # audit events, case updates: one INSERT per table
+            except Exception as exc:
+                raise _BatchFailed from exc
+        else:
+            for row in rows:
+                try:
+                    with session.begin_nested():
+                        outbound.extend(_decide_and_apply(rt, session, row, _Budget(limit)))
+                except Exception as exc:  # process boundary: keep the message, record why
+                    _record_failure(row, exc, rt.settings.process_max_attempts)
+        for row in rows:
+            results[row.id] = _result(session, row)
+    return results, outbound
+
+
+def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget: _Budget,
+                      mail: ParsedMail | None = None, *, flush: bool = True) -> list[int]:
+    """Parse (unless given), snapshot, decide and apply in the caller's transaction; returns
+    the outbox ids to send after commit. Raises ``MessageTimeLimitExceeded`` when a stage ends
+    past the message's time limit."""
+    began = time.perf_counter()
+    started = time.monotonic()
+    if mail is None:
+        mail = parse(row.raw, key=rt.key)
+    row.defects = [f"{d.where}: {d.description}" for d in mail.defects][:50]
+    row.automation = mail.automation.value
+    row.from_address = mail.from_.email if mail.from_ else None
+    row.subject = mail.subject[:2000]
+    mailbox = rt.settings.mailbox(row.mailbox) or Mailbox(row.mailbox)
+    now = rt.now()
+    snapshot = load_snapshot(session, rt.settings, mailbox, row, mail, now)
+    decision = decide(snapshot, mail)
+    budget.charge(started, "decide")
+    started = time.monotonic()
+    applied = apply(session, rt.settings, rt.key, row, mail, decision, now)
+    if flush:  # the writes belong to this attempt's time (the fast path flushes once)
+        session.flush()
+    budget.charge(started, "apply")
+    log.info("mail decided: %s/%s", decision.outcome.value, decision.reason.value, extra={
+        "event": "mail.decided", "inbound_id": row.id, "message_id": row.message_id,
+        "outcome": decision.outcome.value, "reason": decision.reason.value,
+        "case": applied.case_number,
+        "ms": round((time.perf_counter() - began) * 1000, 2)})
+    return list(applied.outbound_ids)
+
+
+def _record_failure_alone(rt: Runtime, inbound_id: int, exc: BaseException) -> None:
+    """``_record_failure`` in a transaction of its own (the attempt's was rolled back)."""
+    with rt.db.transaction() as session:
+        row = session.get(InboundMessage, inbound_id, with_for_update=True)
+        if row is not None and row.status in (MessageStatus.RECEIVED.value,
+                                              MessageStatus.PROCESSING.value):
+            _record_failure(row, exc, rt.settings.process_max_attempts)
+
+
+def _record_failure(row: InboundMessage, exc: BaseException, max_attempts: int) -> None:
+    """Keep the error on the message; ``failed`` once its attempts are used up, otherwise
+    ``received`` for the sweeper to try again (the attempt was counted before it started)."""
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    row.error = detail[:4000]
+    if (row.attempts or 0) >= max_attempts:
+        row.status = MessageStatus.FAILED.value
+        verdict = "kept as failed"
+    else:
+        row.status = MessageStatus.RECEIVED.value
+        verdict = "will be retried"
+    if isinstance(exc, TIME_LIMITS):
+        log.error("<%s> message #%s: attempt %s overran its time limit; %s", row.message_id,
+                  row.id, row.attempts, verdict)
+    else:
+        log.exception("<%s> message #%s: attempt %s failed; %s", row.message_id, row.id,
+                      row.attempts, verdict)
+
+
+def requeue_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
+    """Put failed messages (``ids``, or all) back to ``received``; returns the ids requeued."""
+    with rt.db.transaction() as session:
+        query = select(InboundMessage.id).where(
+            InboundMessage.status == MessageStatus.FAILED.value)
+        if ids is not None:
+            query = query.where(InboundMessage.id.in_(ids))
+        found = list(session.scalars(query.order_by(InboundMessage.id)))
+        if found:  # a fresh count of attempts: the operator fixed what made them fail
+            session.execute(update(InboundMessage).where(InboundMessage.id.in_(found))
+                            .values(status=MessageStatus.RECEIVED.value, attempts=0))
+    return found
+
+
+def retry_failed(rt: Runtime, ids: list[int] | None) -> list[ProcessResult]:
+    return [process_message(rt, i) for i in requeue_failed(rt, ids)]
+
+
+def release_stuck(rt: Runtime, older_than: dt.timedelta) -> int:
+    """Give back rows left ``processing`` by an older version or an operator; returns how many.
+
+    Processing commits its claim and its decision together, so a killed worker leaves its rows
+    ``received``; this only repairs rows set ``processing`` outside that transaction."""
+    with rt.db.transaction() as session:
+        return session.execute(  # type: ignore[attr-defined, no-any-return]
+            update(InboundMessage)
+            .where(InboundMessage.status == MessageStatus.PROCESSING.value,
+                   InboundMessage.claimed_at < rt.now() - older_than)
+            .values(status=MessageStatus.RECEIVED.value)
+        ).rowcount
+
+
+def pending_ids(rt: Runtime, limit: int = 1000,
+                older_than: dt.timedelta = dt.timedelta(0)) -> list[int]:
+    """Messages committed but not yet processed (a crash or a lost task left them), received
+    at least ``older_than`` ago — the sweeper skips rows whose own task is likely queued."""
+    with rt.db.transaction() as session:
+        return list(session.scalars(
+            select(InboundMessage.id)
+            .where(InboundMessage.status == MessageStatus.RECEIVED.value,
+                   InboundMessage.received_at <= rt.now() - older_than)
+            .order_by(InboundMessage.id).limit(limit)))

@@ -1,0 +1,184 @@
+"""Read what a decision needs from the database, into a frozen ``Snapshot``.
+
+Place in the flow: between ``parsing.parse`` and ``workflows.inbound.decide``, inside the same
+transaction as ``workflows.inbound.apply`` so the decision is made on what the apply step will
+change. Reads only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from parsing import AutomationClass, ParsedMail
+from workflows.domain import CaseStatus, OutboundKind, Resolution
+from workflows.inbound.decision import CaseView, OutboundView, SenderView, Snapshot
+from workflows.notices.bounces import delivery_by_message_id
+from workflows.notices.inquiries import find_quoted_notice
+from workflows.settings import Mailbox, Settings
+from workflows.storage.models import Case, Contact, InboundMessage, OutboundMessage
+
+CLOSED_NOTICE_QUIET = dt.timedelta(days=1)
+
+
+def case_view(case: Case) -> CaseView:
+    return CaseView(
+        id=case.id,
+        number=case.number,
+        status=CaseStatus(case.status),
+        organization_id=case.organization_id,
+        resolution=Resolution(case.resolution) if case.resolution else None,
+        closed_at=case.closed_at,
+        subject=case.subject,
+    )
+
+
+def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundView | None:
+    if row is None:
+        return None
+    number = session.get(Case, row.case_id).number if row.case_id else None  # type: ignore[union-attr]
+    return OutboundView(row.id, row.message_id, number)
+
+
+def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str]) -> None:
+    """Load what a batch's snapshots will ask for with two queries instead of two per
+    message: the senders' contacts (a removed one is a stranger) and the first row of each
+    (mailbox, Message-ID)."""
+    emails = sorted(set(senders))
+    contacts: dict[str, Contact | None] = dict.fromkeys(emails)
+    for chunk in _chunks(emails):
+        for contact in session.scalars(select(Contact).where(Contact.email.in_(chunk),
+                                                            Contact.removed_at.is_(None))):
+            contacts[contact.email] = contact
+    session.info["contacts_by_email"] = contacts
+    first_ids: dict[tuple[str, str], int] = {}
+    mids = sorted({r.message_id for r in rows if r.message_id})
+    for chunk in _chunks(mids):
+        for mailbox, message_id, first in session.execute(
+            select(InboundMessage.mailbox, InboundMessage.message_id,
+                   func.min(InboundMessage.id))
+            .where(InboundMessage.message_id.in_(chunk))
+            .group_by(InboundMessage.mailbox, InboundMessage.message_id)
+        ):
+            if message_id is not None:  # the IN (...) above: never NULL here
+                first_ids[(mailbox, message_id)] = first
+    session.info["first_id_by_message_id"] = first_ids
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def load_snapshot(
+    session: Session,
+    settings: Settings,
+    mailbox: Mailbox,
+    row: InboundMessage,
+    mail: ParsedMail,
+    now: dt.datetime,
+) -> Snapshot:
+    sender = None
+    if mail.from_ is not None:
+        contacts = session.info.get("contacts_by_email")
+        if contacts is not None and mail.from_.email in contacts:
+            contact = contacts[mail.from_.email]
+        else:
+            contact = session.scalars(
+                select(Contact).where(Contact.email == mail.from_.email,
+                                      Contact.removed_at.is_(None))).first()
+        sender = (
+            SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
+            if contact
+            else SenderView(mail.from_.email)
+        )
+
+    earlier = None
+    if row.message_id:
+        first_ids = session.info.get("first_id_by_message_id")
+        if first_ids is not None and (row.mailbox, row.message_id) in first_ids:
+            first = first_ids[(row.mailbox, row.message_id)]
+            earlier = first if first < row.id else None
+        else:
+            earlier = session.scalar(
+                select(func.min(InboundMessage.id)).where(
+                    InboundMessage.mailbox == row.mailbox,
+                    InboundMessage.message_id == row.message_id,
+                    InboundMessage.id < row.id,
+                )
+            )
+
+    bounced = None
+    # The mail a bounce or an abuse complaint (ARF) reports on, by its returned Message-ID.
+    reported_id = _reported_message_id(mail)
+    if reported_id:
+        bounced = _outbound_view(session, session.scalars(
+            select(OutboundMessage).where(OutboundMessage.message_id == reported_id)
+        ).first())
+    replied = None
+    thread_ids = [*mail.in_reply_to, *mail.references]
+    # Only automated mail without a valid reference needs our thread to find its case.
+    if thread_ids and mail.automation is not AutomationClass.HUMAN and not mail.valid_tokens:
+        replied = _outbound_view(session, session.scalars(
+            select(OutboundMessage).where(OutboundMessage.message_id.in_(thread_ids[:50]))
+        ).first())
+
+    # Notices (workflows.notices): a bounce of a notice delivery, a mail quoting a reference.
+    bounced_notice = None
+    if bounced is None and reported_id:
+        bounced_notice = delivery_by_message_id(session, reported_id)
+    quoted_notice = (find_quoted_notice(session, mail)
+                     if mail.automation is AutomationClass.HUMAN else None)
+
+    numbers = {t.number for t in mail.tokens} | set(mail.case_numbers)
+    numbers |= {o.case_number for o in (bounced, replied) if o and o.case_number}
+    cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
+    missing = sorted(n for n in numbers if n not in cache)[:100]
+    if missing:
+        # Locked for the rest of the transaction (PostgreSQL; SQLite serializes writers
+        # anyway): a reply decided on an Awaiting Info case must not race the scheduler
+        # closing that case, nor the scheduler act on a status a reply is changing.
+        for case in session.scalars(select(Case).where(Case.number.in_(missing))
+                                    .order_by(Case.id).with_for_update()):
+            cache[case.number] = case
+    # Views of the session's objects: a batch sees the changes earlier messages made.
+    cases = tuple(case_view(cache[n]) for n in sorted(numbers) if n in cache)
+
+    recently = False
+    if sender is not None and any(c.status is CaseStatus.CLOSED for c in cases):
+        since = now - CLOSED_NOTICE_QUIET
+        for recipients in session.scalars(
+            select(OutboundMessage.recipients).where(
+                OutboundMessage.kind == OutboundKind.CLOSED_TOO_LONG.value,
+                OutboundMessage.case_id.in_([c.id for c in cases]),
+                OutboundMessage.created_at >= since,
+            )
+        ):
+            recently = recently or sender.email in recipients
+
+    return Snapshot(
+        now=now,
+        mailbox=mailbox,
+        sender=sender,
+        cases=cases,
+        earlier_duplicate_id=earlier,
+        bounced_outbound=bounced,
+        replied_outbound=replied,
+        trusted_authserv_ids=settings.trusted_authserv_ids,
+        reopen_days=settings.reopen_days,
+        closed_notice_recently_sent=recently,
+        quoted_notice=quoted_notice,
+        bounced_notice_delivery=bounced_notice,
+    )
+
+
+def _reported_message_id(mail: ParsedMail) -> str | None:
+    """Our Message-ID a bounce (RFC 3464) or a complaint (RFC 5965) returns, if any."""
+    if mail.automation is AutomationClass.BOUNCE and mail.bounce:
+        return mail.bounce.original_message_id
+    if mail.automation is AutomationClass.COMPLAINT and mail.complaint:
+        return mail.complaint.original_message_id
+    return None
