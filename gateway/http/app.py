@@ -37,6 +37,7 @@ from gateway.http import (
     pages,
     pages_account,
     pages_case_fields,
+    pages_case_new,
     pages_cases,
     pages_directory,
     pages_health,
@@ -230,9 +231,9 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 ROUTERS: tuple[APIRouter, ...] = (
-    pages.router, pages_triage.router, pages_cases.router, pages_notices.router,
-    pages_health.router, pages_account.router, api.router, api_notices.router,
-    api_directory.router, api.schema_router, docs.router, api_desk.router,
+    pages.router, pages_triage.router, pages_case_new.router, pages_cases.router,
+    pages_notices.router, pages_health.router, pages_account.router, api.router,
+    api_notices.router, api_directory.router, api.schema_router, docs.router, api_desk.router,
     pages_search.router, pages_directory.router, api_case_fields.router,
     pages_case_fields.router, api_saved_replies.router)
 

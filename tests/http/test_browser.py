@@ -242,3 +242,16 @@ def test_api_docs_render_from_this_server_alone(page, server):
     assert page.locator(".opblock").count() > 15
     assert elsewhere == []
     _shot(page, "api-docs")
+
+
+def test_open_a_case_from_the_new_case_form(desk, page):
+    """An analyst types a case in, as after a phone call, and lands on its page."""
+    _sign_in(page, Role.ANALYST)
+    page.click("#nav-new-case")
+    page.select_option("select[name=organization]", "Acme")
+    page.fill("input[name=contact]", "alice@acme.example")
+    page.fill("input[name=subject]", "Badge reader offline")
+    _shot(page, "case-new")
+    page.click("#new-case button[type=submit]")
+    page.wait_for_url("**/cases/CASE-1001")
+    assert page.locator("h1").inner_text().startswith("CASE-1001")
