@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from icalendar import Calendar
+from sqlalchemy import select
 
 from tests.notices.conftest import DST_END, DST_START, NOW, create, create_and_send
 from workflows.notices import service, views
 from workflows.notices.model import NoticeKind
+from workflows.storage.models import NoticePart
 
 
 def body(mail) -> str:  # type: ignore[no-untyped-def]
@@ -172,3 +175,15 @@ def test_preview_is_exactly_what_the_organization_gets(nrt, desk, sink):
     assert shown.subject == str(sent["Subject"]).strip()
     assert shown.text == body(sent)
     assert shown.recipients == [desk["wombat"]]
+
+
+def test_notices_are_signed_with_the_desks_name(nrt, desk):
+    """Nothing hard-coded as "Customer Care": the From name and the calendar's organizer
+    follow ``desk_name``."""
+    rt = dataclasses.replace(nrt, settings=dataclasses.replace(nrt.settings,
+                                                               desk_name="Acme Ops Desk"))
+    create_and_send(rt, NoticeKind.PLANNED)
+    with rt.db.transaction() as s:
+        contents = [p.content for p in s.scalars(select(NoticePart))]
+    assert contents and all(b"Acme Ops Desk" in c for c in contents)
+    assert all(b"Customer Care" not in c for c in contents)

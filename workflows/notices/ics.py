@@ -30,7 +30,8 @@ PRODID = "-//ticketgate//notices//EN"
 @lru_cache(maxsize=64)
 def build_ics(*, uid: str, summary: str, description: str, starts_at: dt.datetime,
               ends_at: dt.datetime, sequence: int, stamp: dt.datetime, cancelled: bool,
-              organizer: str, attendees: tuple[str, ...] = ()) -> str:
+              organizer: str, attendees: tuple[str, ...] = (),
+              organizer_name: str = "Customer Care") -> str:
     """The VCALENDAR text; ``attendees`` only for a cancellation."""
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -47,7 +48,7 @@ def build_ics(*, uid: str, summary: str, description: str, starts_at: dt.datetim
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT")  # a maintenance does not make anyone busy
     org = vCalAddress(f"mailto:{mailheaders.address(organizer)}")
-    org.params["cn"] = vText("Customer Care")
+    org.params["cn"] = vText(mailheaders.text(organizer_name))
     event["organizer"] = org
     for address in attendees if cancelled else ():
         if not _usable(address):

@@ -106,7 +106,7 @@ def add_parts(session: Session, settings: Settings, mailing: NoticeMailing,
     for org, mail in rendered:
         content = compose_part(mail, from_address=settings.from_address,
                                list_id=list_id(settings), loop_id=settings.instance_id,
-                               reference=ref, at=at)
+                               reference=ref, at=at, desk_name=settings.desk_name)
         parts.append((org, NoticePart(mailing_id=mailing.id, organization_id=org.id,
                                       subject=mail.subject, content=content)))
     session.add_all(part for _, part in parts)
@@ -144,7 +144,8 @@ def queue_notice_mailing(session: Session, settings: Settings, notice: Notice,
         return QueuedMailing(None)
     facts = notice_facts(notice, rca_business_days=settings.notice_rca_business_days)
     targets = audience(session, notice.id) if orgs is None else list(orgs)
-    rendered = [(org, render_notice(facts, org, occasion, organizer=settings.from_address))
+    rendered = [(org, render_notice(facts, org, occasion, organizer=settings.from_address,
+                                            desk_name=settings.desk_name))
                 for org in targets if org.recipients]
     count = add_parts(session, settings, mailing, rendered, ref=notice.reference,
                       at=occasion.at)

@@ -53,14 +53,16 @@ _NAMES = ("From", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Auto-Res
 
 
 def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, loop_id: str,
-                 reference: str | None, at: dt.datetime) -> bytes:
+                 reference: str | None, at: dt.datetime, desk_name: str = DESK_NAME) -> bytes:
     """Headers (all but To and Message-ID) and body, CRLF line ends, as sent. Every value
     goes through ``workflows.outbound.headers``, and the part is re-read once per organization
     (``verify_header_names``) before any recipient gets it."""
     reference = mailheaders.text(reference) if reference else None
     mixed, alternative = f"=_m{secrets.token_hex(12)}", f"=_a{secrets.token_hex(12)}"
+    sender = formataddr((mailheaders.text(desk_name or DESK_NAME),
+                         mailheaders.address(from_address)))
     head = [
-        f"From: {formataddr((mailheaders.text(DESK_NAME), mailheaders.address(from_address)))}\r\n",
+        f"From: {sender}\r\n",
         header_line("Subject", rendered.subject),
         f"Date: {format_datetime(at)}\r\n",
         "Auto-Submitted: auto-generated\r\n",

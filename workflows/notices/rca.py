@@ -72,6 +72,7 @@ def queue_rca_reminders(session: Session, settings: Settings, at: dt.datetime) -
         desk = OrgFacts(None, "the care team", settings.notice_zone, (address,))
         rendered = render_notice(notice_facts(notice), desk,
                                  Occasion(Purpose.RCA_REMINDER, at),
-                                 organizer=settings.from_address)
+                                 organizer=settings.from_address,
+                                 desk_name=settings.desk_name)
         add_parts(session, settings, mailing, [(desk, rendered)], ref=notice.reference, at=at)
     return reminded

@@ -118,11 +118,13 @@ def _subject(notice: NoticeFacts, occasion: Occasion, ctx: dict[str, Any]) -> st
     return one_line(f"[{ref}] {text}")
 
 
-def context(notice: NoticeFacts, org: OrgFacts, occasion: Occasion) -> dict[str, Any]:
+def context(notice: NoticeFacts, org: OrgFacts, occasion: Occasion,
+            desk_name: str = DESK_NAME) -> dict[str, Any]:
     """Every string the templates place, times in ``org``'s zone."""
     zone = zone_of(org.zone)
     ctx: dict[str, Any] = {
-        "desk_name": DESK_NAME, "reference": notice.reference, "kind": notice.kind.value,
+        "desk_name": desk_name or DESK_NAME, "reference": notice.reference,
+        "kind": notice.kind.value,
         "kind_label": notice.kind.label, "title": notice.title, "impact": notice.impact,
         "details": notice.details, "recommendation": notice.recommendation,
         "link": notice.link or "", "organization": org.name, "zone": zone.key,
@@ -170,8 +172,9 @@ def render_template(name: str, ctx: dict[str, Any]) -> tuple[str, str]:
 
 
 def render_notice(notice: NoticeFacts, org: OrgFacts, occasion: Occasion, *,
-                  organizer: str) -> RenderedNotice:
-    ctx = context(notice, org, occasion)
+                  organizer: str, desk_name: str = DESK_NAME) -> RenderedNotice:
+    """The notice for ``org``, signed and sent as ``desk_name`` (the desk's ``desk_name``)."""
+    ctx = context(notice, org, occasion, desk_name)
     text, html = render_template(template_name(notice.kind, occasion.purpose), ctx)
     ics = None
     if notice.kind.maintenance and occasion.purpose in (Purpose.ANNOUNCE, Purpose.RESCHEDULE,
@@ -183,5 +186,6 @@ def render_notice(notice: NoticeFacts, org: OrgFacts, occasion: Occasion, *,
                         starts_at=notice.starts_at, ends_at=notice.ends_at,
                         sequence=notice.sequence, stamp=occasion.at,
                         cancelled=occasion.purpose is Purpose.CANCEL, organizer=organizer,
-                        attendees=org.recipients if occasion.purpose is Purpose.CANCEL else ())
+                        attendees=org.recipients if occasion.purpose is Purpose.CANCEL else (),
+                        organizer_name=desk_name or DESK_NAME)
     return RenderedNotice(_subject(notice, occasion, ctx), text, html, ics)

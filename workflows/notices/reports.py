@@ -88,7 +88,8 @@ def _line(case: Case, zone: str) -> CaseLine:
 
 
 def render_report(session: Session, org: Organization, cadence: Cadence, recipients:
-                  Sequence[str], start: dt.datetime, end: dt.datetime) -> RenderedNotice:
+                  Sequence[str], start: dt.datetime, end: dt.datetime,
+                  desk_name: str = DESK_NAME) -> RenderedNotice:
     open_cases = session.scalars(select(Case).where(
         Case.organization_id == org.id, Case.status != CaseStatus.CLOSED.value,
         Case.created_at < end).order_by(Case.created_at, Case.id))
@@ -96,7 +97,7 @@ def render_report(session: Session, org: Organization, cadence: Cadence, recipie
         Case.organization_id == org.id, Case.closed_at >= start, Case.closed_at < end)
         .order_by(Case.closed_at, Case.id))
     zone = zone_of(org.timezone)
-    ctx = {"desk_name": DESK_NAME, "organization": org.name, "zone": zone.key,
+    ctx = {"desk_name": desk_name or DESK_NAME, "organization": org.name, "zone": zone.key,
            "cadence": cadence.value, "recipients": ", ".join(recipients),
            "period": f"{local_time(start, zone)} to {local_time(end, zone)}",
            "open_cases": [asdict(_line(c, org.timezone)) for c in open_cases],
@@ -134,7 +135,8 @@ def queue_due_reports(session: Session, settings: Settings, at: dt.datetime) -> 
                                report_schedule_id=schedule.id)
         if mailing is None or not recipients:
             continue
-        rendered = render_report(session, org, cadence, recipients, start, end)
+        rendered = render_report(session, org, cadence, recipients, start, end,
+                                 desk_name=settings.desk_name)
         add_parts(session, settings, mailing,
                   [(OrgFacts(org.id, org.name, org.timezone, recipients), rendered)],
                   ref=None, at=at)

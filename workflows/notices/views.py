@@ -189,12 +189,14 @@ def preview(session: Session, settings: Settings, ref: str, *, org_name: str | N
                         cadence_minutes=settings.notice_follow_up_minutes)
     previews = []
     for org in orgs:
-        mail = render_notice(facts, org, occasion, organizer=settings.from_address)
+        mail = render_notice(facts, org, occasion, organizer=settings.from_address,
+                             desk_name=settings.desk_name)
         raw = b""
         if org.recipients:
             part = compose_part(mail, from_address=settings.from_address,
                                 list_id=list_id(settings), loop_id=settings.instance_id,
-                                reference=notice.reference, at=now)
+                                reference=notice.reference, at=now,
+                                desk_name=settings.desk_name)
             raw = for_recipient(part, org.recipients[0],
                                 make_message_id(notice.reference, settings.message_id_domain))
         clash = None
