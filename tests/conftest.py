@@ -9,6 +9,7 @@ never depends on what the server already holds.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import uuid
@@ -189,3 +190,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A CLI ``main()`` run in-process configures the root logger as a command would; put it
+    back so later tests (and pytest's own output) do not get every INFO line of the session."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
