@@ -162,7 +162,8 @@ class GatewayConfig(BaseSettings):
     post_files_max_bytes: int = setting(20 * 1024 * 1024, "all files of one update", ge=1)
     desk_timezone: str = setting("UTC", "the zone a time typed without an offset is read in, "
                                  "in the CLI, the API and the console (IANA name)")
-    desk_name: str = setting("Customer Care", "From display name of case mail from a mailbox "
+    desk_name: str = setting("Customer Care", "From display name of notices, and of case mail "
+                             "from a mailbox "
                              "without its own `display_name`", min_length=1, max_length=200,
                              pattern=r"^[^\r\n\x00]*$")
     smtp: SmtpSection = Field(default_factory=SmtpSection)
