@@ -200,10 +200,9 @@ def _install_handlers(app: FastAPI) -> None:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        if not _is_api(request) and any(
-                list(err.get("loc", ()))[:1] == ["path"] for err in exc.errors()):
-            # A console path whose id no row can have (gateway.http.ids) names nothing: 404,
-            # as for an id that could exist but does not. The API says why, with 422.
+        if any(list(err.get("loc", ()))[:1] == ["path"] for err in exc.errors()):
+            # A path whose id no row can have (gateway.http.ids) names nothing: 404 on the
+            # console and the API alike, as for an id that could exist but does not.
             return _error(request, 404, "not found")
         return _error(request, 422, _validation_message(exc))
 
