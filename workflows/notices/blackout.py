@@ -82,7 +82,10 @@ def public_holidays(country: str, year: int) -> tuple[tuple[dt.date, str], ...]:
 
     code, _, subdiv = country.upper().partition("-")
     try:
-        table = holidays.country_holidays(code, subdiv=subdiv or None, years=year)
+        # Names in English whatever the process's locale (the package falls back to the
+        # country's own language without LANG): they are shown in English mail and refusals.
+        table = holidays.country_holidays(code, subdiv=subdiv or None, years=year,
+                                          language="en_US")
     except NotImplementedError:
         return ()
     return tuple(sorted((day, str(name)) for day, name in table.items() if day.year == year))
