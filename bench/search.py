@@ -27,14 +27,11 @@ dropped afterwards. No assertion on the figures: they are printed as one JSON ob
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,10 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from sqlalchemy import insert, text
 
-from bench.scratch import scratch_database
-from gateway.app import build_runtime, initialize
-from gateway.config import load_settings
-from workflows.cases import directory
+from bench.scratch import scratch_desk
 from workflows.domain import CaseStatus, Direction, Severity, UpdateKind
 from workflows.runtime import Runtime
 from workflows.search.query import search
@@ -198,31 +192,10 @@ def measure(rt: Runtime, messages: int, rounds: int) -> dict[str, object]:
 
 
 def run(messages: int, rounds: int, server_url: str | None) -> dict[str, object]:
-    scratch = contextlib.ExitStack()
-    url = scratch.enter_context(scratch_database(server_url))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["TICKETGATE_HOME"] = str(Path(tmp) / "var")
-            os.environ["TICKETGATE_SQLITE_SYNCHRONOUS"] = "NORMAL"
-            if url:
-                os.environ["TICKETGATE_DATABASE_URL"] = url
-            settings = load_settings()
-            initialize(settings)
-            rt = build_runtime(settings)
-            with rt.db.transaction() as s:
-                org = directory.add_organization(
-                    s, name="Acme", domains=["acme.example"], timezone="Europe/Berlin",
-                    country="DE", notify=[], now=START)
-                contact = directory.add_contact(s, organization="Acme",
-                                                email="alice@acme.example", name="Alice",
-                                                designated=True, now=START)
-                org_id, contact_id = org.id, contact.id
-            setup = bulk_insert(rt, messages, org_id, contact_id)
-            figures = measure(rt, messages, rounds)
-            backend = rt.db.dialect
-            rt.db.dispose()
-    finally:
-        scratch.close()
+    with scratch_desk(server_url, synchronous="NORMAL", now=START) as desk:
+        setup = bulk_insert(desk.rt, messages, desk.org_id, desk.contact_id)
+        figures = measure(desk.rt, messages, rounds)
+        backend = desk.rt.db.dialect
     return {"backend": backend, "messages": messages, "setup_s": round(setup, 1),
             "indexed_per_s": round(messages / setup), **figures}
 

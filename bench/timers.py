@@ -32,13 +32,10 @@ dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 import time
 import zoneinfo
 from pathlib import Path
@@ -47,10 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from sqlalchemy import insert, text
 
-from bench.scratch import scratch_database
-from gateway.app import build_runtime, initialize
-from gateway.config import load_settings
-from workflows.cases import directory
+from bench.scratch import scratch_desk
 from workflows.clock.jobs import JOBS, CaseMailJob, CaseTimersJob
 from workflows.clock.scheduler import PassReport, run_pass
 from workflows.clock.store import TimerKind
@@ -155,37 +149,17 @@ def timed(rt: Runtime, at: dt.datetime) -> tuple[PassReport, float]:
 
 
 def run(n: int, due_share: float, server_url: str | None) -> dict[str, object]:
-    scratch = contextlib.ExitStack()
-    url = scratch.enter_context(scratch_database(server_url))
     # The questions went out evenly over two hours: a share of them is due this much later.
     remind_at = DUE_FROM + dt.timedelta(seconds=7200 * due_share)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["TICKETGATE_HOME"] = str(Path(tmp) / "var")
-            os.environ["TICKETGATE_SQLITE_SYNCHRONOUS"] = "FULL"
-            if url:
-                os.environ["TICKETGATE_DATABASE_URL"] = url
-            settings = load_settings()
-            initialize(settings)
-            rt = build_runtime(settings)
-            with rt.db.transaction() as s:
-                org = directory.add_organization(
-                    s, name="Acme", domains=["acme.example"], timezone="Europe/Berlin",
-                    country="DE", notify=[], now=OPENED)
-                contact = directory.add_contact(s, organization="Acme",
-                                                email="alice@acme.example", name="Alice",
-                                                designated=True, now=OPENED)
-                org_id, contact_id = org.id, contact.id
-            setup = bulk_insert(rt, n, org_id, contact_id)
-            arm, arm_s = timed(rt, ARM_AT)
-            remind, remind_s = timed(rt, remind_at)
-            rerun, rerun_s = timed(rt, remind_at)
-            mails = remind.mails_queued
-            baseline = render_baseline(rt, mails)
-            backend = rt.db.dialect
-            rt.db.dispose()
-    finally:
-        scratch.close()
+    with scratch_desk(server_url, synchronous="FULL", now=OPENED) as desk:
+        rt = desk.rt
+        setup = bulk_insert(rt, n, desk.org_id, desk.contact_id)
+        arm, arm_s = timed(rt, ARM_AT)
+        remind, remind_s = timed(rt, remind_at)
+        rerun, rerun_s = timed(rt, remind_at)
+        mails = remind.mails_queued
+        baseline = render_baseline(rt, mails)
+        backend = rt.db.dialect
     assert remind.outcomes.get("sent") == mails and rerun.fired == (), remind.outcomes
     return {
         "backend": backend, "cases": n, "setup_s": round(setup, 2),
