@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from tests.support import open_case
+from tests.support import CARE, open_case, post, reply_to
 from workflows.cases import notes
 from workflows.cases.organizations import OrganizationChange, update_organization
+from workflows.inbound.intake import Envelope, accept
+from workflows.inbound.process import process_batch
 from workflows.search import query
 from workflows.search.index import reindex
-from workflows.storage.models import SearchDocument
+from workflows.storage.models import CaseUpdate, SearchDocument
 
 
 def test_a_query_matching_more_than_the_window_ranks_the_newest(rt, people, monkeypatch):
@@ -69,3 +71,24 @@ def test_a_renamed_organization_is_found_by_its_new_name(rt, people):
                             now=rt.now())
     with rt.db.transaction() as s:
         assert [h.number for h in query.search(s, "initech").items] == [number]
+
+
+
+def test_every_reply_of_a_processed_batch_is_found_on_its_own_update(rt, people):
+    """Processing's batch writes the search documents after its one flush: each reply's
+    document names that reply's update, none is missing or shared."""
+    number = open_case(rt)
+    sent = post(rt, number)
+    raws = [reply_to(sent, sender="alice@acme.example", body=f"Serial token zq{i}x",
+                     message_id=f"<batch-{i}@client.example>") for i in range(5)]
+    ids = [accept(rt.db, raw, Envelope(mailbox=CARE, rcpt_tos=(CARE,)), now=rt.now()
+                  ).inbound_id for raw in raws]
+    assert {r.outcome for r in process_batch(rt, ids)} == {"linked"}
+    with rt.db.transaction() as s:
+        for i, inbound_id in enumerate(ids):
+            assert [h.number for h in query.search(s, f"zq{i}x").items] == [number]
+            update_id = s.scalar(select(CaseUpdate.id).where(
+                CaseUpdate.inbound_message_id == inbound_id))
+            doc = s.scalars(select(SearchDocument).where(
+                SearchDocument.body.contains(f"zq{i}x"))).one()
+            assert doc.update_id == update_id

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from workflows.storage.bulk import insert_buffer
 from workflows.storage.fulltext import FTS_TABLE
 from workflows.storage.models import Case, CaseUpdate, Contact, Organization, SearchDocument
 
@@ -52,13 +53,23 @@ def index_case(session: Session, case: Case) -> None:
 
 
 def index_update(session: Session, update: CaseUpdate) -> None:
-    """Add the document of a new update: its visible text and who wrote it."""
+    """Add the document of a new update: its visible text and who wrote it.
+
+    In processing's batch (an insert buffer on the session) the row is written after the
+    batch's one flush, when the update has its id; elsewhere the update is flushed now."""
+    def values() -> dict[str, object]:
+        return {"case_id": update.case_id, "update_id": update.id, "number": "",
+                "subject": "", "people": _people(update.author, update.author_name),
+                "organization": "", "body": (update.visible_text or "")[:MAX_BODY],
+                "created_at": update.created_at}
+
+    buffer = insert_buffer(session)
+    if buffer is not None and update.id is None:
+        buffer.add_after_flush(SearchDocument.__table__, values)  # type: ignore[arg-type]
+        return
     if update.id is None:
         session.flush()
-    session.add(SearchDocument(
-        case_id=update.case_id, update_id=update.id, number="", subject="",
-        people=_people(update.author, update.author_name), organization="",
-        body=(update.visible_text or "")[:MAX_BODY], created_at=update.created_at))
+    session.add(SearchDocument(**values()))
 
 
 def refresh_organization(session: Session, organization_id: int, name: str) -> None:
