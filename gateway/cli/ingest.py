@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,14 +35,22 @@ def _sources(paths: list[str], problems: list[str]) -> Iterator[tuple[str, bytes
             yield "-", sys.stdin.buffer.read()
             continue
         path = Path(spec)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
+        files = _files_under(spec) if path.is_dir() else [spec]
+        for name in files:
+            file = Path(name)
             try:
                 if file.stat().st_size > MAX_MESSAGE:
                     raise OSError(f"larger than {MAX_MESSAGE} bytes")
                 yield str(file), file.read_bytes()
             except OSError as exc:
                 problems.append(f"cannot read {file}: {exc.strerror or exc}")
+
+
+def _files_under(folder: str) -> list[str]:
+    """Every file under ``folder``, in the order of their path components (as sorted Paths
+    would be). Strings: sorting 3,000 Path objects cost 0.3 s of a 3,000-mail ingest."""
+    found = [os.path.join(top, name) for top, _dirs, names in os.walk(folder) for name in names]
+    return sorted((f for f in found if os.path.isfile(f)), key=lambda name: name.split(os.sep))
 
 
 def _batches(items: Iterator[tuple[str, bytes]]) -> Iterator[list[tuple[str, bytes]]]:

@@ -25,7 +25,6 @@ from workflows.outbound.compose import queue_mail
 from workflows.settings import Settings
 from workflows.storage.models import (
     Case,
-    CaseUpdate,
     ConsoleUser,
     MailboxRotation,
     OutboundMessage,
@@ -112,9 +111,10 @@ def auto_assign(session: Session, settings: Settings, case: Case, mailbox: str,
 
 
 def on_customer_reply(session: Session, settings: Settings, key: bytes, case: Case,
-                      update: CaseUpdate, now: dt.datetime) -> OutboundMessage | None:
-    """A customer's mail was added to ``case``: flag it unread for its owner, and queue a mail
-    to the owner if they asked for one. Returns that mail's row (to send after commit)."""
+                      requester: str, body: str, now: dt.datetime) -> OutboundMessage | None:
+    """A customer's mail (``requester`` wrote ``body``, its visible text) was added to
+    ``case``: flag it unread for its owner, and queue a mail to the owner if they asked for
+    one. Returns that mail's row (to send after commit)."""
     owner = session.get(ConsoleUser, case.assignee_id) if case.assignee_id else None
     if owner is None:
         return None
@@ -127,7 +127,7 @@ def on_customer_reply(session: Session, settings: Settings, key: bytes, case: Ca
         session, settings, key, kind=OutboundKind.OWNER_REPLY, case=None, to=(owner.email,),
         subject=f"Reply on {case.number}: {case.subject}", automated=True, now=now,
         context={"number": case.number, "subject": case.subject, "status": case.status,
-                 "requester": update.author, "body": update.visible_text,
+                 "requester": requester, "body": body,
                  "case_url": f"{settings.public_url}/cases/{case.number}"})
 
 

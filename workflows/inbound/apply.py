@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import nh3
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
@@ -44,9 +46,10 @@ from workflows.notices.bounces import mark_delivery_bounced, record_complaint, s
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound.compose import Parent, queue_mail
 from workflows.outbound.htmltext import zoned_day
-from workflows.search.index import index_update
+from workflows.search.index import index_update, update_document
 from workflows.settings import Settings
 from workflows.storage.blobs import store_blob
+from workflows.storage.bulk import insert_buffer, set_columns
 from workflows.storage.models import (
     Attachment,
     Case,
@@ -55,10 +58,13 @@ from workflows.storage.models import (
     InboundMessage,
     Organization,
     OutboundMessage,
+    SearchDocument,
     TriageItem,
 )
 
 ACTOR = "system"
+CASE_UPDATES: Table = CaseUpdate.__table__  # type: ignore[assignment]
+SEARCH_DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +91,44 @@ def store_attachments(session: Session, settings: Settings, row: InboundMessage,
         ))
 
 
+@dataclass(frozen=True, slots=True)
+class AddedUpdate:
+    """What the rest of a decision needs of the update ``add_update`` recorded."""
+
+    author: str
+    visible_text: str
+
+
 def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
-               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> CaseUpdate:
+               mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> AddedUpdate:
     """Record ``row`` on ``case`` (once: the update is unique per inbound message), and make
-    it searchable in the same transaction."""
-    update = CaseUpdate(
-        case_id=case.id, kind=kind.value, direction=Direction.INBOUND.value,
-        author=mail.from_.email if mail.from_ else row.envelope_from,
-        author_name=mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
-        visible_text=mail.visible_reply, full_text=mail.text,
-        html=sanitize_html(mail.html), inbound_message_id=row.id, created_at=now,
-    )
-    session.add(update)
-    index_update(session, update)
+    it searchable in the same transaction.
+
+    In processing's batch (an insert buffer on the session) the update is a plain row, written
+    with the batch's others in one INSERT ... RETURNING, and its search document follows with
+    the id it got: as an ORM object each update cost about 0.4 ms of instance and flush
+    bookkeeping (issue 15's profile: a fifth of processing once parsing was cut)."""
+    author = (mail.from_.email if mail.from_ else row.envelope_from) or ""
+    values: dict[str, Any] = {
+        "case_id": case.id, "kind": kind.value, "direction": Direction.INBOUND.value,
+        "author": author,
+        "author_name": mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
+        "visible_text": mail.visible_reply, "full_text": mail.text,
+        "html": sanitize_html(mail.html), "inbound_message_id": row.id,
+        "outbound_message_id": None, "created_at": now,
+    }
+    buffer = insert_buffer(session)
+    if buffer is not None and case.id is not None and row.id is not None:
+        buffer.add_returning(CASE_UPDATES, values, lambda update_id: buffer.add(
+            SEARCH_DOCUMENTS, update_document(values, update_id)))
+    else:
+        update = CaseUpdate(**values)
+        session.add(update)
+        index_update(session, update)
     if kind is UpdateKind.REPLY:
         store_attachments(session, settings, row, mail, case.id, now)
         case.updated_at = now
-    return update
+    return AddedUpdate(author, mail.visible_reply)
 
 
 def _case(session: Session, number: str) -> Case:
@@ -189,24 +216,22 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 # The triage item (QueueTriage, same decision) shows the notice through this.
                 record_inquiry(session, notice_id, row.id, now)
     case_id = _case(session, case_number).id if case_number else None
-    row.status = MessageStatus.PROCESSED.value
-    row.outcome = decision.outcome.value
-    row.reason = decision.reason.value
-    row.trace = list(decision.trace)
+    trace = list(decision.trace)
     if blocked:
-        row.trace.append("sender is blocked: discarded on arrival")
-    row.case_id = case_id
-    row.processed_at = now
-    row.error = None
+        trace.append("sender is blocked: discarded on arrival")
+    set_columns(session, row, status=MessageStatus.PROCESSED.value,
+                outcome=decision.outcome.value, reason=decision.reason.value, trace=trace,
+                case_id=case_id, processed_at=now, error=None)
     audit(session, actor=ACTOR, action=f"inbound.{decision.outcome.value}", now=now,
           case_id=case_id, inbound_id=row.id, reason=decision.reason.value)
     return Applied(case_number, tuple(o.id for o in outbound))
 
 
 def _notify_owner(session: Session, settings: Settings, key: bytes, case: Case,
-                  update: CaseUpdate, now: dt.datetime, outbound: list[OutboundMessage]
+                  update: AddedUpdate, now: dt.datetime, outbound: list[OutboundMessage]
                   ) -> None:
-    mail_row = assignment.on_customer_reply(session, settings, key, case, update, now)
+    mail_row = assignment.on_customer_reply(session, settings, key, case, update.author,
+                                            update.visible_text, now)
     if mail_row is not None:
         outbound.append(mail_row)
 

@@ -40,7 +40,7 @@ from workflows.inbound.decide import decide
 from workflows.inbound.snapshot import load_snapshot, prefetch
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox
-from workflows.storage.bulk import buffered_inserts
+from workflows.storage.bulk import buffered_inserts, set_columns
 from workflows.storage.models import Case, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,11 @@ class ProcessResult:
     error: str | None = None
 
 
-def _result(session: Session, row: InboundMessage) -> ProcessResult:
-    case = session.get(Case, row.case_id) if row.case_id else None
+def _result(session: Session, row: InboundMessage,
+            cases: dict[int, Case] | None = None) -> ProcessResult:
+    case = None
+    if row.case_id:  # the batch's cases at hand: session.get() costs more than the rest here
+        case = (cases or {}).get(row.case_id) or session.get(Case, row.case_id)
     return ProcessResult(row.id, row.message_id, MessageStatus(row.status), row.outcome,
                          row.reason, case.number if case else None,
                          case.status if case else None, row.error)
@@ -217,8 +220,9 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
                         outbound.extend(_decide_and_apply(rt, session, row, _Budget(limit)))
                 except Exception as exc:  # process boundary: keep the message, record why
                     _record_failure(row, exc, rt.settings.process_max_attempts)
+        cases = {c.id: c for c in session.info.get("cases_by_number", {}).values()}
         for row in rows:
-            results[row.id] = _result(session, row)
+            results[row.id] = _result(session, row, cases)
     return results, outbound
 
 
@@ -231,10 +235,10 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     started = time.monotonic()
     if mail is None:
         mail = parse(row.raw, key=rt.key)
-    row.defects = [f"{d.where}: {d.description}" for d in mail.defects][:50]
-    row.automation = mail.automation.value
-    row.from_address = mail.from_.email if mail.from_ else None
-    row.subject = mail.subject[:2000]
+    set_columns(session, row, defects=[f"{d.where}: {d.description}" for d in mail.defects][:50],
+                automation=mail.automation.value,
+                from_address=mail.from_.email if mail.from_ else None,
+                subject=mail.subject[:2000])
     mailbox = rt.settings.mailbox(row.mailbox) or Mailbox(row.mailbox)
     now = rt.now()
     snapshot = load_snapshot(session, rt.settings, mailbox, row, mail, now)

@@ -64,7 +64,8 @@ def _attach_message(session: Session, settings: Settings, key: bytes, row: Inbou
     added = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
     # The owner hears of it as of any reply; the mail (if they asked for one) goes out with
     # the next outbox pass.
-    assignment.on_customer_reply(session, settings, key, case, added, now)
+    assignment.on_customer_reply(session, settings, key, case, added.author, added.visible_text,
+                                 now)
     session.execute(update(Attachment).where(Attachment.inbound_message_id == row.id)
                     .values(case_id=case.id))
     row.case_id = case.id

@@ -12,7 +12,9 @@ and updates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
@@ -52,16 +54,25 @@ def index_case(session: Session, case: Case) -> None:
         setattr(doc, name, value)
 
 
+def update_document(update: Mapping[str, Any], update_id: int) -> dict[str, Any]:
+    """The search document's columns for the case update whose columns are ``update``."""
+    return {"case_id": update["case_id"], "update_id": update_id, "number": "", "subject": "",
+            "people": _people(update["author"], update.get("author_name")),
+            "organization": "", "body": (update.get("visible_text") or "")[:MAX_BODY],
+            "created_at": update["created_at"]}
+
+
 def index_update(session: Session, update: CaseUpdate) -> None:
     """Add the document of a new update: its visible text and who wrote it.
 
     In processing's batch (an insert buffer on the session) the row is written after the
-    batch's one flush, when the update has its id; elsewhere the update is flushed now."""
-    def values() -> dict[str, object]:
-        return {"case_id": update.case_id, "update_id": update.id, "number": "",
-                "subject": "", "people": _people(update.author, update.author_name),
-                "organization": "", "body": (update.visible_text or "")[:MAX_BODY],
-                "created_at": update.created_at}
+    batch's one flush, when the update has its id; elsewhere the update is flushed now.
+    (Processing's own replies skip the ORM altogether: ``workflows.inbound.apply``.)"""
+    def values() -> dict[str, Any]:
+        return update_document({"case_id": update.case_id, "author": update.author,
+                                "author_name": update.author_name,
+                                "visible_text": update.visible_text,
+                                "created_at": update.created_at}, update.id)
 
     buffer = insert_buffer(session)
     if buffer is not None and update.id is None:
