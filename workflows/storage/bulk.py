@@ -33,7 +33,7 @@ class InsertBuffer:
         self._rows: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
         self._later: list[tuple[Table, Callable[[], dict[str, Any]]]] = []
         self._returning: dict[Table, list[tuple[dict[str, Any], Callable[[int], None]]]] = {}
-        self._updates: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
+        self._updates: dict[tuple[Table, int], dict[str, Any]] = {}
 
     def add(self, table: Table, values: dict[str, Any]) -> None:
         self._rows.setdefault((table, frozenset(values)), []).append(values)
@@ -53,9 +53,9 @@ class InsertBuffer:
 
     def update(self, table: Table, row_id: int, values: dict[str, Any]) -> None:
         """Set ``values`` on the row ``row_id`` of ``table`` (its primary key ``id``), written
-        by ``write`` with the batch's others: one executemany UPDATE per column set."""
-        self._updates.setdefault((table, frozenset(values)), []).append(
-            {"b_id": row_id, **{f"b_{name}": value for name, value in values.items()}})
+        by ``write`` with the batch's others: the values of one row merged, then one
+        executemany UPDATE per column set."""
+        self._updates.setdefault((table, row_id), {}).update(values)
 
     def write(self, session: Session) -> int:
         """Insert everything buffered in the session's transaction; returns the row count.
@@ -78,7 +78,11 @@ class InsertBuffer:
             session.execute(insert(table), rows)
             written += len(rows)
         self._rows.clear()
-        for (table, columns), rows in self._updates.items():
+        by_columns: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
+        for (table, row_id), changes in self._updates.items():
+            by_columns.setdefault((table, frozenset(changes)), []).append(
+                {"b_id": row_id, **{f"b_{name}": value for name, value in changes.items()}})
+        for (table, columns), rows in by_columns.items():
             session.execute(update(table).where(table.c.id == bindparam("b_id"))
                             .values({name: bindparam(f"b_{name}") for name in columns}), rows)
             written += len(rows)
