@@ -220,7 +220,7 @@ def _wrapped_span(lines: list[str], i: int) -> int:
                     if len(joined) <= P.MAX_LINE and P.ON_DATE_SOMEONE_WROTE.match(joined):
                         return k - i
     # "X <x@y> schrieb am Fr., 28.\nApr. 2017 um 11:53 Uhr:"
-    m = P.SOMEONE_WROTE_ON_DATE.search(first)
+    m = P.SOMEONE_WROTE_ON_DATE.search(first) if "wrote" in first or "schrieb" in first else None
     if m and m.start() >= 1 and ":" not in first[m.end() :]:
         return _through_colon_line(lines, i, last)
     if not P.FOUR_DIGITS.search(first):
