@@ -156,11 +156,18 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
         tokens=tokens,
         case_numbers=case_numbers,
         defects=tuple(defects),
-        headers=tuple((name, headers.decode_value(value)[0]) for name, value in tree.root.headers),
+        headers=_decoded_headers(tree.root.headers),
         from_all=from_all,
         from_fields=len(fields.get("from", [])),
         sender_field=sender_field,
     )
+
+
+def _decoded_headers(fields: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    # Most values hold no encoded-word: testing for "=?" here skips two calls per field
+    # (all 14 fields of the bench mail: 25 -> 4 us).
+    return tuple((name, headers.decode_value(value)[0] if "=?" in value else value)
+                 for name, value in fields)
 
 
 def _first(fields: dict[str, list[str]], name: str) -> str | None:

@@ -187,6 +187,7 @@ def _join_wrapped_markers(lines: list[str]) -> list[str]:
     like an opener and a later one like a closer, so this stays linear.
     """
     out: list[str] = []
+    digits = _four_digit_lines(lines)
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
@@ -195,12 +196,29 @@ def _join_wrapped_markers(lines: list[str]) -> list[str]:
             P.ON_DATE_OPENER.match(line)
             or "wrote" in line
             or "schrieb" in line
-            or (i + 1 < n and P.FOUR_DIGITS.search(line))
+            or (i + 1 < n and digits[i])
         ):
             span = _wrapped_span(lines, i)
         out.append(_join(lines[i : i + span + 1]) if span else line)
         i += span + 1
     return out
+
+
+# ASCII digits -> "0", so "0000" marks four in a row (UTF-8 encodes no other character with
+# bytes below 0x80).
+_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _four_digit_lines(lines: list[str]) -> list[bool]:
+    """``FOUR_DIGITS.search(line)`` for every line: the regex steps through each character
+    (55 us for the 30 lines of the bench mail); one ``bytes.translate`` over all of them and a
+    substring test per line costs 20 us. Lines with other characters may hold non-ASCII
+    digits, which only the regex knows."""
+    marked = "\n".join(lines).encode("utf-8", "surrogatepass").translate(_DIGIT_BYTES)
+    return [
+        b"0000" in mark if line.isascii() else P.FOUR_DIGITS.search(line) is not None
+        for mark, line in zip(marked.split(b"\n"), lines, strict=True)
+    ]
 
 
 def _wrapped_span(lines: list[str], i: int) -> int:

@@ -69,7 +69,9 @@ def has_closer(line: str) -> bool:
 
 def is_attribution(line: str) -> bool:
     """Whether ``line`` introduces a quoted message: "<when>, <who> <wrote>:" in any language."""
-    text = line.translate(_BIDI).strip().lstrip(">").strip()
+    if not line.isascii():  # no bidirectional marks in ASCII; translate costs 2 us a line
+        line = line.translate(_BIDI)
+    text = line.strip().lstrip(">").strip()
     if not text or len(text) > MAX_ATTRIBUTION or text[-1] not in ":：":
         return False
     low = text.lower()
