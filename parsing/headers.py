@@ -13,7 +13,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 import authres
 
-from parsing import _mailparser
+from parsing import _mailparser, authresults
 from parsing.decode import decode_words
 from parsing.model import Address, AuthResult, Defect
 
@@ -168,9 +168,10 @@ def date(value: str | None) -> tuple[dt.datetime | None, list[Defect]]:
 
 
 def auth_results(values: list[str]) -> tuple[AuthResult, ...]:
-    """``Authentication-Results`` (RFC 8601) parsed by the ``authres`` package: one
-    ``AuthResult`` per DMARC verdict (a verifier may report one per From domain, RFC 7489
-    6.6.1), or one with ``dmarc=None`` for a header that carries no DMARC verdict.
+    """``Authentication-Results`` (RFC 8601) read by ``authresults.read``, or where it declines
+    by the ``authres`` package: one ``AuthResult`` per DMARC verdict (a verifier may report one
+    per From domain, RFC 7489 6.6.1), or one with ``dmarc=None`` for a header that carries no
+    DMARC verdict.
 
     A header authres refuses as a whole (one malformed clause, e.g. a sender-chosen
     ``smtp.mailfrom`` it cannot tokenize) is read again clause by clause, so a clause we cannot
@@ -190,6 +191,13 @@ def auth_results(values: list[str]) -> tuple[AuthResult, ...]:
 
 def _auth_header(text: str) -> tuple[str | None, list[tuple[str, str | None]]]:
     """(authserv-id, [(dmarc result, header.from domain)]) of one header value."""
+    # authres: 0.68 ms for the 273-character header of bench/process.py; the fast reader: 12 us.
+    fast = authresults.read(text)
+    return fast if fast is not None else _authres_header(text)
+
+
+def _authres_header(text: str) -> tuple[str | None, list[tuple[str, str | None]]]:
+    """``_auth_header`` by the ``authres`` package, for what the fast reader declines."""
     try:
         header = authres.parse_value(text)
     except (authres.AuthResError, ValueError, IndexError, AttributeError, TypeError):

