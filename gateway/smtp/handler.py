@@ -44,6 +44,13 @@ class IntakeHandler:
         self.lmtp = lmtp
         self.in_flight = 0  # sessions waiting for a commit (read by the server on shutdown)
         self.closing = False  # set on shutdown: no new transactions
+        self._hooks = [n for n in object.__dir__(self) if n.startswith(("handle_", "auth_"))]
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd reflects over the handler on every connection (``inspect.getmembers``, for
+        # ``handle_*`` hooks and ``auth_*`` mechanisms); only those names are ever read, so the
+        # rest of ``dir()`` is left out (see ``gateway.smtp.protocol._Reflected``).
+        return list(self._hooks)
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: SmtpEnvelope,
                           hostname: str, responses: list[str]) -> list[str]:
