@@ -12,13 +12,13 @@ What runs, each in a fresh process per measurement, all on loopback:
            the listener during a burst, ``workflows.inbound.dispatch.IntakeFirst``); also reported:
            the rate at which all of the burst is decided, from the first 250 to the last decision.
 Each is driven by Postfix's ``smtp-source -s 20 -m 5000 -l 4096`` with a new connection per
-message and with reused connections (``-d``); rounds alternate the servers so that other load on
-the machine hits them alike, and the best round counts; the ratio of each round to that round's
-bare figure is printed too (min/median/max), the steadier figure on a shared machine. Before the
-load each server takes one warm-up message (``serve``: until it is decided, so the worker
-process is up): what is timed is the running gateway, not its start-up. Then end-to-end
-latency: ``serve`` at a fixed offered rate, ``processed_at - received_at`` read from the
-database (p50, p99).
+message and with reused connections (``-d``); rounds alternate the servers (each round starting
+with another one) so that other load on the machine hits them alike, and the best round counts;
+the ratio of each round to that round's bare figure is printed too (min/median/max), the
+steadier figure on a shared machine. Before the load each server takes one warm-up message
+(``serve``: until it is decided, so the worker process is up): what is timed is the running
+gateway, not its start-up. Then end-to-end latency: ``serve`` at a fixed offered rate,
+``processed_at - received_at`` read from the database (p50, p99).
 
     python bench/intake.py [--messages 5000] [--rounds 2] [--rate 50 --seconds 20]
 """
@@ -197,9 +197,11 @@ def stored(child: Child) -> int:
 def throughput(args: argparse.Namespace, tool: str, workdir: Path
                ) -> dict[tuple[str, bool], list[float]]:
     rates: dict[tuple[str, bool], list[float]] = {}
+    names = ("bare", "intake", "serve")
     for round_ in range(args.rounds):
         for reuse in (False, True):
-            for name in ("bare", "intake", "serve"):
+            # Each round starts with another server: none always runs first (or last).
+            for name in names[round_ % 3:] + names[:round_ % 3]:
                 child = start(name, workdir)
                 try:
                     warm_up(child)
