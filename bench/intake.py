@@ -231,6 +231,7 @@ def throughput(args: argparse.Namespace, tool: str, workdir: Path
 def latency(args: argparse.Namespace, workdir: Path) -> tuple[list[float], float]:
     """Offer ``args.rate`` msg/s to ``serve`` for ``args.seconds``; 250-to-decision seconds."""
     child = start("serve", workdir)
+    warm_up(child)  # the worker process is up: its start-up is not what is measured
     total = int(args.rate * args.seconds)
     began = time.monotonic()
     senders = 4
@@ -266,7 +267,8 @@ def latency(args: argparse.Namespace, workdir: Path) -> tuple[list[float], float
             time.sleep(0.5)
         with sqlite3.connect(db_path(child), timeout=30) as conn:
             rows = conn.execute("select received_at, processed_at from inbound_messages "
-                                "where processed_at is not null").fetchall()
+                                "where processed_at is not null and message_id like 'lat-%'"
+                                ).fetchall()
     finally:
         child.stop()
     return [(_ts(done) - _ts(got)).total_seconds() for got, done in rows], offered
