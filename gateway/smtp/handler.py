@@ -149,7 +149,6 @@ class IntakeHandler:
         return replies.TEMPORARY_FAILURE
 
 
-
 # aiosmtpd reads handle_EHLO's signature on every connection (to tell its old 4-argument form
 # from the 5-argument one); given once here, inspect.signature finds it: 29 us -> 9 us a session.
 IntakeHandler.handle_EHLO.__signature__ = inspect.signature(  # type: ignore[attr-defined]
