@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, syntax
@@ -113,6 +113,28 @@ class _FastAddress:
         return address, rest
 
 
+class _Reflected:
+    """``dir()`` of a session lists only its commands (``smtp_*``) and AUTH mechanisms
+    (``auth_*``), computed once per class.
+
+    aiosmtpd's ``SMTP.__init__`` finds both by reflection on every connection:
+    ``inspect.getmembers(self)`` reads every attribute ``dir()`` names (properties included),
+    then ``dir(self)`` again. That was 0.5 of the ~230 us a session cost to build here, against
+    ~140 us for aiosmtpd's own class: a new connection per mail paid it per mail. Only names
+    with those two prefixes are read from the result, so what aiosmtpd finds is unchanged.
+    """
+
+    _reflected: ClassVar[dict[type, list[str]]] = {}
+
+    def __dir__(self) -> list[str]:
+        cls = type(self)
+        names = _Reflected._reflected.get(cls)
+        if names is None:
+            names = [n for n in object.__dir__(self) if n.startswith(("smtp_", "auth_"))]
+            _Reflected._reflected[cls] = names
+        return list(names)
+
+
 class _FastData:
     """``smtp_DATA`` with aiosmtpd's checks and replies, reading via ``read_data``."""
 
@@ -144,7 +166,7 @@ class _FastData:
         await proto.push(status)
 
 
-class SmtpProtocol(_Replies, _Tracked, Limited, _FastData, _FastAddress, SMTP):
+class SmtpProtocol(_Reflected, _Replies, _Tracked, Limited, _FastData, _FastAddress, SMTP):
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
         await self._greeting_reply(super().smtp_EHLO, hostname)
@@ -154,7 +176,7 @@ class SmtpProtocol(_Replies, _Tracked, Limited, _FastData, _FastAddress, SMTP):
         await self._greeting_reply(super().smtp_HELO, hostname)
 
 
-class LmtpProtocol(_Replies, _Tracked, Limited, _FastData, _FastAddress, LMTP):
+class LmtpProtocol(_Reflected, _Replies, _Tracked, Limited, _FastData, _FastAddress, LMTP):
     @syntax("LHLO hostname")
     async def smtp_LHLO(self, arg: str) -> None:
         await self._greeting_reply(super().smtp_LHLO, arg)

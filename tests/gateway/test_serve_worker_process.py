@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from gateway.supervisor import WORKER_NICENESS
 from tests.gateway.serving import ServeProcess
 from workflows.storage.db import Database
 from workflows.storage.models import AuditEvent, InboundMessage, TriageItem
@@ -129,6 +130,15 @@ def test_worker_killed_is_restarted_and_nothing_is_lost_or_doubled(server, db):
     assert {outcome for _, _, outcome in rows} == {"triaged"}
     assert len(triage) == MESSAGES and {count for _, count in triage} == {1}
     assert audits and all(count == 1 for _, _, count in audits)
+
+
+def test_the_worker_process_runs_nicer_than_serve(server):
+    """During a burst the listener wins the CPU: the worker's niceness is serve's plus
+    ``WORKER_NICENESS``."""
+    worker = _first_worker(server)
+    assert server.proc is not None
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, server.proc.pid) + WORKER_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == expected
 
 
 def test_sigterm_stops_the_worker_process_too(server):

@@ -7,11 +7,12 @@ import time
 from sqlalchemy import func, select
 
 from tests.support import CARE, new_mail
-from workflows.inbound.dispatch import EmbeddedWorker, IntakeFirst, _RateMeter
+from workflows.inbound import dispatch
+from workflows.inbound.dispatch import BATCH, EmbeddedWorker, IntakeFirst, _RateMeter
 from workflows.inbound.intake import Envelope, accept_many
 from workflows.storage.models import InboundMessage
 
-POLICY = IntakeFirst(hot_rate=100.0, share=0.25, max_rest=2.0)
+POLICY = IntakeFirst(hot_rate=100.0, share=0.25, max_rest=2.0, hot_batch=10)
 
 
 def test_calm_intake_means_no_rest():
@@ -27,6 +28,34 @@ def test_a_burst_leaves_the_worker_a_quarter_of_the_time():
 def test_the_rest_is_bounded():
     """However long a batch took, the next one waits at most ``max_rest``."""
     assert POLICY.rest_after(10.0, intake_rate=500.0) == 2.0
+
+
+def test_a_burst_takes_small_batches():
+    """Processing holds the write lock the listener commits with: a few messages at a time."""
+    assert POLICY.batch_size(intake_rate=500.0) == 10
+
+
+def test_calm_intake_takes_full_batches():
+    assert POLICY.batch_size(intake_rate=40.0) == BATCH
+
+
+def test_the_worker_takes_small_batches_during_a_burst(rt, monkeypatch):
+    """With every rate a burst for this policy (``hot_rate=0``), sixty ids submitted at once
+    are processed seven at most at a time, and all of them are."""
+    taken: list[list[int]] = []
+    monkeypatch.setattr(dispatch, "process_batch", lambda _rt, ids: taken.append(list(ids)))
+    worker = EmbeddedWorker(rt, policy=IntakeFirst(hot_rate=0.0, share=0.5, max_rest=0.01,
+                                                   hot_batch=7))
+    worker.submit(list(range(1, 61)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not worker.idle() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+    assert max(map(len, taken)) <= 7
+    assert sorted(i for ids in taken for i in ids) == list(range(1, 61))
 
 
 def test_the_meter_counts_only_the_last_second():
