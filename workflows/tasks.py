@@ -1,4 +1,4 @@
-"""Celery tasks: the same ``process_message`` the embedded worker runs, on workers at scale.
+"""Celery tasks: the same ``process_batch`` the embedded worker runs, on workers at scale.
 
 Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
 calls ``CeleryDispatcher.submit(ids)``, which publishes the committed ids in groups of up to
@@ -22,7 +22,8 @@ mid-task gets its message redelivered instead of acknowledged-and-lost.
 
 Configuration: the app reads ``gateway.config.load_settings()`` (environment and TOML) the first
 time its configuration is needed, in the worker, beat, or a client such as the listener; the
-queue name comes from ``TICKETGATE_QUEUE`` (default ``ticketgate``). The worker is a process entry
+queue name comes from ``TICKETGATE_QUEUE`` (default ``ticketgate``), the ids per processing task
+from ``TICKETGATE_TASK_BATCH`` (default 10). The worker is a process entry
 point: that is why this domain module reaches for the edge's configuration loader and runtime
 builder, lazily and only there.
 """
@@ -86,7 +87,8 @@ class CeleryOptions:
 
 
 def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
-    """Options from the environment (``TICKETGATE_QUEUE``); defaults otherwise."""
+    """Options from the environment (``TICKETGATE_QUEUE``, ``TICKETGATE_TASK_BATCH``);
+    defaults otherwise."""
     env = os.environ if env is None else env
     defaults = CeleryOptions()
     batch = env.get("TICKETGATE_TASK_BATCH")
