@@ -8,7 +8,9 @@ measured end to end. Not a test: timings live here, never in tests/.
    (``intake.accept_many``), then N Celery workers (prefork, one process each, acks_late as
    shipped) are started and the ids are submitted (``CeleryDispatcher``); the clock runs from the
    submission until no row is left ``received``. Printed: msg/s per N and the ratio N=2 / N=1,
-   measured in the same run (the machine is shared; only same-run ratios mean something).
+   measured in the same run (the machine is shared; only same-run ratios mean something),
+   and how busy the machine was meanwhile: the cores busy in all (/proc/stat) and the cores
+   the workers' processes got. ``--task-batch`` sets the ids per task (1: one per message).
 2. Latency: ``ticketgate serve --role listener`` with the N=2 workers, offered ``--rate`` msg/s
    over SMTP for ``--seconds``; p50/p99 of ``processed_at - received_at`` (from the commit that
    precedes the 250 to the decision) read from the database, and the rate actually offered.
@@ -49,6 +51,7 @@ from workflows.cases import directory
 from workflows.inbound.intake import Envelope, accept_many
 from workflows.runtime import Runtime
 from workflows.storage.models import InboundMessage
+from workflows.tasks import CeleryOptions
 
 SERVE = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -124,9 +127,49 @@ def wait_drained(rt: Runtime, timeout: float = 1800) -> None:
         time.sleep(0.05)
 
 
-def throughput(rt: Runtime, raws: list[bytes], n: int, env: dict[str, str], logs: Path
-               ) -> float:
-    from workflows.tasks import CeleryDispatcher, CeleryOptions
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its descendants (the prefork pool)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return total
+    return total + sum(_cpu_seconds(int(c)) for c in children)
+
+
+def _box_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return float(sum(values) - idle), float(sum(values))
+
+
+class Load:
+    """How busy the machine was over a measurement: the box's busy cores (of os.cpu_count())
+    and the CPU seconds of the workers' processes (the rest went to PostgreSQL, Redis, this
+    process, and whatever else shares the machine)."""
+
+    def __init__(self, workers: Workers) -> None:
+        self.workers = workers
+        self.wall = time.perf_counter()
+        self.box = _box_busy()
+        self.cpu = sum(_cpu_seconds(p.pid) for p in workers.procs)
+        self.loadavg = os.getloadavg()[0]
+
+    def report(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.wall
+        busy, total = _box_busy()
+        cores = os.cpu_count() or 1
+        workers = sum(_cpu_seconds(p.pid) for p in self.workers.procs) - self.cpu
+        return {"box_busy_cores": round(cores * (busy - self.box[0]) / (total - self.box[1]), 2),
+                "worker_cores": round(workers / wall, 2), "loadavg_1m_before": self.loadavg}
+
+
+def throughput(rt: Runtime, raws: list[bytes], n: int, env: dict[str, str], logs: Path,
+               batch: int) -> tuple[float, dict[str, float]]:
+    from workflows.tasks import CeleryDispatcher
 
     box = rt.settings.default_mailbox.address
     results = accept_many(rt.db, [(raw, Envelope(mailbox=box, transport="cli"))
@@ -135,12 +178,13 @@ def throughput(rt: Runtime, raws: list[bytes], n: int, env: dict[str, str], logs
     assert len(ids) == len(raws)
     workers = Workers(n, env, logs)
     dispatcher = CeleryDispatcher.from_settings(
-        rt.settings, CeleryOptions(queue=env["TICKETGATE_QUEUE"]))
+        rt.settings, CeleryOptions(queue=env["TICKETGATE_QUEUE"], batch=batch))
     try:
+        load = Load(workers)
         began = time.perf_counter()
         dispatcher.submit(ids)
         wait_drained(rt)
-        return len(ids) / (time.perf_counter() - began)
+        return len(ids) / (time.perf_counter() - began), load.report()
     finally:
         dispatcher.close()
         workers.stop()
@@ -234,13 +278,15 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("TICKETGATE_")},
                "TICKETGATE_HOME": str(work / "home"), "TICKETGATE_DATABASE_URL": database_url,
                "TICKETGATE_BROKER_URL": args.redis_url, "TICKETGATE_QUEUE": queue,
-               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        rates = {}
+               "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+               "TICKETGATE_TASK_BATCH": str(args.task_batch)}
+        rates, loads = {}, {}
         try:
             for k, n in enumerate((1, 2)):
                 batch = raws[k * args.messages:(k + 1) * args.messages]
-                rates[n] = throughput(rt, batch, n, env, work)
-                print(f"  {n} worker(s): {rates[n]:.0f} msg/s", file=sys.stderr, flush=True)
+                rates[n], loads[n] = throughput(rt, batch, n, env, work, args.task_batch)
+                print(f"  {n} worker(s): {rates[n]:.0f} msg/s {loads[n]}", file=sys.stderr,
+                      flush=True)
             waits, offered = latency(rt, raws[2 * args.messages:], env, work, args.rate,
                                      args.seconds)
         finally:
@@ -249,7 +295,13 @@ def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     ms = [w * 1000 for w in waits]
     return {"messages_per_n": args.messages, "backend": "postgresql", "broker": "redis",
             "msg_per_s_1_worker": round(rates[1], 1), "msg_per_s_2_workers": round(rates[2], 1),
-            "ratio_2_to_1": round(rates[2] / rates[1], 2),
+            "ratio_2_to_1": round(rates[2] / rates[1], 2), "task_batch": args.task_batch,
+            # msg per CPU second of the workers, 2 over 1: 1.0 when two workers do per core
+            # what one does (the one case's row lock and the database cost them nothing); on
+            # cores nothing else wants, ratio_2_to_1 would be about twice this.
+            "per_core_2_to_1": round(
+                (rates[2] / loads[2]["worker_cores"]) / (rates[1] / loads[1]["worker_cores"]), 2),
+            "load_1_worker": loads[1], "load_2_workers": loads[2],
             "latency_offered_msg_per_s": round(offered, 1), "latency_n": len(ms),
             "latency_p50_ms": round(percentile(ms, 0.5)), "latency_p99_ms":
             round(percentile(ms, 0.99)), "latency_mean_ms": round(statistics.mean(ms))}
@@ -260,6 +312,8 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=2000, help="messages per N")
     ap.add_argument("--rate", type=float, default=300.0, help="offered msg/s for latency")
     ap.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    ap.add_argument("--task-batch", type=int, default=CeleryOptions().batch,
+                    help="ids per processing task (1: one task per message, as before)")
     ap.add_argument("--database-url", default=os.environ.get("TICKETGATE_TEST_POSTGRES_URL"),
                     help="a PostgreSQL server (the bench makes and drops a database of its own)")
     ap.add_argument("--redis-url", default=os.environ.get("TICKETGATE_TEST_REDIS_URL"))

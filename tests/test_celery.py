@@ -8,6 +8,7 @@ until the worker has done its part. Without the broker URLs the tests skip; in C
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -31,12 +32,14 @@ from workflows.settings import Settings
 from workflows.storage.models import Case, InboundMessage
 from workflows.tasks import (
     PROCESS_INBOUND,
+    PROCESS_INBOUND_BATCH,
     RUN_TIMERS,
     SEND_OUTBOX,
     SWEEP,
     CeleryDispatcher,
     CeleryOptions,
     celery_config,
+    celery_options,
 )
 
 NEW = "new@desk.example"  # policy open_case: a designated contact's mail opens one case
@@ -144,6 +147,18 @@ def test_task_delivered_twice_applies_once(rt, people, dispatcher, worker):
     dispatcher.submit([sentinel])
     wait_until(lambda: _processed(rt, first, sentinel), "all deliveries handled", worker=worker)
     assert (_cases(rt), _row(rt, first).attempts) == (2, 1)
+
+
+def test_group_task_processes_each_id_once(rt, people, dispatcher, worker):
+    """Ids grouped in one task (duplicates included, as a redelivery or a sweep makes them),
+    then published again: each message is decided once."""
+    ids = [_accept(rt, people["alice"], n) for n in range(3)]
+    dispatcher.submit([*ids, ids[0]])  # one process_inbound_batch task of four ids
+    dispatcher.submit(ids[:2])
+    sentinel = _accept(rt, people["alice"], 9)  # one pool process, FIFO: runs after the rest
+    dispatcher.submit([sentinel])
+    wait_until(lambda: _processed(rt, *ids, sentinel), "all groups handled", worker=worker)
+    assert (_cases(rt), [_row(rt, i).attempts for i in ids]) == (4, [1, 1, 1])
 
 
 def test_worker_killed_mid_task_is_redelivered_and_processed_once(rt, people, dispatcher,
@@ -292,6 +307,48 @@ def test_message_that_keeps_killing_its_worker_is_failed(rt, people, dispatcher,
     wait_until(failed, "the exhausted message failed", worker=worker)
     assert (_cases(rt), "gave up after 3 attempts" in (_row(rt, inbound_id).error or "")) == (
         0, True)
+
+
+class _Recorder:
+    """What ``CeleryDispatcher.submit`` publishes, without a broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, tuple[object, ...]]] = []
+
+    @contextlib.contextmanager
+    def producer_or_acquire(self) -> Iterator[None]:
+        yield None
+
+    def send_task(self, name: str, args: tuple[object, ...], **_: object) -> None:
+        self.sent.append((name, args))
+
+
+def test_submit_groups_ids_evenly_and_sends_a_lone_id_as_before():
+    """Groups of at most ``batch`` ids in submission order, sized alike; a group of one is the
+    one-id task (what an older worker and the sweeper's single ids understand)."""
+    recorder = _Recorder()
+    CeleryDispatcher(recorder, queue="q", batch=4).submit([1, 2, 3, 4, 5, 6, 7])  # type: ignore[arg-type]
+    CeleryDispatcher(recorder, queue="q", batch=4).submit([8])  # type: ignore[arg-type]
+    assert recorder.sent == [(PROCESS_INBOUND_BATCH, ([1, 2, 3, 4],)),
+                             (PROCESS_INBOUND_BATCH, ([5, 6, 7],)), (PROCESS_INBOUND, (8,))]
+
+
+def test_task_batch_comes_from_the_environment():
+    assert (celery_options({}).batch, celery_options({"TICKETGATE_TASK_BATCH": "3"}).batch) == (
+        10, 3)
+
+
+def test_group_task_limits_stay_within_the_task_limit(settings):
+    """A group's soft limit grows with the group but its hard limit stays under the one the
+    sweeper's STUCK_AFTER relies on (each message keeps its own limit inside the batch)."""
+    config = celery_config(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0",
+                                               process_time_limit=5.0), CeleryOptions(batch=4))
+    limits = config["task_annotations"][PROCESS_INBOUND_BATCH]
+    assert (limits["soft_time_limit"], limits["time_limit"]) == (20.0, 50.0)
+    long = celery_config(dataclasses.replace(settings, broker_url="redis://127.0.0.1:1/0",
+                                             process_time_limit=60.0), CeleryOptions(batch=10))
+    assert long["task_annotations"][PROCESS_INBOUND_BATCH]["time_limit"] <= long[
+        "task_time_limit"]
 
 
 def test_processing_task_has_soft_and_hard_time_limits(settings):

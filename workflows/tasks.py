@@ -1,12 +1,14 @@
-"""Celery tasks: the same ``process_message`` the embedded worker runs, on workers at scale.
+"""Celery tasks: the same ``process_batch`` the embedded worker runs, on workers at scale.
 
 Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
-calls ``CeleryDispatcher.submit(ids)``, which publishes one ``process_inbound(id)`` message per
-committed row. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
-``workflows.inbound.process.process_message`` with that id. Beat (``celery -A workflows.tasks
-beat``) runs two periodic tasks: ``sweep`` re-enqueues rows left ``received`` or stuck
-``processing`` (so a lost broker message only delays a mail, never loses it), and ``run_timers``
-runs the clock's one pass, ``workflows.clock.scheduler.run_pass``: every job of
+calls ``CeleryDispatcher.submit(ids)``, which publishes the committed ids in groups of up to
+``CeleryOptions.batch``: ``process_inbound_batch(ids)`` for a group, ``process_inbound(id)`` for a
+lone id. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
+``workflows.inbound.process.process_batch`` on the group (``process_message`` on a lone id): one
+attempt-counting transaction and one processing transaction per group instead of per message.
+Beat (``celery -A workflows.tasks beat``) runs two periodic tasks: ``sweep`` re-enqueues rows left
+``received`` or stuck ``processing`` (so a lost broker message only delays a mail, never loses it),
+and ``run_timers`` runs the clock's one pass, ``workflows.clock.scheduler.run_pass``: every job of
 ``workflows.clock.jobs.JOBS`` (case follow-ups, SLA, escalations, purge, incident follow-ups, RCA
 reminders, case reports, notice deliveries and case mail due, retries included; timers live in the
 database, never in Celery ETAs) -- the same pass as ``serve``'s embedded scheduler and ``ticketgate
@@ -14,13 +16,14 @@ timers run``. ``send_outbox`` is no longer scheduled (the pass's ``case-mail`` j
 it stays registered so a message an older beat left in the queue still runs.
 
 Delivery is at-least-once and processing exactly-once: tasks take ids, never objects, and
-``process_message`` claims its row first, so running a task twice applies once. That is what
-makes ``acks_late`` + ``reject_on_worker_lost`` safe: a worker killed mid-task gets its message
-redelivered instead of acknowledged-and-lost.
+``process_batch`` claims each row first, so running a task twice (or a group holding an id twice)
+applies once. That is what makes ``acks_late`` + ``reject_on_worker_lost`` safe: a worker killed
+mid-task gets its message redelivered instead of acknowledged-and-lost.
 
 Configuration: the app reads ``gateway.config.load_settings()`` (environment and TOML) the first
 time its configuration is needed, in the worker, beat, or a client such as the listener; the
-queue name comes from ``TICKETGATE_QUEUE`` (default ``ticketgate``). The worker is a process entry
+queue name comes from ``TICKETGATE_QUEUE`` (default ``ticketgate``), the ids per processing task
+from ``TICKETGATE_TASK_BATCH`` (default 10). The worker is a process entry
 point: that is why this domain module reaches for the edge's configuration loader and runtime
 builder, lazily and only there.
 """
@@ -42,7 +45,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from workflows.clock.scheduler import run_pass
 from workflows.inbound.dispatch import STUCK_AFTER, sweep
-from workflows.inbound.process import process_message
+from workflows.inbound.process import process_batch, process_message
 from workflows.runtime import Runtime
 from workflows.settings import ConfigError, Settings
 from workflows.storage.db import DatabaseUnavailable
@@ -50,6 +53,7 @@ from workflows.storage.db import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 PROCESS_INBOUND = "ticketgate.process_inbound"
+PROCESS_INBOUND_BATCH = "ticketgate.process_inbound_batch"
 SWEEP = "ticketgate.sweep"
 SEND_OUTBOX = "ticketgate.send_outbox"
 RUN_TIMERS = "ticketgate.run_timers"
@@ -73,14 +77,29 @@ class CeleryOptions:
     """What the Celery deployment adds to ``Settings``: the queue and the periodic cadence."""
 
     queue: str = "ticketgate"
+    # Ids per processing task. One id per task paid, per message, two transactions (the
+    # attempt count, the processing) with their commits, pool checkouts and lock waits; a group
+    # pays them once (bench/scaleout.py, see bench/README.md). The edge submits what one group
+    # commit accepted, so under light load groups stay small and latency unchanged.
+    batch: int = 10
     sweep_every: float = 30.0  # seconds between sweeps (beat)
     outbox_every: float = 60.0  # unused since the clock's case-mail job sends due mail
 
 
 def celery_options(env: Mapping[str, str] | None = None) -> CeleryOptions:
-    """Options from the environment (``TICKETGATE_QUEUE``); defaults otherwise."""
+    """Options from the environment (``TICKETGATE_QUEUE``, ``TICKETGATE_TASK_BATCH``);
+    defaults otherwise."""
     env = os.environ if env is None else env
-    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or CeleryOptions().queue)
+    defaults = CeleryOptions()
+    batch = env.get("TICKETGATE_TASK_BATCH")
+    try:
+        size = int(batch) if batch else defaults.batch
+    except ValueError:
+        raise ConfigError(f"TICKETGATE_TASK_BATCH must be a whole number, not {batch!r}"
+                          ) from None
+    if size < 1:
+        raise ConfigError(f"TICKETGATE_TASK_BATCH must be at least 1, not {size}")
+    return CeleryOptions(queue=env.get("TICKETGATE_QUEUE") or defaults.queue, batch=size)
 
 
 def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
@@ -111,10 +130,11 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
         # which workflows.inbound.process records as a failed attempt; the hard limit kills the pool
         # process (the attempt was counted before it began, so a message that keeps killing
         # its worker is ``failed`` after process_max_attempts, not redelivered for ever).
-        "task_annotations": {PROCESS_INBOUND: {
-            "soft_time_limit": settings.process_time_limit,
-            "time_limit": min(settings.process_time_limit + PROCESS_HARD_GRACE,
-                              TASK_TIME_LIMIT)}},
+        "task_annotations": {PROCESS_INBOUND: _limits(settings.process_time_limit),
+                             # A group: each message keeps its own limit inside process_batch
+                             # (checked between stages); this one bounds the whole group.
+                             PROCESS_INBOUND_BATCH: _limits(
+                                 settings.process_time_limit * options.batch)},
         # One message at a time per process: with late acks a prefetched message would wait
         # unacknowledged behind a slow one (and count against the visibility timeout).
         "worker_prefetch_multiplier": 1,
@@ -131,6 +151,13 @@ def celery_config(settings: Settings, options: CeleryOptions) -> dict[str, Any]:
                            "options": {"expires": settings.scheduler_interval}},
         },
     }
+
+
+def _limits(soft: float) -> dict[str, float]:
+    """Soft and hard time limits of a processing task, within ``TASK_TIME_LIMIT``."""
+    soft = min(soft, TASK_TIME_LIMIT - PROCESS_HARD_GRACE)
+    return {"soft_time_limit": soft,
+            "time_limit": min(soft + PROCESS_HARD_GRACE, TASK_TIME_LIMIT)}
 
 
 SettingsLoader = Callable[[], Settings]
@@ -204,16 +231,19 @@ app = TicketgateCelery()
 
 
 class CeleryDispatcher:
-    """The ``Dispatcher`` at scale: one ``process_inbound`` message per committed id.
+    """The ``Dispatcher`` at scale: the committed ids in groups of up to ``batch`` per task
+    (``process_inbound_batch``; a lone id goes as ``process_inbound``). Ids, never objects:
+    a group redelivered after a worker died is claimed row by row, so it applies once.
 
     Call ``submit`` only after the commit of the rows (the worker must find them). A broker
     that is down does not fail the caller: the rows are committed, so the sweeper will submit
     them again; the mail is delayed, not lost.
     """
 
-    def __init__(self, celery: Celery, *, queue: str | None = None) -> None:
+    def __init__(self, celery: Celery, *, queue: str | None = None, batch: int = 1) -> None:
         self.celery = celery
         self.queue = queue
+        self.batch = max(1, batch)
 
     @classmethod
     def from_settings(cls, settings: Settings, options: CeleryOptions | None = None
@@ -221,16 +251,20 @@ class CeleryDispatcher:
         """A dispatcher with its own client app (e.g. for ``serve --role listener``)."""
         options = options or celery_options()
         return cls(TicketgateCelery(settings, options, set_as_current=False),
-                   queue=options.queue)
+                   queue=options.queue, batch=options.batch)
 
     def submit(self, inbound_ids: Sequence[int]) -> None:
         if not inbound_ids:
             return
         try:
             with self.celery.producer_or_acquire() as producer:
-                for inbound_id in inbound_ids:
-                    self.celery.send_task(PROCESS_INBOUND, args=(int(inbound_id),),
-                                          queue=self.queue, producer=producer)
+                for group in _groups([int(i) for i in inbound_ids], self.batch):
+                    if len(group) == 1:
+                        self.celery.send_task(PROCESS_INBOUND, args=(group[0],),
+                                              queue=self.queue, producer=producer)
+                    else:
+                        self.celery.send_task(PROCESS_INBOUND_BATCH, args=(group,),
+                                              queue=self.queue, producer=producer)
         except BrokerUnavailable as exc:
             log.warning("broker unavailable, %d message(s) left for the sweeper: %s",
                         len(inbound_ids), exc)
@@ -248,12 +282,37 @@ def process_inbound(self: Task, inbound_id: int) -> None:
     process_message(_app_of(self).runtime(), inbound_id)  # logs the decision itself
 
 
+@app.task(bind=True, name=PROCESS_INBOUND_BATCH, acks_late=True, reject_on_worker_lost=True,
+          autoretry_for=(DatabaseUnavailable,), retry_backoff=2, retry_backoff_max=60,
+          max_retries=5)
+def process_inbound_batch(self: Task, inbound_ids: list[int]) -> None:
+    """Process committed inbound messages in one transaction (``process_batch``: a message
+    that fails is redone alone; idempotent like ``process_inbound``)."""
+    process_batch(_app_of(self).runtime(), [int(i) for i in inbound_ids])
+
+
+def _groups(ids: list[int], size: int) -> list[list[int]]:
+    """``ids`` in order, in groups of at most ``size``, as even as that allows (25 ids by 10:
+    9, 8, 8, not 10, 10, 5: the workers get like shares). Pure."""
+    if not ids:
+        return []
+    count = -(-len(ids) // size)
+    step, extra = divmod(len(ids), count)
+    groups, start = [], 0
+    for k in range(count):
+        end = start + step + (1 if k < extra else 0)
+        groups.append(ids[start:end])
+        start = end
+    return groups
+
+
 @app.task(bind=True, name=SWEEP, acks_late=True, reject_on_worker_lost=True)
 def sweep_stuck(self: Task) -> int:
     """Re-enqueue rows left ``received`` (a lost or never-sent message) or stuck
     ``processing`` longer than any task may run (its worker died); returns how many."""
     celery = _app_of(self)
-    dispatcher = CeleryDispatcher(celery, queue=celery.conf.task_default_queue)
+    dispatcher = CeleryDispatcher(celery, queue=celery.conf.task_default_queue,
+                                  batch=celery.options.batch)
     submitted = sweep(celery.runtime(), dispatcher)
     if submitted:
         log.info("sweep re-enqueued %d message(s)", submitted)

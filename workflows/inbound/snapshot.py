@@ -43,10 +43,13 @@ def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundVie
     return OutboundView(row.id, row.message_id, number)
 
 
-def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str]) -> None:
-    """Load what a batch's snapshots will ask for with two queries instead of two per
-    message: the senders' contacts (a removed one is a stranger) and the first row of each
-    (mailbox, Message-ID)."""
+def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str],
+             mails: Sequence[ParsedMail] = ()) -> None:
+    """Load what a batch's snapshots will ask for with three queries instead of three per
+    message: the senders' contacts (a removed one is a stranger), the first row of each
+    (mailbox, Message-ID), and the cases ``mails`` name by token or number, locked in one
+    statement in id order. The order matters on PostgreSQL: Celery workers process groups of
+    ids side by side, and two groups locking the same cases in message order could deadlock."""
     emails = sorted(set(senders))
     contacts: dict[str, Contact | None] = dict.fromkeys(emails)
     for chunk in _chunks(emails):
@@ -66,6 +69,25 @@ def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable
             if message_id is not None:  # the IN (...) above: never NULL here
                 first_ids[(mailbox, message_id)] = first
     session.info["first_id_by_message_id"] = first_ids
+    # At most 100 per mail, as load_snapshot reads them.
+    _lock_cases(session, {n for mail in mails for n in sorted(_numbers(mail))[:100]})
+
+
+def _numbers(mail: ParsedMail) -> set[str]:
+    """The case numbers a mail names itself (tokens, bare numbers)."""
+    return {t.number for t in mail.tokens} | set(mail.case_numbers)
+
+
+def _lock_cases(session: Session, numbers: set[str]) -> None:
+    """Load the cases of ``numbers`` not yet in the session's cache, locked for the rest of the
+    transaction (PostgreSQL; SQLite serializes writers anyway): a reply decided on an Awaiting
+    Info case must not race the scheduler closing that case, nor the scheduler act on a status
+    a reply is changing."""
+    cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
+    for chunk in _chunks(sorted(n for n in numbers if n not in cache)):
+        for case in session.scalars(select(Case).where(Case.number.in_(chunk))
+                                    .order_by(Case.id).with_for_update()):
+            cache[case.number] = case
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
@@ -133,17 +155,10 @@ def load_snapshot(
     quoted_notice = (find_quoted_notice(session, mail)
                      if mail.automation is AutomationClass.HUMAN else None)
 
-    numbers = {t.number for t in mail.tokens} | set(mail.case_numbers)
+    numbers = _numbers(mail)
     numbers |= {o.case_number for o in (bounced, replied) if o and o.case_number}
     cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
-    missing = sorted(n for n in numbers if n not in cache)[:100]
-    if missing:
-        # Locked for the rest of the transaction (PostgreSQL; SQLite serializes writers
-        # anyway): a reply decided on an Awaiting Info case must not race the scheduler
-        # closing that case, nor the scheduler act on a status a reply is changing.
-        for case in session.scalars(select(Case).where(Case.number.in_(missing))
-                                    .order_by(Case.id).with_for_update()):
-            cache[case.number] = case
+    _lock_cases(session, set(sorted(n for n in numbers if n not in cache)[:100]))
     # Views of the session's objects: a batch sees the changes earlier messages made.
     cases = tuple(case_view(cache[n]) for n in sorted(numbers) if n in cache)
 
