@@ -79,16 +79,19 @@ def make_replies(folder: Path, sent: bytes, n: int, *, small: bool = False) -> l
         raw = reply_to(sent, sender="alice@acme.example", body=body,
                        message_id=f"<bench-{i}@client.example>")
         msg = email.message_from_bytes(raw, policy=email.policy.default)
+        trace = b""
         if small:
             html = "".join(f"<p>{html_escape(line)}</p>" for line in body.splitlines()[:4])
         else:
-            for name, value in TRACE:
-                msg[name] = value.format(i=i, s=i % 60)
+            # Prepended as a provider writes them: folded at "; " (RFC 5322 2.2.3). Set
+            # through the email package, the unbreakable DKIM value became RFC 2047 words.
+            trace = "".join(f"{name}: " + value.format(i=i, s=i % 60).replace("; ", ";\n\t")
+                            + "\n" for name, value in TRACE).encode()
             html = "".join(f"<div>{html_escape(line)}</div>" for line in body.splitlines())
             html += "<br>" + GMAIL_QUOTE.format("<br>".join(
                 html_escape(line) for line in quoted.splitlines()))
         msg.add_alternative(f'<div dir="ltr">{html}</div>', subtype="html")  # as clients send
-        raw = msg.as_bytes()
+        raw = trace + msg.as_bytes()
         path = folder / f"{i:06d}.eml"
         path.write_bytes(raw)
         paths.append(path)

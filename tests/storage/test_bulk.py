@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, select
 
 from tests.support import CARE
@@ -53,3 +54,11 @@ def test_without_a_buffer_columns_are_plain_attributes(rt):
         set_columns(s, s.get(InboundMessage, inbound_id), subject="plain")
     with rt.db.transaction() as s:
         assert s.scalar(select(InboundMessage.subject)) == "plain"
+
+
+def test_a_new_sqlite_database_keeps_a_stored_mail_on_one_page(rt):
+    """16 KB pages: a 5-10 KB mail fits one page, so updating its row rewrites no overflow."""
+    if rt.db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page size; PostgreSQL keeps large values out of line (TOAST)")
+    with rt.db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
