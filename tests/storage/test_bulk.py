@@ -62,3 +62,12 @@ def test_a_new_sqlite_database_keeps_a_stored_mail_on_one_page(rt):
         pytest.skip("SQLite's page size; PostgreSQL keeps large values out of line (TOAST)")
     with rt.db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+
+
+def test_a_reading_transaction_lets_a_writer_commit(rt):
+    """``Database.reading`` takes no write lock: the intake commits while a batch parses."""
+    with rt.db.reading() as conn:
+        assert conn.execute(select(InboundMessage.id)).all() == []
+        accept(rt.db, RAW, Envelope(mailbox=CARE, rcpt_tos=(CARE,)))  # would wait on a lock
+    with rt.db.transaction() as s:
+        assert len(s.scalars(select(InboundMessage.id)).all()) == 1

@@ -66,8 +66,18 @@ def header_message_id(raw: bytes) -> str | None:
     """The Message-ID from the header block, without parsing the message (cheap)."""
     end = _HEADER_END.search(raw, 0, 256 * 1024)
     head = raw[: end.start()] if end else raw[: 256 * 1024]
-    match = _MESSAGE_ID.search(head)
-    return match.group(1).decode("ascii", "replace") if match else None
+    # The field name is found in a lower-cased copy (C speed), the regex tried only there:
+    # searched with re.I | re.M from every byte of a 3 KB header block it took 80 us a mail
+    # (issue 15's bench), as much as the rest of accepting one.
+    lowered = head.lower()
+    at = lowered.find(b"message-id:")
+    while at != -1:
+        if at == 0 or lowered[at - 1] == 0x0A:  # at the start of a line, as ^ requires
+            match = _MESSAGE_ID.match(head, at)
+            if match:
+                return match.group(1).decode("ascii", "replace")
+        at = lowered.find(b"message-id:", at + 1)
+    return None
 
 
 def _values(raw: bytes, digest: str, envelope: Envelope, now: dt.datetime) -> dict[str, object]:

@@ -6,7 +6,9 @@ from ``received`` to ``processed`` inside the very transaction that applies its 
 decision is applied once however often, and on however many workers, the task runs; a message
 already processed returns what was decided.
 
-A batch shares one transaction (one commit, one fsync) and gives each message a savepoint, so a
+A batch is parsed first, in a read-only transaction (``_parse_ahead``: on SQLite no write lock,
+so the SMTP intake's group commit does not wait for parsing), then shares one transaction (one
+commit, one fsync) and gives each message a savepoint, so a
 message that fails rolls back alone. Nothing is lost (Mailman's shunt queue): a message whose
 processing raises keeps the error and, after its last attempt, is marked ``failed``;
 ``retry_failed`` replays it.
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from parsing import ParsedMail, parse
 from workflows.domain import MessageStatus
@@ -124,7 +126,7 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult
     # Alone: a message that failed, or whose process died, at least once.
     for ids in ([first_tries] if first_tries else []) + [[i] for i in retries]:
         try:
-            done, sent = _run_batch(rt, ids, isolate=False)
+            done, sent = _run_batch(rt, ids, isolate=False, parsed=_parse_ahead(rt, ids))
         except _BatchFailed as failed:
             if len(ids) == 1:  # its own failure: record it; running it again would not help
                 _record_failure_alone(rt, ids[0], failed.__cause__ or failed)
@@ -180,7 +182,35 @@ def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int)
         row.error = f"gave up after {row.attempts} attempts; last: {last}"[:4000]
 
 
-def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
+def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int]
+                 ) -> dict[int, tuple[ParsedMail, float]]:
+    """The batch's mail parsed before its write transaction, with the seconds each took.
+
+    Parsing is most of processing and needs no lock: the raw bytes of a row still to be
+    processed never change. Parsed here, the batch's transaction holds SQLite's write lock
+    (which the SMTP intake's group commit waits for; issue 15: with reused connections the
+    listener waited for it) or PostgreSQL's row locks only while deciding and applying. The
+    transaction re-checks each row's status, so a row another worker processed meanwhile is
+    skipped as before; a row missing here is parsed there. The seconds count against the
+    message's time limit as if it had been parsed inside."""
+    pending = [MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value]
+    with rt.db.reading() as conn:
+        raws = conn.execute(select(InboundMessage.id, InboundMessage.raw).where(
+            InboundMessage.id.in_(list(inbound_ids)), InboundMessage.status.in_(pending))).all()
+    parsed: dict[int, tuple[ParsedMail, float]] = {}
+    for inbound_id, raw in raws:
+        started = time.monotonic()
+        try:
+            mail = parse(raw, key=rt.key)
+        except Exception:  # parse never raises; if it did, the transaction meets it again
+            log.exception("message #%s: parsing ahead failed", inbound_id)
+            continue
+        parsed[inbound_id] = (mail, time.monotonic() - started)
+    return parsed
+
+
+def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
+               parsed: dict[int, tuple[ParsedMail, float]] | None = None
                ) -> tuple[dict[int, ProcessResult], list[int]]:
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
@@ -193,9 +223,11 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
                    InboundMessage.status.in_([MessageStatus.RECEIVED.value,
                                               MessageStatus.PROCESSING.value]))
             .order_by(InboundMessage.id)
+            .options(defer(InboundMessage.raw))  # parsed ahead; loaded if needed after all
             .with_for_update()
         ).all()
         limit = rt.settings.process_time_limit
+        ahead = parsed or {}
         if not isolate:
             try:
                 with session.no_autoflush, buffered_inserts(session) as appended:
@@ -203,9 +235,14 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool
                     mails = []
                     for row, budget in zip(rows, budgets, strict=True):
                         started = time.monotonic()
-                        mails.append(parse(row.raw, key=rt.key))
+                        if row.id in ahead:
+                            mail, seconds = ahead[row.id]
+                            started -= seconds
+                        else:
+                            mail = parse(row.raw, key=rt.key)
+                        mails.append(mail)
                         budget.charge(started, "parse")
-                    prefetch(session, rows, (m.from_.email for m in mails if m.from_))
+                    prefetch(session, rows, (m.from_.email for m in mails if m.from_), mails)
                     for row, mail, budget in zip(rows, mails, budgets, strict=True):
                         outbound.extend(_decide_and_apply(rt, session, row, budget, mail,
                                                           flush=False))

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,11 +51,18 @@ def _sqlite_pragmas(synchronous: str):
     return on_connect
 
 
+READ_ONLY = "ticketgate_read_only"  # execution option: a transaction that never writes
+
+
 def _begin_immediate(conn):  # type: ignore[no-untyped-def]
     # A deferred transaction that reads and then writes cannot wait for another writer in WAL
     # mode (SQLITE_BUSY_SNAPSHOT skips the busy handler); taking the write lock up front makes
     # concurrent writers (the SMTP intake and a worker) queue on busy_timeout instead of failing.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction (``Database.reading``) needs no lock: WAL readers never wait.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
@@ -98,6 +105,17 @@ class Database:
             raise DatabaseUnavailable(f"database error: {exc.orig}") from exc
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection in a read-only transaction: on SQLite it takes no write lock, so the
+        SMTP intake's group commit does not wait for it. Never write through it."""
+        try:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn, \
+                    conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseUnavailable(f"database error: {exc.orig}") from exc
 
     def session(self) -> Session:
         return self._sessions()
