@@ -93,10 +93,11 @@ TIME_LIMITS = (MessageTimeLimitExceeded, SoftTimeLimitExceeded)
 class _Budget:
     """One message's time limit, checked between stages (parse, decide, apply).
 
-    The embedded worker runs in a thread of the serving process, where nothing can stop
-    running code from outside; so the check is cooperative: a stage that ends past the limit
-    fails the attempt (and rolls it back) instead of letting it commit. Celery adds real soft
-    and hard limits on top (``workflows.tasks``)."""
+    The embedded worker (``serve``'s worker process, ``ingest``) has nothing that stops running
+    code from outside; so the check is cooperative: a stage that ends past the limit fails the
+    attempt (and rolls it back) instead of letting it commit. Parsing done ahead of the
+    transaction (``_parse_ahead``) is charged as if done inside. Celery adds real soft and hard
+    limits on top (``workflows.tasks``)."""
 
     def __init__(self, limit: float) -> None:
         self.limit = limit
