@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.inbound.intake import _HEADER_END, _MESSAGE_ID, header_message_id
+from workflows.inbound.intake import _MESSAGE_ID, header_message_id
 
-PIECES = [b"\n", b"\r\n", b"Message-ID:", b"message-id: ", b"MESSAGE-ID:", b"X-Message-ID: ",
+_HEADER_END = re.compile(rb"\r?\n\r?\n")  # what the header block ends with, as a regex
+
+PIECES = [b"\n", b"\r\n", b"\r", b"Message-ID:", b"message-id: ", b"MESSAGE-ID:", b"X-Message-ID: ",
           b"<", b">", b" ", b"\t", b"a@b.example", b"x", b"\n\n", b"\xc3\xa9"]
 
 

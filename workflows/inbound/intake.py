@@ -28,7 +28,6 @@ from workflows.storage.db import Database, DatabaseUnavailable
 from workflows.storage.models import InboundMessage
 
 # Header block only; Message-ID may be folded onto the next line (RFC 5322 2.2.3).
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^\s<>]{1,990})>?", re.I | re.M)
 
 log = logging.getLogger(__name__)
@@ -62,13 +61,23 @@ class AcceptResult:
     message_id: str | None
 
 
+def _header_end(raw: bytes, limit: int) -> int:
+    """Where the header block ends: the start of the first ``\r?\n\r?\n``, or ``limit``.
+    Two bytes.find() calls instead of that regex, which steps through every byte in Python's
+    engine: with the lower-cased search below, ``header_message_id`` of a bench mail (a 2 KB
+    header block) went from 35 to 11 us of CPU (issue 15)."""
+    ends = [i for i in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if i != -1]
+    if not ends:
+        return limit
+    first = min(ends)
+    return first - 1 if first and raw[first - 1] == 0x0D else first
+
+
 def header_message_id(raw: bytes) -> str | None:
     """The Message-ID from the header block, without parsing the message (cheap)."""
-    end = _HEADER_END.search(raw, 0, 256 * 1024)
-    head = raw[: end.start()] if end else raw[: 256 * 1024]
-    # The field name is found in a lower-cased copy (C speed), the regex tried only there:
-    # searched with re.I | re.M from every byte of a 3 KB header block it took 80 us a mail
-    # (issue 15's bench), as much as the rest of accepting one.
+    head = raw[: _header_end(raw, 256 * 1024)]
+    # The field name is found in a lower-cased copy (C speed), the regex tried only there
+    # (the same answer as a search of the block with _MESSAGE_ID, a test checks).
     lowered = head.lower()
     at = lowered.find(b"message-id:")
     while at != -1:
