@@ -47,6 +47,9 @@ from workflows.storage.models import Case, InboundMessage
 
 log = logging.getLogger(__name__)
 
+# A message still to process: committed, or left ``processing`` by an older version.
+_UNPROCESSED = (MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value)
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessResult:
@@ -149,8 +152,7 @@ def _count_attempts(rt: Runtime, inbound_ids: Sequence[int]) -> tuple[list[int],
     rolls back, paid once per batch (per message on Celery, one id per task)."""
     limit = rt.settings.process_max_attempts
     wanted = list(inbound_ids)
-    live = (InboundMessage.status.in_([MessageStatus.RECEIVED.value,
-                                       MessageStatus.PROCESSING.value]))
+    live = (InboundMessage.status.in_(_UNPROCESSED))
     with rt.db.transaction() as session:
         counted = session.execute(
             update(InboundMessage)
@@ -171,8 +173,7 @@ def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int)
     for row in session.scalars(
         select(InboundMessage)
         .where(InboundMessage.id.in_([i for i in wanted if i not in counted]),
-               InboundMessage.status.in_([MessageStatus.RECEIVED.value,
-                                          MessageStatus.PROCESSING.value]),
+               InboundMessage.status.in_(_UNPROCESSED),
                InboundMessage.attempts >= limit)
         .with_for_update()
     ):
@@ -194,10 +195,10 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int]
     transaction re-checks each row's status, so a row another worker processed meanwhile is
     skipped as before; a row missing here is parsed there. The seconds count against the
     message's time limit as if it had been parsed inside."""
-    pending = [MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value]
     with rt.db.reading() as conn:
         raws = conn.execute(select(InboundMessage.id, InboundMessage.raw).where(
-            InboundMessage.id.in_(list(inbound_ids)), InboundMessage.status.in_(pending))).all()
+            InboundMessage.id.in_(list(inbound_ids)),
+            InboundMessage.status.in_(_UNPROCESSED))).all()
     parsed: dict[int, tuple[ParsedMail, float]] = {}
     for inbound_id, raw in raws:
         started = time.monotonic()
@@ -221,8 +222,7 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
         rows = session.scalars(
             select(InboundMessage)
             .where(InboundMessage.id.in_(list(inbound_ids)),
-                   InboundMessage.status.in_([MessageStatus.RECEIVED.value,
-                                              MessageStatus.PROCESSING.value]))
+                   InboundMessage.status.in_(_UNPROCESSED))
             .order_by(InboundMessage.id)
             .options(defer(InboundMessage.raw))  # parsed ahead; loaded if needed after all
             .with_for_update()
@@ -299,8 +299,7 @@ def _record_failure_alone(rt: Runtime, inbound_id: int, exc: BaseException) -> N
     """``_record_failure`` in a transaction of its own (the attempt's was rolled back)."""
     with rt.db.transaction() as session:
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
-        if row is not None and row.status in (MessageStatus.RECEIVED.value,
-                                              MessageStatus.PROCESSING.value):
+        if row is not None and row.status in _UNPROCESSED:
             _record_failure(row, exc, rt.settings.process_max_attempts)
 
 

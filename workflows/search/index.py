@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from workflows.storage.bulk import insert_buffer
 from workflows.storage.fulltext import FTS_TABLE
 from workflows.storage.models import Case, CaseUpdate, Contact, Organization, SearchDocument
 
@@ -63,24 +62,13 @@ def update_document(update: Mapping[str, Any], update_id: int) -> dict[str, Any]
 
 
 def index_update(session: Session, update: CaseUpdate) -> None:
-    """Add the document of a new update: its visible text and who wrote it.
-
-    In processing's batch (an insert buffer on the session) the row is written after the
-    batch's one flush, when the update has its id; elsewhere the update is flushed now.
-    (Processing's own replies skip the ORM altogether: ``workflows.inbound.apply``.)"""
-    def values() -> dict[str, Any]:
-        return update_document({"case_id": update.case_id, "author": update.author,
-                                "author_name": update.author_name,
-                                "visible_text": update.visible_text,
-                                "created_at": update.created_at}, update.id)
-
-    buffer = insert_buffer(session)
-    if buffer is not None and update.id is None:
-        buffer.add_after_flush(SearchDocument.__table__, values)  # type: ignore[arg-type]
-        return
+    """Add the document of a new update: its visible text and who wrote it. (Processing's
+    batch writes its replies' documents without the ORM: ``workflows.inbound.apply``.)"""
     if update.id is None:
         session.flush()
-    session.add(SearchDocument(**values()))
+    session.add(SearchDocument(**update_document(
+        {"case_id": update.case_id, "author": update.author, "author_name": update.author_name,
+         "visible_text": update.visible_text, "created_at": update.created_at}, update.id)))
 
 
 def refresh_organization(session: Session, organization_id: int, name: str) -> None:

@@ -31,19 +31,12 @@ class InsertBuffer:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
-        self._later: list[tuple[Table, Callable[[], dict[str, Any]]]] = []
         self._returning: dict[tuple[Table, str],
                               list[tuple[dict[str, Any], Callable[[int], None]]]] = {}
         self._updates: dict[tuple[Table, int], dict[str, Any]] = {}
 
     def add(self, table: Table, values: dict[str, Any]) -> None:
         self._rows.setdefault((table, frozenset(values)), []).append(values)
-
-    def add_after_flush(self, table: Table, values: Callable[[], dict[str, Any]]) -> None:
-        """A row whose values need what the ORM flush assigns (a new update's id): computed
-        by ``write``, after the flush. Saves a flush per message (issue 15: the search
-        document of each update flushed the session, 40% of processing)."""
-        self._later.append((table, values))
 
     def add_returning(self, table: Table, values: dict[str, Any], key: str,
                       on_id: Callable[[int], None]) -> None:
@@ -77,9 +70,6 @@ class InsertBuffer:
                 on_id(ids[values[key]])
             written += len(pending)
         self._returning.clear()
-        for table, later in self._later:
-            self.add(table, later())
-        self._later.clear()
         for (table, _columns), rows in self._rows.items():
             session.execute(insert(table), rows)
             written += len(rows)
