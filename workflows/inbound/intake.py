@@ -15,16 +15,15 @@ import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from workflows.domain import MessageStatus
-from workflows.storage.db import Database, DatabaseUnavailable
+from workflows.storage.db import Database
 from workflows.storage.models import InboundMessage
 
 # Header block only; Message-ID may be folded onto the next line (RFC 5322 2.2.3).
@@ -136,24 +135,13 @@ def accept_many(
         return [_accept_batch(db, [item], [digest], now)[0] for item, digest in pairs]
 
 
-@contextmanager
-def _transaction(db: Database) -> Iterator[Connection]:
-    """A Core connection in one transaction (committed on success), with the database's errors
-    as ``Database.transaction`` gives them."""
-    try:
-        with db.engine.begin() as conn:
-            yield conn
-    except OperationalError as exc:
-        raise DatabaseUnavailable(f"database error: {exc.orig}") from exc
-
-
 def _accept_batch(
     db: Database,
     items: Sequence[tuple[bytes, Envelope]],
     digests: list[str],
     now: dt.datetime,
 ) -> list[AcceptResult]:
-    with _transaction(db) as conn:
+    with db.writing() as conn:
         existing = {
             sha: (row_id, mid)
             for sha, row_id, mid in conn.execute(_KNOWN, {"digests": sorted(set(digests))})
