@@ -8,6 +8,7 @@ routing decides on are interpreted; everything else travels as (name, decoded va
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -29,6 +30,16 @@ _SIMPLE_MAILBOX = re.compile(r"\s*([^\"<>,;:()\\]*?)\s*<([^<>\s,;:()\"\\@]+@[^<>
 _BARE_ADDRESS = re.compile(r"\s*([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)\s*")
 _MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
 _COMMENT = re.compile(r"\([^()]*\)")
+# RFC 5322 3.3's date-time as nearly every client writes it: "Mon, 2 Dec 2026 10:14:00 +0100",
+# anything after the zone (a "(UTC)" comment) ignored, as parsedate_to_datetime ignores it.
+_COMMON_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-])([0-9]{2})([0-9]{2})(?:\s.*)?",
+    re.S,
+)
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
 def decode_value(value: str) -> tuple[str, str | None]:
@@ -149,6 +160,9 @@ def date(value: str | None) -> tuple[dt.datetime | None, list[Defect]]:
     value = value.strip()[:200]
     if not value:
         return None, [Defect("date", "empty Date header")]
+    common = common_date(value)
+    if common is not None:
+        return common, []
     try:
         parsed = parsedate_to_datetime(value)
     except (ValueError, TypeError, IndexError, OverflowError):
@@ -165,6 +179,30 @@ def date(value: str | None) -> tuple[dt.datetime | None, list[Defect]]:
         problem = f"zone not understood in {value!r}; assumed UTC"
         return parsed.replace(tzinfo=dt.UTC), [Defect("date", problem)]
     return None, [Defect("date", f"unparsable Date {value!r}")]
+
+
+def common_date(value: str) -> dt.datetime | None:
+    """``parsedate_to_datetime``'s answer for the common shape with a numeric zone other than
+    -0000 (RFC 5322 3.3: UTC, zone unknown) and a year from 1900, else None: one regex and no
+    token shuffling (the bench mail's Date 40k -> 26k instructions, callgrind)."""
+    match = _COMMON_DATE.fullmatch(value)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
+    if int(year) < 1900 or (sign == "-" and not offset):
+        return None
+    try:
+        return dt.datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute),
+                           int(second or 0), tzinfo=_zone(-offset if sign == "-" else offset))
+    except ValueError:  # out of range: the general path reports it
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(offset: int) -> dt.timezone:
+    """The zone ``parsedate_to_datetime`` makes for ``offset`` seconds, made once (6k instr.)."""
+    return dt.timezone(dt.timedelta(seconds=offset))
 
 
 def auth_results(values: list[str]) -> tuple[AuthResult, ...]:
