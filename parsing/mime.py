@@ -84,11 +84,7 @@ class Part:
         return self.buf[self.start : self.end]
 
     def get(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
+        return _first(self.headers, name.lower())
 
     def get_all(self, name: str) -> list[str]:
         wanted = name.lower()
@@ -140,7 +136,8 @@ def _build(
 ) -> Part:
     where = f"part {path}" if path else "headers"
     headers, body_start, problems = parse_headers(buf, start, end)
-    tree.defects.extend(Defect(where, p) for p in problems)
+    if problems:
+        tree.defects.extend(Defect(where, p) for p in problems)
     ctype, params, problem = parse_content_type(_first(headers, "content-type"), default)
     if problem:
         tree.defects.append(Defect(where, problem))
@@ -347,8 +344,9 @@ def _decode_fields(
 
 
 def _first(headers: list[tuple[str, str]], lower_name: str) -> str | None:
+    size = len(lower_name)
     for key, value in headers:
-        if key.lower() == lower_name:
+        if len(key) == size and key.lower() == lower_name:  # most names differ in length
             return value
     return None
 
