@@ -101,11 +101,12 @@ AUTO_SUBJECT = re.compile(
     r"|الرد التلقائي|رد تلقائي|خارج المكتب|स्वचालित उत्तर|कार्यालय से बाहर|স্বয়ংক্রিয় উত্তর"
     r"|자동 응답|자동 회신|부재중"
     r"|vacation(?: reply| notice| message)?|away from (?:the|my) office|on vacation)"
-    r"\s*(?:[:：(]|$)"
-    # Lotus Notes: "Jane Doe is out of the office."
-    r"|(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)",
+    r"\s*(?:[:：(]|$)",
     re.I,
 )
+# Lotus Notes: "Jane Doe is out of the office." Apart from AUTO_SUBJECT, which needs only
+# ``match``, so that this one is searched only in a subject that holds "is out of ".
+NOTES_AWAY_SUBJECT = re.compile(r"(?:^|\s)is out of (?:the )?office(?:[\s.:]|$)", re.I)
 
 
 AUTO_PHRASE = re.compile(r"out of (?:the )?office|automatic reply|auto-?reply|abwesenheit", re.I)
@@ -119,6 +120,11 @@ CHALLENGE_SUBJECT = re.compile(
     r"|boxbe|mailblocks|awaiting your (?:approval|verification)|please verify|tmda"
     r"|challenge.?response|requires? (?:your )?verification",
     re.I,
+)
+# Every CHALLENGE_SUBJECT match holds one of these words, as re.I reads letters (a bytes pattern
+# for ``reference.ascii_folded`` text): a subject without any is not searched.
+CHALLENGE_SUBJECT_HINT = re.compile(
+    rb"confirm|verif|human|arrest|boxbe|mailblocks|awaiting|tmda|challenge"
 )
 
 

@@ -190,7 +190,9 @@ def _search_text(text: str, html: str | None, text_from_html: bool) -> str:
     body = keyword_windows(_head_and_tail(text))
     if html and not text_from_html:
         extra = keyword_windows(_head_and_tail(strip_tags(html)))
-        if extra and " ".join(extra.split()) != " ".join(body.split()):
+        # Equal word lists are equal texts up to whitespace, without joining them: 37k -> 23k
+        # instructions for the bench mail (callgrind).
+        if extra and extra.split() != body.split():
             body = body + "\n\n" + extra
     return _WHITESPACE_RUN.sub(r"\1", body)
 

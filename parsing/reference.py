@@ -52,7 +52,8 @@ _FOLD = {0x17F: "s", 0x130: "i", 0x131: "i", 0x212A: "k"}
 _NUMBER_STARTS = (b"case", b"tsup", b"ticket")
 
 
-def _folded(text: str) -> bytes:
+def ascii_folded(text: str) -> bytes:
+    """``text`` as re.I compares it to ASCII letters: one lower-case byte a character."""
     if not text.isascii() and any(c in text for c in "\u017f\u0130\u0131\u212a"):
         text = text.translate(_FOLD)
     return text.encode("ascii", "replace").lower()
@@ -62,7 +63,7 @@ def _bare_number_matches(text: str) -> list[re.Match[str]]:
     """``list(BARE_NUMBER_RE.finditer(text))``: every match begins with one of
     ``_NUMBER_STARTS`` (as re.I reads them), so trying only there gives the same leftmost,
     non-overlapping matches."""
-    folded = _folded(text)
+    folded = ascii_folded(text)
     candidates = sorted({at for word in _NUMBER_STARTS for at in _find_all(folded, word)})
     found: list[re.Match[str]] = []
     end = 0
@@ -109,7 +110,11 @@ def make_message_id(number: str, key: bytes, domain: str) -> str:
 
 def verify(candidate: TokenCandidate, key: bytes) -> bool:
     """True when the candidate's MAC is the one ``key`` gives its number (constant time)."""
-    return hmac.compare_digest(candidate.mac.lower(), sign(candidate.number, key))
+    return _verify(candidate.number, candidate.mac, key)
+
+
+def _verify(number: str, mac: str, key: bytes) -> bool:
+    return hmac.compare_digest(mac.lower(), sign(number, key))
 
 
 def find_in_message_ids(ids: tuple[str, ...]) -> list[TokenCandidate]:
@@ -153,20 +158,35 @@ def collect(
 
     Bare numbers exclude those that appear inside a token: a token is a reference, not a mention.
     """
-    found = (
-        find_in_message_ids(thread_ids)
-        + find_tokens(subject, ReferenceSource.SUBJECT)
-        + find_tokens(body, ReferenceSource.BODY)
-    )
-    unique: dict[tuple[str, str, ReferenceSource], TokenCandidate] = {}
-    for token in found:
-        unique.setdefault((token.number, token.mac, token.source), token)
+    # One TOKEN_RE scan of subject + "\n" + body serves the subject's tokens, the body's and the
+    # text stripped of them, instead of three scans (collect 314k -> 259k instructions for the
+    # bench mail, callgrind). Only a token that runs from the subject's end across the "\n"
+    # (its "\s?") needs the two parts scanned apart.
+    searched = subject + "\n" + body
+    matches = list(TOKEN_RE.finditer(searched))
+    cut = len(subject) + 1
+    if any(m.start() < cut <= m.end() for m in matches):
+        in_subject = list(TOKEN_RE.finditer(subject))
+        in_body = list(TOKEN_RE.finditer(body))
+    else:
+        in_subject = [m for m in matches if m.start() < cut]
+        in_body = [m for m in matches if m.start() >= cut]
+    found = [(canonical_number(m.group(1)), m.group(2).lower(), ReferenceSource.SUBJECT)
+             for m in in_subject]
+    found += [(canonical_number(m.group(1)), m.group(2).lower(), ReferenceSource.BODY)
+              for m in in_body]
+    unique = dict.fromkeys([(t.number, t.mac, t.source) for t in find_in_message_ids(thread_ids)]
+                           + found)
     tokens = tuple(
-        TokenCandidate(t.number, t.mac, t.source, verify(t, key)) if key is not None else t
-        for t in unique.values()
+        TokenCandidate(number, mac, source, None if key is None else _verify(number, mac, key))
+        for number, mac, source in unique
     )
-    stripped = TOKEN_RE.sub(" ", subject + "\n" + body)
+    parts: list[str] = []
+    at = 0
+    for match in matches:
+        parts += (searched[at : match.start()], " ")
+        at = match.end()
+    stripped = "".join(parts) + searched[at:]
     tokened = {t.number for t in tokens}
     bare = tuple(n for n in find_bare_numbers(stripped) if n not in tokened)
     return tokens, bare
-
