@@ -73,11 +73,16 @@ class Applied:
     outbound_ids: tuple[int, ...]
 
 
+# Built once: nh3.clean() builds its allow-list for every call, 35 -> 26 us of a bench mail's
+# HTML (400 bench replies, CPU time; the same output).
+_CLEANER = nh3.Cleaner(url_schemes={"http", "https", "mailto", "cid"})
+
+
 def sanitize_html(html: str | None) -> str | None:
     """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list)."""
     if not html:
         return None
-    return nh3.clean(html[:2_000_000], url_schemes={"http", "https", "mailto", "cid"})
+    return _CLEANER.clean(html[:2_000_000])
 
 
 def store_attachments(session: Session, settings: Settings, row: InboundMessage,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, load_only
 
 from parsing import ParsedMail, parse
 from workflows.domain import MessageStatus
@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 
 # A message still to process: committed, or left ``processing`` by an older version.
 _UNPROCESSED = (MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value)
+# The columns of a batch's rows that processing reads.
+_LOADED = (InboundMessage.id, InboundMessage.message_id, InboundMessage.mailbox,
+           InboundMessage.envelope_from, InboundMessage.status, InboundMessage.attempts,
+           InboundMessage.outcome, InboundMessage.reason, InboundMessage.case_id,
+           InboundMessage.error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +229,11 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
             .where(InboundMessage.id.in_(list(inbound_ids)),
                    InboundMessage.status.in_(_UNPROCESSED))
             .order_by(InboundMessage.id)
-            .options(defer(InboundMessage.raw))  # parsed ahead; loaded if needed after all
+            # Only what deciding, applying and the result read: the raw bytes were parsed
+            # ahead, and the JSON and date columns are written, not read (loading them cost
+            # 23-29 -> 13 us a message, 200-row batches, CPU time). Any other column loads on
+            # first use.
+            .options(load_only(*_LOADED))
             .with_for_update()
         ).all()
         limit = rt.settings.process_time_limit

@@ -59,11 +59,14 @@ def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable
     session.info["contacts_by_email"] = contacts
     first_ids: dict[tuple[str, str], int] = {}
     mids = sorted({r.message_id for r in rows if r.message_id})
+    # The mailboxes too: the index is (mailbox, message_id), and without its first column
+    # the query read the whole index (SQLite) or table (PostgreSQL) for every batch.
+    mailboxes = sorted({r.mailbox for r in rows if r.message_id})
     for chunk in _chunks(mids):
         for mailbox, message_id, first in session.execute(
             select(InboundMessage.mailbox, InboundMessage.message_id,
                    func.min(InboundMessage.id))
-            .where(InboundMessage.message_id.in_(chunk))
+            .where(InboundMessage.mailbox.in_(mailboxes), InboundMessage.message_id.in_(chunk))
             .group_by(InboundMessage.mailbox, InboundMessage.message_id)
         ):
             if message_id is not None:  # the IN (...) above: never NULL here
