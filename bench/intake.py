@@ -15,7 +15,9 @@ Each is driven by Postfix's ``smtp-source -s 20 -m 5000 -l 4096`` with a new con
 message and with reused connections (``-d``); rounds alternate the servers (each round starting
 with another one) so that other load on the machine hits them alike, and the best round counts;
 the ratio of each round to that round's bare figure is printed too (min/median/max), the
-steadier figure on a shared machine. Before the load each server takes one warm-up message
+steadier figure on a shared machine, and so is the CPU time the server's process (for
+``serve``: the listener's, not its worker's) spent per message during the load (utime + stime
+from /proc), steadier still. Before the load each server takes one warm-up message
 (``serve``: until it is decided, so the worker process is up): what is timed is the running
 gateway, not its start-up. Then end-to-end latency: ``serve`` at a fixed offered rate,
 ``processed_at - received_at`` read from the database (p50, p99).
@@ -194,9 +196,17 @@ def stored(child: Child) -> int:
         return int(conn.execute("select count(*) from inbound_messages").fetchone()[0])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far, its own threads only (not children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(args: argparse.Namespace, tool: str, workdir: Path
-               ) -> dict[tuple[str, bool], list[float]]:
+               ) -> tuple[dict[tuple[str, bool], list[float]], dict[tuple[str, bool], list[float]]]:
+    """msg/s and the server process's CPU us per message, per (server, reuse), per round."""
     rates: dict[tuple[str, bool], list[float]] = {}
+    cpu: dict[tuple[str, bool], list[float]] = {}
     names = ("bare", "intake", "serve")
     for round_ in range(args.rounds):
         for reuse in (False, True):
@@ -205,9 +215,17 @@ def throughput(args: argparse.Namespace, tool: str, workdir: Path
                 child = start(name, workdir)
                 try:
                     warm_up(child)
+                    # What the previous server left dirty in the page cache (tens of MB with
+                    # serve's processing) is written out now, not during this load: its
+                    # writeback slowed the next server's fsyncs (commit p50 4-6 ms after a
+                    # bare round, 7-14 ms right after a serve round), whichever came next.
+                    os.sync()
                     began = time.monotonic()
+                    cpu_before = cpu_seconds(child.proc.pid)
                     seconds = smtp_source(tool, child.port, args.messages, args.sessions,
                                           args.size, reuse)
+                    cpu.setdefault((name, reuse), []).append(
+                        (cpu_seconds(child.proc.pid) - cpu_before) / args.messages * 1e6)
                     if child.home is not None and stored(child) != args.messages + 1:
                         raise SystemExit(f"{name}: {stored(child) - 1} rows for "
                                          f"{args.messages} messages")
@@ -222,10 +240,11 @@ def throughput(args: argparse.Namespace, tool: str, workdir: Path
                 rate = args.messages / seconds
                 rates.setdefault((name, reuse), []).append(rate)
                 print(f"  round {round_ + 1} {name:6} {'-d' if reuse else '  '} "
-                      f"{rate:7.0f} msg/s", file=sys.stderr, flush=True)
+                      f"{rate:7.0f} msg/s {cpu[(name, reuse)][-1]:5.0f} us CPU a message",
+                      file=sys.stderr, flush=True)
                 if child.home is not None:
                     shutil.rmtree(child.home, ignore_errors=True)
-    return rates
+    return rates, cpu
 
 
 def latency(args: argparse.Namespace, workdir: Path) -> tuple[list[float], float]:
@@ -289,7 +308,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]]) -> None:
+def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]],
+           cpu: dict[tuple[str, bool], list[float]]) -> None:
     print(f"intake: {args.messages} messages of {args.size} bytes over {args.sessions} "
           f"sessions (smtp-source), best of {args.rounds} rounds; SQLite synchronous=FULL")
     print(f"{'':34}{'new connection':>22}{'reused (-d)':>22}")
@@ -312,6 +332,13 @@ def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]])
                                             strict=True)]
             cells.append(f"{min(ratios):.2f} / {statistics.median(ratios):.2f} / "
                          f"{max(ratios):.2f}")
+        print(f"{labels[name]:34}" + "".join(f"{c:>22}" for c in cells))
+    print("server process CPU us a message (min / median / max):")
+    for name in ("bare", "intake", "serve"):
+        cells = []
+        for reuse in (False, True):
+            us = cpu[(name, reuse)]
+            cells.append(f"{min(us):.0f} / {statistics.median(us):.0f} / {max(us):.0f}")
         print(f"{labels[name]:34}" + "".join(f"{c:>22}" for c in cells))
 
 
@@ -339,9 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as tmp:
         workdir = Path(tmp)
-        rates = throughput(args, tool, workdir)
+        rates, cpu = throughput(args, tool, workdir)
         waits, offered = latency(args, workdir)
-    report(args, rates)
+    report(args, rates, cpu)
     ms = [w * 1000 for w in waits]
     print(f"end to end (serve, 250 -> decision) at {offered:.0f} msg/s offered for "
           f"{args.seconds:.0f} s: p50 {percentile(ms, 0.5):.0f} ms, p99 "

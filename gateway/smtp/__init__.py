@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from gateway.smtp.handler import IntakeHandler
+from gateway.smtp.protocol import mail_on_the_way
 from gateway.smtp.server import SmtpListener
 from gateway.smtp.writer import GroupCommitWriter
 from workflows.inbound.dispatch import Dispatcher
@@ -29,6 +30,8 @@ def start_listener(settings: Settings, db: Database, dispatcher: Dispatcher, *,
     writer.start()
     handler = IntakeHandler(settings, writer, lmtp=settings.smtp.lmtp)
     listener = SmtpListener(settings.smtp, handler, writer)
+    sessions = listener.sessions
+    writer.expecting = lambda batch: mail_on_the_way(sessions, batch, writer.answered)
     try:
         listener.start()
     except BaseException:

@@ -87,7 +87,11 @@ class IntakeHandler:
         rcpt_tos = tuple(envelope.rcpt_tos)
         self.in_flight += 1
         try:
-            result = await self.writer.accept(raw, self._envelope(session, envelope, rcpt_tos))
+            result = await self.writer.accept(raw, self._envelope(session, envelope, rcpt_tos),
+                                              origin=server)
+            # Which batch answered it (see protocol.mail_on_the_way); it may be a later one
+            # when the loop was slow to wake this session: then it waits for it once more.
+            server.answered_by = self.writer.answered  # type: ignore[attr-defined]
         except WriterFull:
             log.warning("intake queue full; answering 452 to %s", _peer(session))
             return self._per_recipient(replies.SYSTEM_FULL, rcpt_tos)

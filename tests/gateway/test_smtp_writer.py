@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from sqlalchemy import func, select
@@ -90,3 +91,13 @@ def test_closed_writer_takes_nothing(rt, make_writer, dispatched):
         _accept_all(writer, [_raw(1)])
     with rt.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+def test_every_committed_mail_gets_its_accepted_line(rt, make_writer, dispatched, caplog):
+    """Lines of one batch are written while the next commits (or when the writer idles)."""
+    caplog.set_level(logging.INFO, logger="workflows.inbound.intake")
+    writer = make_writer(rt.db, dispatched, window=0.0)
+    results = [r for n in range(3) for r in _accept_all(writer, [_raw(n)])]
+    writer.close()
+    lines = [r for r in caplog.records if getattr(r, "event", None) == "mail.accepted"]
+    assert sorted(r.inbound_id for r in lines) == sorted(r.inbound_id for r in results)

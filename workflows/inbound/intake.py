@@ -119,7 +119,20 @@ def accept_many(
     *,
     now: dt.datetime | None = None,
 ) -> list[AcceptResult]:
+    """``commit_many``, then ``log_accepted``: one result per item, in order."""
+    results = commit_many(db, items, now=now)
+    log_accepted(items, results)
+    return results
+
+
+def commit_many(
+    db: Database,
+    items: Sequence[tuple[bytes, Envelope]],
+    *,
+    now: dt.datetime | None = None,
+) -> list[AcceptResult]:
     """Commit many messages in one transaction (group commit), one result per item, in order.
+    Logs nothing (``log_accepted`` does, once the caller has answered).
 
     One fsync for the batch is what makes durable intake cheap. A concurrent writer inserting the
     same bytes makes the batch fail its unique check; then each item is retried on its own.
@@ -157,19 +170,28 @@ def _accept_batch(
                 created[sha] = (row_id, mid)
     results = []
     seen: set[str] = set()
-    announce = log.isEnabledFor(logging.INFO)
     for digest in digests:
         if digest in created:
             row_id, mid = created[digest]
             results.append(AcceptResult(row_id, digest not in seen, mid))
-            if announce and digest not in seen:
-                row = new_rows[digest]
-                log.info("mail accepted", extra={
-                    "event": "mail.accepted", "inbound_id": row_id, "message_id": mid,
-                    "mailbox": row["mailbox"], "size": row["size"],
-                    "transport": row["transport"]})
             seen.add(digest)
         else:
             row_id, mid = existing[digest]
             results.append(AcceptResult(row_id, False, mid))
     return results
+
+
+def log_accepted(items: Sequence[tuple[bytes, Envelope]], results: Sequence[AcceptResult]
+                 ) -> None:
+    """One ``mail.accepted`` line at INFO per message a commit kept for the first time. Acts.
+
+    Apart from the commit so that the SMTP writer can send its 250s first: twenty of these
+    lines were ~0.35-0.7 ms (17-34 us each) between a batch's fsync and its replies."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for (raw, envelope), result in zip(items, results, strict=True):
+        if result.created:
+            log.info("mail accepted", extra={
+                "event": "mail.accepted", "inbound_id": result.inbound_id,
+                "message_id": result.message_id, "mailbox": envelope.mailbox.lower(),
+                "size": len(raw), "transport": envelope.transport})
