@@ -17,7 +17,8 @@ from parsing import tnef
 from parsing.attachments import content_id, extract_uuencoded, filename, forwarded_name, guess_type
 from parsing.decode import decode_text, unflow
 from parsing.htmltext import html_to_text
-from parsing.mime import Part, Tree, parse_headers, parse_params
+from parsing.mime import Part, Tree, parse_params
+from parsing.mimeheaders import parse_headers
 from parsing.model import Attachment, Defect
 
 MAX_TEXT_BYTES = 4 * 1024 * 1024  # bytes of one body part decoded to text

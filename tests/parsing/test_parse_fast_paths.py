@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsing import headers, mime
+from parsing import headers, mime, mimeheaders
 
 SETTINGS = settings(
     max_examples=500,
@@ -47,16 +47,16 @@ def header_block(draw: st.DrawFn) -> bytes:
 @given(header_block(), st.integers(0, 3))
 def test_common_block_reads_what_the_field_loop_reads(block: bytes, offset: int) -> None:
     buf = b"x" * offset + block
-    fast = mime.common_block(buf, offset, len(buf))
+    fast = mimeheaders.common_block(buf, offset, len(buf))
     problems: list[str] = []
-    general = mime.read_fields(buf, offset, offset, len(buf), problems)
+    general = mimeheaders.read_fields(buf, offset, offset, len(buf), problems)
     assert fast is None or (fast == general and problems == [])
 
 
 def test_common_block_reads_a_folded_crlf_header() -> None:
     block = b"Received: from a\r\n\tby b;\r\n Mon\r\nSubject:  Hi \r\nX-Empty:\r\n\r\nbody"
     fields = [("Received", "from a\tby b; Mon"), ("Subject", "Hi"), ("X-Empty", "")]
-    assert mime.common_block(block, 0, len(block)) == (fields, block.index(b"body"))
+    assert mimeheaders.common_block(block, 0, len(block)) == (fields, block.index(b"body"))
 
 
 TYPES = ["text/plain", "Multipart/Alternative", "a/b", " text/html ", "text", "text/", "x/é", ""]
