@@ -55,9 +55,12 @@ class Facts:
 
     def tokens(self, name: str) -> set[str]:
         """Comma/semicolon-separated lower-case values of every ``name`` field."""
+        values = self.headers.get(name)
+        if not values:  # most mail has no Precedence or X-Auto-Response-Suppress field
+            return set()
         return {
             t.strip().lower()
-            for value in self.headers.get(name, [])
+            for value in values
             for t in re.split(r"[,;]", value)
             if t.strip()
         }
@@ -190,7 +193,7 @@ def _arf(f: Facts) -> bool:
 
 # --- AUTO_REPLY: autoresponders, RFC 3834 -------------------------------------------------
 
-_AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+_AUTO_HEADERS = frozenset({"x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply"})
 
 
 @rule("auto_submitted", "Auto-Submitted other than 'no' (RFC 3834 5.1)")
@@ -201,6 +204,8 @@ def _auto_submitted(f: Facts) -> bool:
 
 @rule("x_autoreply", "X-Autoreply / X-Autorespond style header from an autoresponder")
 def _x_autoreply(f: Facts) -> bool:
+    if _AUTO_HEADERS.isdisjoint(f.headers):  # one set operation for the usual mail
+        return False
     return any(f.first(h).lower() not in ("no", "false", "0") for h in _AUTO_HEADERS if f.has(h))
 
 
@@ -261,9 +266,12 @@ def _list_unsubscribe(f: Facts) -> bool:
     return f.has("list-unsubscribe")
 
 
+_LIST_HEADERS = frozenset({"list-post", "list-help", "list-subscribe", "list-owner"})
+
+
 @rule("list_headers", "has another RFC 2369 List-* field (Post, Help, Subscribe, Owner, Archive)")
 def _list_headers(f: Facts) -> bool:
-    return any(f.has(h) for h in ("list-post", "list-help", "list-subscribe", "list-owner"))
+    return not _LIST_HEADERS.isdisjoint(f.headers)
 
 
 @rule("precedence_bulk", "Precedence: bulk, list or junk (RFC 3834 2 asks not to answer them)")
