@@ -84,12 +84,21 @@ def _preprocess(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         return []
-    lines = text.split("\n")
+    lines = split = text.split("\n")
     lines = _drop_pgp(lines)
     lines = _drop_unsubscribe_footer(lines)
-    lines = _unwrap_enclosed_quotes(lines)
-    lines = [_normalise_quote_prefix(_drop_alias_header(line)) for line in lines]
-    lines = join_wrapped_markers(lines)
+    # Whole-text tests spare the per-line passes where no line can need them (the steps above
+    # only drop lines, and "> " prefixes make neither string).
+    if "<<<" in text:
+        lines = _unwrap_enclosed_quotes(lines)
+    if '>>>>> "' in text:
+        lines = [_drop_alias_header(line) for line in lines]
+    if lines is not split:
+        text = "\n".join(lines)
+    lines, text = _normalise_quote_prefixes(lines, text)
+    lines = join_wrapped_markers(lines, text)
+    if lines and lines[0][:1].strip() and lines[-1][-1:].strip():
+        return lines  # nothing for the strip below to take (3k instructions a bench mail)
     return "\n".join(lines).strip().split("\n")
 
 
@@ -168,6 +177,20 @@ def _enclosed_key(line: str, mark: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+def _normalise_quote_prefixes(lines: list[str], text: str) -> tuple[list[str], str]:
+    """``_normalise_quote_prefix`` of every line, ``text`` being the lines joined; returns both.
+
+    Only the lines ``QUOTE_PREFIX_TO_REWRITE`` finds can change: one search over the text
+    instead of two calls a line (89k -> 43k instructions a bench mail, callgrind)."""
+    starts = [m.start() for m in P.QUOTE_PREFIX_TO_REWRITE.finditer("\n" + text)]
+    if not starts:
+        return lines, text
+    lines = lines.copy()
+    for i in P.line_numbers(text, starts):
+        lines[i] = _normalise_quote_prefix(lines[i])
+    return lines, "\n".join(lines)
+
+
 def _normalise_quote_prefix(line: str) -> str:
     # "JD> text", "| text" and "> > text" all become plain "> " quoting.
     if (">" not in line and "|" not in line) or len(line) > P.MAX_LINE:
@@ -199,6 +222,11 @@ def _classify(line: str) -> str:
         return EMPTY
     if not stripped.strip(P.DELIMITER_CHARS):
         return DELIMITER
+    if stripped[0] == ">":
+        # After blanks and ">" no signature or header rule can match (each starts with a word),
+        # so a quoted line is a marker or a quote: the marker rules alone decide (22k -> 15k
+        # instructions for a quoted sentence, callgrind).
+        return EMBEDDED if len(line) <= P.MAX_LINE and P.is_embedded(line) else QUOTE
     if len(line) <= P.MAX_LINE:
         m = P.LINE_KIND.match(line)
         if (m and m["signature"] is not None) or ("](" in line and P.is_signature(line)):
@@ -207,8 +235,6 @@ def _classify(line: str) -> str:
             return EMBEDDED
         if m:
             return HEADER
-    if stripped.startswith(">"):
-        return QUOTE
     if line.startswith("```"):
         return CODE_EITHER if P.CODE_CLOSE.match(line) else CODE_OPEN
     if stripped.startswith("```") and P.CODE_CLOSE.match(line):

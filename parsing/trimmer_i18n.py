@@ -54,8 +54,10 @@ CLOSERS: dict[str, tuple[str, ...]] = {
 _ALL = tuple(sorted({c for words in CLOSERS.values() for c in words}, key=len, reverse=True))
 # An ASCII line can only hold the ASCII closers: a third of the list (has_closer 3.9 -> 1.3 us).
 _ASCII = tuple(c for c in _ALL if c.isascii())
-_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                                "\u2066\u2067\u2068\u2069"))
+# Bidirectional marks (LRM, RLM, the embeddings/overrides and the isolates). A regex, not
+# str.translate with a dict: that rebuilds every non-ASCII line character by character
+# (5.4 -> 0.6 us for an 89-character line with an em dash, is_attribution on the bench mail).
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _TIME = re.compile(r"(?<!\d)\d{1,2}[:.]\d{2}(?!\d)")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 MAX_ATTRIBUTION = 400  # characters: a longer line is a paragraph, not an attribution
@@ -69,8 +71,8 @@ def has_closer(line: str) -> bool:
 
 def is_attribution(line: str) -> bool:
     """Whether ``line`` introduces a quoted message: "<when>, <who> <wrote>:" in any language."""
-    if not line.isascii():  # no bidirectional marks in ASCII; translate costs 2 us a line
-        line = line.translate(_BIDI)
+    if not line.isascii():  # no bidirectional marks in ASCII
+        line = _BIDI.sub("", line)
     text = line.strip().lstrip(">").strip()
     if not text or len(text) > MAX_ATTRIBUTION or text[-1] not in ":：":
         return False
