@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from tests.support import reply_to
@@ -54,6 +55,15 @@ def test_ingest_folder_prints_one_line_per_message(cli, desk, tmp_path):
         (folder / f"{i}.eml").write_bytes(
             b"From: x@y.example\r\nMessage-ID: <m%d@y>\r\nSubject: hi\r\n\r\nhello\r\n" % i)
     assert len(cli("ingest", str(tmp_path / "in")).out) == 3
+
+
+def test_ingest_leaves_the_garbage_collector_unfrozen(cli, desk, tmp_path):
+    """`ingest` freezes the collector only while it runs: a caller in the same process (these
+    tests, a script) keeps collecting its own garbage afterwards, even when a file fails."""
+    gc.unfreeze()
+    (tmp_path / "hi.eml").write_bytes(b"From: x@y.example\r\nSubject: hi\r\n\r\nhello\r\n")
+    cli("ingest", str(tmp_path / "hi.eml"), str(tmp_path / "missing.eml"))
+    assert gc.get_freeze_count() == 0
 
 
 def test_unreadable_path_is_one_line_error_and_nonzero(cli, desk, tmp_path):
