@@ -53,7 +53,8 @@ class SmtpSection(Section):
     size_limit: int = setting(25 * 1024 * 1024, "largest message in bytes (552 5.3.4 past it)",
                               ge=1)
     max_sessions: int = setting(200, "sessions at once; past it 421 4.3.2", ge=1)
-    group_commit_ms: float = setting(2.0, "how long DATA waits to share a commit", ge=0)
+    group_commit_ms: float = setting(2.0, "at most how long DATA waits to share a commit "
+                                   "(less once no other session is sending)", ge=0)
     max_sessions_per_ip: int = setting(20, "sessions from one client address; past it 421 4.7.0",
                                        ge=1)
     idle_timeout: float = setting(300.0, "seconds without a command (RFC 5321 4.5.3.2.7)", ge=1)

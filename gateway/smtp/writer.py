@@ -2,7 +2,8 @@
 
 Place in the flow: between the SMTP/LMTP handler (after DATA) and the durable boundary. The
 handler awaits ``accept`` on the event loop; the bytes are queued to one committer thread that
-gathers whatever other sessions queued within ``window`` (or up to ``max_batch`` messages),
+gathers whatever other sessions queued within ``window`` (or up to ``max_batch`` messages;
+the window ends early once ``expecting`` says no other session has mail on its way),
 commits them in ONE transaction, and only then resolves each session's future so it may answer
 250 (RFC 5321 6.1: a 250 takes responsibility for the message). One fsync per batch instead of
 one per message is what lets durable intake keep pace with a bare server.
