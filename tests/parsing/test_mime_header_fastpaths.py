@@ -1,4 +1,4 @@
-"""The parser's fast paths give what the general readers give, on generated input.
+"""The MIME and header readers' fast paths give what the general readers give, on generated input.
 
 Each fast path reads only the common shape and declines (None, or the general reader) for the
 rest; these properties check that wherever it answers, its answer is the general reader's.
