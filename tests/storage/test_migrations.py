@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
+from workflows.inbound.intake import Envelope, accept_many
 from workflows.storage.db import Database
 from workflows.storage.fulltext import include_name
-from workflows.storage.models import Base
+from workflows.storage.models import Base, InboundMessage
 
 
 def test_migrated_schema_matches_models(database_url):
@@ -28,3 +31,46 @@ def test_migrate_is_idempotent(database_url):
     db.migrate()
     db.check_current()
     db.dispose()
+
+
+def _compression_of(db: Database, inbound_id: int) -> tuple[str | None, bytes]:
+    with db.engine.connect() as conn:
+        method, raw = conn.execute(text(
+            "SELECT pg_column_compression(raw), raw FROM inbound_messages WHERE id = :i"),
+            {"i": inbound_id}).one()
+    return method, bytes(raw)
+
+
+def _lz4_available(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+            "WHERE name = 'default_toast_compression'")).scalar())
+
+
+def test_upgrading_to_lz4_keeps_stored_mail_and_compresses_new_mail_with_lz4(database_url):
+    """d1_lz4_toast: a mail stored before the upgrade (pglz) reads back byte for byte, and a
+    mail stored after is compressed with lz4; SQLite: the migration changes nothing."""
+    db = Database(database_url)
+    cfg = db._alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "c2_contacts")
+    mail = b"Subject: compressible\r\n\r\n" + b"The printer shows error 49.4C02.\r\n" * 300
+    before = accept_many(db, [(mail, Envelope(mailbox="care@desk.example"))])[0].inbound_id
+    db.migrate()
+    db.check_current()
+    after = accept_many(db, [(mail + b"again\r\n", Envelope(mailbox="care@desk.example"))]
+                        )[0].inbound_id
+    if db.dialect != "postgresql":
+        with db.session() as s:
+            assert s.get(InboundMessage, before).raw == mail
+        db.dispose()
+        return
+    old_method, old_raw = _compression_of(db, before)
+    new_method, new_raw = _compression_of(db, after)
+    lz4 = _lz4_available(db)
+    db.dispose()
+    assert old_raw == mail and new_raw == mail + b"again\r\n"
+    assert old_method == "pglz"
+    assert new_method == ("lz4" if lz4 else "pglz")
