@@ -8,9 +8,10 @@ PostgreSQL compresses a value when its row passes about 2 KB (TOAST), by default
 Every stored mail passes it: the raw bytes (5-10 KB), a reply's full text and sanitized HTML,
 its search document's body and ``tsvector``. pglz is slow to compress; lz4 (PostgreSQL 14 and
 later, when the server is built with it) compresses text like mail at several times the speed
-for a slightly larger result. Issue 15's bench (``bench/process.py`` on PostgreSQL, CPU time of
-the server's backends, 1,500 replies of 7.7 KB): about 500-550 -> 440-460 us of server CPU a
-mail, the inbound insert and the case update's the most of it.
+for a slightly larger result. Issue 15's bench (``bench/process.py`` on PostgreSQL, 2,000
+replies of 7.7 KB, CPU time of the server's backend around each statement, three alternated
+pairs): 500-593 -> 425-453 us of server CPU a mail; the inbound insert 85-95 -> 50-65, the case
+update's 55-67 -> 33-45 (the search document's stays ~220-250: its text search parser).
 
 Only the method for new values changes: stored values keep theirs and read as before (each
 compressed value records its method), so the upgrade rewrites nothing and takes no time. On
