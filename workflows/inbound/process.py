@@ -122,14 +122,21 @@ class _BatchFailed(Exception):
     """One message of a fast-path batch raised: redo the batch message by message."""
 
 
-def process_batch(rt: Runtime, inbound_ids: Sequence[int]) -> list[ProcessResult]:
+def process_batch(rt: Runtime, inbound_ids: Sequence[int], *, claimed: bool = False
+                  ) -> list[ProcessResult]:
     """Process ``inbound_ids`` in one transaction; one result per id, in order.
+
+    ``claimed``: ``intake.commit_many(claimed=True)`` has just created these rows with their
+    first attempt counted; nothing to count again.
 
     Fast path: the whole batch without savepoints or autoflush, flushed once, so the ORM
     writes each table's rows together. If any message raises, that transaction is rolled back
     and the batch is redone with a savepoint per message, so the failure stays with its message.
     """
-    first_tries, retries = _count_attempts(rt, inbound_ids)
+    if claimed:
+        first_tries, retries = sorted(inbound_ids), []
+    else:
+        first_tries, retries = _count_attempts(rt, inbound_ids)
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
     # Alone: a message that failed, or whose process died, at least once.
