@@ -303,11 +303,12 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     if flush:  # the writes belong to this attempt's time (the fast path flushes once)
         session.flush()
     budget.charge(started, "apply")
-    log.info("mail decided: %s/%s", decision.outcome.value, decision.reason.value, extra={
-        "event": "mail.decided", "inbound_id": row.id, "message_id": row.message_id,
-        "outcome": decision.outcome.value, "reason": decision.reason.value,
-        "case": applied.case_number,
-        "ms": round((time.perf_counter() - began) * 1000, 2)})
+    if log.isEnabledFor(logging.INFO):  # its extra fields cost more than the check
+        log.info("mail decided: %s/%s", decision.outcome.value, decision.reason.value, extra={
+            "event": "mail.decided", "inbound_id": row.id, "message_id": row.message_id,
+            "outcome": decision.outcome.value, "reason": decision.reason.value,
+            "case": applied.case_number,
+            "ms": round((time.perf_counter() - began) * 1000, 2)})
     return list(applied.outbound_ids)
 
 
