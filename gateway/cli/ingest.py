@@ -122,8 +122,11 @@ def _ingest(rt: Runtime, paths: list[str], mailbox: str) -> list[str]:
         # Group commit: the batch's raw bytes are durable before any is processed, each new
         # row with its first attempt counted (claimed), processed next by this process.
         accepted = accept_many(rt.db, envelopes, now=rt.now(), claimed=True)
-        fresh = [a.inbound_id for a in accepted if a.created]
-        processed = dict(zip(fresh, process_batch(rt, fresh, claimed=True), strict=True))
+        raws = {a.inbound_id: raw for (_src, raw), a in zip(batch, accepted, strict=True)
+                if a.created}
+        fresh = list(raws)
+        processed = dict(zip(fresh, process_batch(rt, fresh, claimed=True, raws=raws),
+                             strict=True))
         for (src, _raw), acc in zip(batch, accepted, strict=True):
             if acc.created:
                 r = processed[acc.inbound_id]
