@@ -31,6 +31,7 @@ builder, lazily and only there.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib.util
 import logging
 import os
@@ -40,7 +41,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_process_shutdown, worker_shutdown
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from workflows.clock.scheduler import run_pass
@@ -351,6 +357,21 @@ def _app_of(task: Task) -> TicketgateCelery:
 def _fresh_runtime_after_fork(**_: Any) -> None:
     # A forked pool process must not reuse connections opened by its parent.
     app.forget_runtime(dispose=False)
+    freeze_start_up()
+
+
+@worker_ready.connect
+def _freeze_main_process(**_: Any) -> None:
+    # The pools that run tasks in the main process (solo, threads) start here.
+    freeze_start_up()
+
+
+def freeze_start_up() -> None:
+    """Move what start-up made (modules, the app) out of the collector's way for good: a
+    worker process lives until it stops, and its full collections walked all of it. Measured
+    on processing 8,000 bench replies in one process: full collections 9.8 -> 0.9 us a mail
+    (issue 15; ``ingest`` does the same for its run). Acts, process-wide."""
+    gc.freeze()
 
 
 @worker_process_shutdown.connect

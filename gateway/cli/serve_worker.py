@@ -13,6 +13,7 @@ gone, even by SIGKILL): the batch in hand is finished and committed, nothing els
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import stat
@@ -78,6 +79,10 @@ def run_worker(rt: Runtime, stop: threading.Event) -> int:
         feeder = threading.Thread(target=_poll_database, args=(rt, worker, stop),
                                   name="ticketgate-poll", daemon=True)
     feeder.start()
+    # Start-up's objects out of the collector's way while the worker lives (as a Celery
+    # worker's, ``workflows.tasks.freeze_start_up``: full collections 9.8 -> 0.9 us a mail).
+    # Unfrozen at the end, for a caller that goes on in this process (the tests).
+    gc.freeze()
     try:
         while not stop.wait(1.0):
             pass
@@ -86,4 +91,5 @@ def run_worker(rt: Runtime, stop: threading.Event) -> int:
         stop.set()
         scheduler.stop()
         worker.stop()
+        gc.unfreeze()
     return 0

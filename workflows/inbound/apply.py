@@ -79,7 +79,13 @@ _CLEANER = nh3.Cleaner(url_schemes={"http", "https", "mailto", "cid"})
 
 
 def sanitize_html(html: str | None) -> str | None:
-    """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list)."""
+    """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list).
+
+    Done here, at ingest, not when the mail is shown (issue 15 asked; 26-40 us a bench mail):
+    the stored ``case_updates.html`` is the cleaned copy, which what reads the table relies on
+    (the case page offers the mail view only for HTML that cleans to something; exports and
+    backups hold no hostile markup), and the frame's second clean is defence in depth against
+    a later, stricter allow-list. Lazily, the rows would change and every view would pay."""
     if not html:
         return None
     return _CLEANER.clean(html[:2_000_000])
