@@ -45,6 +45,7 @@ from gateway.http import (
     pages_search,
     pages_triage,
 )
+from gateway.http.accounts import dummy_hash
 from gateway.http.auth import ApiError, LoginRequired, PageForbidden, session_principal
 from gateway.http.render import STATIC, render_page
 from workflows.errors import DomainError, NotFound
@@ -256,6 +257,7 @@ def create_app(rt: Runtime) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.rt = rt
+    dummy_hash()  # the first unknown-email sign-in must not pay the hash (a timing tell)
     app.add_middleware(BodyLimit, limit=body_limit(rt))
     app.add_middleware(SecurityHeaders)
     _install_handlers(app)
