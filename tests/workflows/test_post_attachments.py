@@ -206,6 +206,9 @@ def test_the_type_comes_from_the_bytes_then_the_name_never_the_client(rt, people
     ("  ..hidden. ", "hidden"),
     ("", "attachment-1"),
     ("/", "attachment-1"),
+    ('""', "''"),
+    ('"report".pdf', "'report'.pdf"),
+    ("<report>", "(report)"),
     ("x" * 300 + ".tar.gz", "x" * 197 + ".gz"),
 ])
 def test_a_filename_is_a_name_never_a_path(given, kept):

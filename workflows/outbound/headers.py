@@ -168,11 +168,17 @@ def references(parent_id: str | None, parent_references: Iterable[str] = ()) -> 
     return tuple(chain)
 
 
+_UNQUOTABLE = str.maketrans({'"': "'", "<": "(", ">": ")"})
+
+
 def filename(value: str) -> str:
     """A file name for Content-Disposition/Content-Type: ``text`` after decoding, then no path
     and no format characters at all (U+202E shows "exe.pdf" for "fdp.exe"), NFC. May be empty
-    (the caller names the file then)."""
-    name = unicodedata.normalize("NFC", text(_spaced(value)))
+    (the caller names the file then). ``"``, ``<`` and ``>`` become ``'``, ``(`` and ``)``:
+    Windows refuses them in a file name, and receivers that unquote a name twice (Python's
+    ``get_filename``) read ``"report"`` sent as ``filename="\\"report\\""`` (RFC 2045's
+    quoted-pair), or ``<report>``, as ``report``."""
+    name = unicodedata.normalize("NFC", text(_spaced(value))).translate(_UNQUOTABLE)
     name = _spaced(name.replace("\\", "/").rsplit("/", 1)[-1])
     return " ".join(name.split()).strip(" .")
 
