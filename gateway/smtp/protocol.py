@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import types
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, ClassVar
 
 from aiosmtpd.lmtp import LMTP
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import SMTP, _AuthMechAttr, syntax
 
 from gateway.smtp import replies
 from gateway.smtp.limits import Limited
@@ -206,3 +207,69 @@ class LmtpProtocol(_Reflected, _Replies, _Tracked, Limited, _FastData, _FastAddr
     @syntax("LHLO hostname")
     async def smtp_LHLO(self, arg: str) -> None:
         await self._greeting_reply(super().smtp_LHLO, arg)
+
+
+def _holds_method_of(value: Any, instance: object) -> bool:
+    """Whether ``value`` is, or a dict of ``value`` holds, a method bound to ``instance``. Pure."""
+    if isinstance(value, dict):
+        return any(_holds_method_of(item, instance) for item in value.values())
+    if isinstance(value, _AuthMechAttr):
+        value = value.method
+    return isinstance(value, types.MethodType) and value.__self__ is instance
+
+
+def _rebound(value: Any, old: object, new: object) -> Any:
+    """``value`` with every method bound to ``old`` bound to ``new`` instead, inside the dicts
+    and AUTH entries aiosmtpd keeps them in. Pure."""
+    if isinstance(value, types.MethodType):
+        return types.MethodType(value.__func__, new) if value.__self__ is old else value
+    if isinstance(value, _AuthMechAttr):
+        return value._replace(method=_rebound(value.method, old, new))
+    if isinstance(value, dict):
+        return {key: _rebound(item, old, new) for key, item in value.items()}
+    return value
+
+
+class SessionFactory:
+    """Builds the sessions of one listener: the first by aiosmtpd's ``__init__``, every later one
+    as a copy of the first's attributes (methods rebound to it) with a stream state of its own.
+
+    Why: every session is built with the same arguments, yet aiosmtpd 1.4.6's ``__init__``
+    reflects on the session and the handler each time (``inspect.getmembers``, ``dir``,
+    ``inspect.signature``): most of the ~30 us a session cost to build here, 6 us as a copy (a
+    new connection per mail pays it per mail). What that reflection finds depends only on the
+    class and the handler, so the first session's attributes are the answer for all. The
+    asyncio stream state (``StreamReaderProtocol.__init__``: reader, futures, callbacks) is
+    built afresh for each. ``tests/gateway/test_smtp_session_factory.py`` compares a copy with
+    a session built by aiosmtpd, attribute by attribute."""
+
+    def __init__(self, cls: type[SMTP], handler: Any, **kwargs: Any) -> None:
+        self.cls = cls
+        self.handler = handler
+        self.kwargs = kwargs
+        self._first: SMTP | None = None
+        self._plain: dict[str, Any] = {}  # the first's attributes holding none of its methods
+        self._bound: dict[str, Any] = {}  # the others: rebound for each copy
+
+    def __call__(self) -> SMTP:
+        """A new session, not yet connected."""
+        first = self._first
+        if first is None:
+            first = self._first = self.cls(self.handler, **self.kwargs)
+            for key, value in vars(first).items():
+                bound = _holds_method_of(value, first)
+                (self._bound if bound else self._plain)[key] = value
+            return first
+        session: Any = self.cls.__new__(self.cls)
+        attributes = session.__dict__
+        attributes.update(self._plain)
+        for key, value in self._plain.items():
+            if type(value) is dict:  # its own (aiosmtpd's hook tables), as __init__ gives
+                attributes[key] = value.copy()
+        for key, value in self._bound.items():
+            attributes[key] = _rebound(value, first, session)
+        loop = session.loop
+        asyncio.StreamReaderProtocol.__init__(
+            session, asyncio.StreamReader(loop=loop, limit=self.cls.line_length_limit),
+            client_connected_cb=session._cb_client_connected, loop=loop)
+        return session
