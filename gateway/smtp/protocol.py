@@ -218,16 +218,24 @@ def _holds_method_of(value: Any, instance: object) -> bool:
     return isinstance(value, types.MethodType) and value.__self__ is instance
 
 
-def _rebound(value: Any, old: object, new: object) -> Any:
-    """``value`` with every method bound to ``old`` bound to ``new`` instead, inside the dicts
-    and AUTH entries aiosmtpd keeps them in. Pure."""
-    if isinstance(value, types.MethodType):
-        return types.MethodType(value.__func__, new) if value.__self__ is old else value
+def _rebinder(value: Any, old: object) -> Callable[[object], Any]:
+    """A function giving ``value`` for a new session: every method of ``value`` bound to
+    ``old`` bound to the new session instead, inside the dicts and AUTH entries aiosmtpd keeps
+    them in; any other value as it is (a dict copied). Pure."""
+    if isinstance(value, types.MethodType) and value.__self__ is old:
+        func = value.__func__
+        return lambda new: types.MethodType(func, new)
     if isinstance(value, _AuthMechAttr):
-        return value._replace(method=_rebound(value.method, old, new))
+        method, builtin = _rebinder(value.method, old), value.is_builtin
+        return lambda new: _AuthMechAttr(method(new), builtin)
     if isinstance(value, dict):
-        return {key: _rebound(item, old, new) for key, item in value.items()}
-    return value
+        if all(isinstance(item, types.MethodType) and item.__self__ is old
+               for item in value.values()):  # aiosmtpd's table of commands: the hot case
+            funcs = [(key, item.__func__) for key, item in value.items()]
+            return lambda new: {key: types.MethodType(func, new) for key, func in funcs}
+        parts = [(key, _rebinder(item, old)) for key, item in value.items()]
+        return lambda new: {key: part(new) for key, part in parts}
+    return lambda new: value
 
 
 class SessionFactory:
@@ -236,7 +244,7 @@ class SessionFactory:
 
     Why: every session is built with the same arguments, yet aiosmtpd 1.4.6's ``__init__``
     reflects on the session and the handler each time (``inspect.getmembers``, ``dir``,
-    ``inspect.signature``): most of the ~30 us a session cost to build here, 6 us as a copy (a
+    ``inspect.signature``): most of the 31 us a session cost to build here, 7 us as a copy (a
     new connection per mail pays it per mail). What that reflection finds depends only on the
     class and the handler, so the first session's attributes are the answer for all. The
     asyncio stream state (``StreamReaderProtocol.__init__``: reader, futures, callbacks) is
@@ -249,7 +257,7 @@ class SessionFactory:
         self.kwargs = kwargs
         self._first: SMTP | None = None
         self._plain: dict[str, Any] = {}  # the first's attributes holding none of its methods
-        self._bound: dict[str, Any] = {}  # the others: rebound for each copy
+        self._bound: dict[str, Callable[[object], Any]] = {}  # the others, for each copy
 
     def __call__(self) -> SMTP:
         """A new session, not yet connected."""
@@ -257,8 +265,10 @@ class SessionFactory:
         if first is None:
             first = self._first = self.cls(self.handler, **self.kwargs)
             for key, value in vars(first).items():
-                bound = _holds_method_of(value, first)
-                (self._bound if bound else self._plain)[key] = value
+                if _holds_method_of(value, first):
+                    self._bound[key] = _rebinder(value, first)
+                else:
+                    self._plain[key] = value
             return first
         session: Any = self.cls.__new__(self.cls)
         attributes = session.__dict__
@@ -266,8 +276,8 @@ class SessionFactory:
         for key, value in self._plain.items():
             if type(value) is dict:  # its own (aiosmtpd's hook tables), as __init__ gives
                 attributes[key] = value.copy()
-        for key, value in self._bound.items():
-            attributes[key] = _rebound(value, first, session)
+        for key, rebind in self._bound.items():
+            attributes[key] = rebind(session)
         loop = session.loop
         asyncio.StreamReaderProtocol.__init__(
             session, asyncio.StreamReader(loop=loop, limit=self.cls.line_length_limit),
