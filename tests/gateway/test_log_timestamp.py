@@ -1,4 +1,4 @@
-"""The log lines' cached timestamp (``logs.timestamp``) against ``datetime``'s (the general path)."""
+"""The log lines' cached timestamp (``logs.timestamp``) against datetime's, the general path."""
 
 from __future__ import annotations
 

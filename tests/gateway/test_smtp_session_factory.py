@@ -16,8 +16,6 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-import smtplib
-
 import pytest
 from aiosmtpd.smtp import _AuthMechAttr
 from sqlalchemy import text
