@@ -38,19 +38,31 @@ class _Replies:
     """Every reply leaves with an enhanced status code (RFC 2034, see ``replies.enhanced``)."""
 
     _raw_replies = False
+    _held: list[str] | None = None  # the lines of a greeting reply, written together
 
     async def push(self, status: str | bytes) -> None:
+        if self._held is not None and isinstance(status, str):
+            self._held.append(status)
+            return
         if isinstance(status, str) and not self._raw_replies:
             status = replies.enhanced(status)
         await super().push(status)  # type: ignore[misc]
 
     async def _greeting_reply(self, method: Callable[[str], Any], arg: str) -> None:
         # RFC 2034 3: the EHLO/HELO/LHLO response itself carries no enhanced codes.
+        # aiosmtpd pushes an EHLO reply line by line, a send() and a drain each (6 lines
+        # here); held and written as one, the client reads the same bytes (RFC 5321 4.2.1).
         self._raw_replies = True
+        self._held = []
         try:
             await method(arg)
         finally:
-            self._raw_replies = False
+            lines, self._held = self._held, None
+            try:
+                if lines:
+                    await self.push("\r\n".join(lines))
+            finally:
+                self._raw_replies = False
 
 
 class _Tracked:
