@@ -251,41 +251,45 @@ def _rebinder(value: Any, old: object) -> Callable[[object], Any]:
 
 
 class SessionFactory:
-    """Builds the sessions of one listener: the first by aiosmtpd's ``__init__``, every later one
-    as a copy of the first's attributes (methods rebound to it) with a stream state of its own.
+    """Builds the sessions of one listener as copies of a prototype built once by aiosmtpd's
+    ``__init__`` (never connected): its attributes, its methods rebound to the copy, and a
+    stream state of the copy's own.
 
     Why: every session is built with the same arguments, yet aiosmtpd 1.4.6's ``__init__``
     reflects on the session and the handler each time (``inspect.getmembers``, ``dir``,
     ``inspect.signature``): most of the 31 us a session cost to build here, 7 us as a copy (a
     new connection per mail pays it per mail). What that reflection finds depends only on the
-    class and the handler, so the first session's attributes are the answer for all. The
-    asyncio stream state (``StreamReaderProtocol.__init__``: reader, futures, callbacks) is
-    built afresh for each. ``tests/gateway/test_smtp_session_factory.py`` compares a copy with
-    a session built by aiosmtpd, attribute by attribute."""
+    class and the handler, so the prototype's attributes are the answer for all. The asyncio
+    stream state (``StreamReaderProtocol.__init__``: reader, futures, callbacks) is built afresh
+    for each. ``tests/gateway/test_smtp_session_factory.py`` compares a copy with a session
+    built by aiosmtpd, attribute by attribute."""
 
     def __init__(self, cls: type[SMTP], handler: Any, **kwargs: Any) -> None:
         self.cls = cls
         self.handler = handler
         self.kwargs = kwargs
-        self._first: SMTP | None = None
-        self._plain: dict[str, Any] = {}  # the first's attributes holding none of its methods
+        self._plain: dict[str, Any] | None = None  # attributes holding none of its methods
         self._bound: dict[str, Callable[[object], Any]] = {}  # the others, for each copy
+
+    def _learn(self) -> dict[str, Any]:
+        """Build the prototype and keep what a copy needs of it (not the prototype). Acts."""
+        prototype = self.cls(self.handler, **self.kwargs)
+        plain: dict[str, Any] = {}
+        for key, value in vars(prototype).items():
+            if _holds_method_of(value, prototype):
+                self._bound[key] = _rebinder(value, prototype)
+            else:
+                plain[key] = value
+        self._plain = plain
+        return plain
 
     def __call__(self) -> SMTP:
         """A new session, not yet connected."""
-        first = self._first
-        if first is None:
-            first = self._first = self.cls(self.handler, **self.kwargs)
-            for key, value in vars(first).items():
-                if _holds_method_of(value, first):
-                    self._bound[key] = _rebinder(value, first)
-                else:
-                    self._plain[key] = value
-            return first
+        plain = self._plain if self._plain is not None else self._learn()
         session: Any = self.cls.__new__(self.cls)
         attributes = session.__dict__
-        attributes.update(self._plain)
-        for key, value in self._plain.items():
+        attributes.update(plain)
+        for key, value in plain.items():
             if type(value) is dict:  # its own (aiosmtpd's hook tables), as __init__ gives
                 attributes[key] = value.copy()
         for key, rebind in self._bound.items():

@@ -1,6 +1,6 @@
 """Sessions built as copies (``protocol.SessionFactory``) against sessions built by aiosmtpd.
 
-The fast path copies the first session's attributes and rebinds its methods; the general path
+The fast path copies a prototype's attributes and rebinds its methods; the general path
 is aiosmtpd's own ``__init__``. They must give the same session, attribute by attribute, for
 SMTP and LMTP, with and without AUTH; and no copy may share per-session state with another.
 """
@@ -46,7 +46,7 @@ def _listener(rt: Runtime, loop: asyncio.AbstractEventLoop, **smtp: Any) -> Smtp
 
 
 def _assert_same_value(key: str, copied: Any, built: Any, copy: object, reference: object,
-                       first: object) -> None:
+                       other: object) -> None:
     """``copied`` (an attribute of ``copy``) is what aiosmtpd gave ``reference`` as ``built``."""
     assert type(copied) is type(built), key
     if isinstance(built, types.MethodType):
@@ -57,23 +57,23 @@ def _assert_same_value(key: str, copied: Any, built: Any, copy: object, referenc
             assert copied.__self__ is built.__self__, key
     elif isinstance(built, _AuthMechAttr):
         assert copied.is_builtin == built.is_builtin, key
-        _assert_same_value(key, copied.method, built.method, copy, reference, first)
+        _assert_same_value(key, copied.method, built.method, copy, reference, other)
     elif isinstance(built, dict):
         assert list(copied) == list(built), key
-        assert copied is not getattr(first, key), f"{key} is shared with the first session"
+        assert copied is not getattr(other, key), f"{key} is shared with another session"
         for name in built:
             _assert_same_value(f"{key}[{name}]", copied[name], built[name], copy, reference,
-                               first)
+                               other)
     elif isinstance(built, asyncio.StreamReader):
         assert copied._limit == built._limit, key
-        assert copied is not getattr(first, key), key
+        assert copied is not getattr(other, key), key
     elif isinstance(built, weakref.ReferenceType):
         assert copied() is copy._strong_reader, key  # type: ignore[attr-defined]
     elif isinstance(built, asyncio.Future):
-        assert copied is not getattr(first, key), key
+        assert copied is not getattr(other, key), key
         assert not copied.done(), key
     elif isinstance(built, deque):
-        assert copied is not getattr(first, key), key
+        assert copied is not getattr(other, key), key
         assert not copied, key
     else:
         assert copied == built, key
@@ -87,14 +87,13 @@ def _assert_same_value(key: str, copied: Any, built: Any, copy: object, referenc
 def test_a_copied_session_is_the_session_aiosmtpd_builds(rt, loop, options):
     listener = _listener(rt, loop, **options)
     factory = listener._new_session
-    first = factory()
     copies = [factory(), factory()]
     reference = factory.cls(factory.handler, **factory.kwargs)
-    for copy in copies:
+    for copy, other in zip(copies, reversed(copies), strict=True):
         assert type(copy) is type(reference)
         assert vars(copy).keys() == vars(reference).keys()
         for key, built in vars(reference).items():
-            _assert_same_value(key, vars(copy)[key], built, copy, reference, first)
+            _assert_same_value(key, vars(copy)[key], built, copy, reference, other)
     assert copies[0]._smtp_methods["DATA"].__self__ is copies[0]
     assert copies[1]._smtp_methods["DATA"].__self__ is copies[1]
     if options.get("auth_required"):
@@ -102,8 +101,8 @@ def test_a_copied_session_is_the_session_aiosmtpd_builds(rt, loop, options):
 
 
 def test_sessions_built_by_the_listener_answer_each_their_own_client(rt, serve_smtp):
-    """Several sessions through one listener, after the first: each keeps its own dialogue and
-    its mail."""
+    """Several sessions through one listener at once: each keeps its own dialogue and its
+    mail."""
     listener = serve_smtp()
     clients = [smtplib.SMTP(*listener.address, timeout=30) for _ in range(3)]
     try:
