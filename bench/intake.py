@@ -5,6 +5,8 @@ and the whole of it (250 -> decision). Not a test: timings live here, never in t
 
 What runs, each in a fresh process per measurement, all on loopback:
   bare     aiosmtpd whose handler only answers 250 (nothing kept): the ceiling for Python;
+  bare-uv  the same on uvloop's event loop, as ticketgate's listener runs when uvloop is
+           installed: a reference row only (every ratio stays against ``bare``);
   intake   ticketgate's listener with the group-commit writer on SQLite (synchronous=FULL):
            every 250 comes after an fsync'd commit; processing is left for later;
   serve    ``ticketgate serve`` as shipped: the same listener plus its worker process
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import gc
 import os
 import shutil
 import signal
@@ -58,15 +61,22 @@ def free_port() -> int:
 # --- the servers under test (run as child processes of this script) ---------------------
 
 
-def run_bare(port: int) -> None:
-    """aiosmtpd answering 250 to everything, as in the recipes' baseline."""
+def run_bare(port: int, *, on_uvloop: bool = False) -> None:
+    """aiosmtpd answering 250 to everything, as in the recipes' baseline; ``on_uvloop``: on
+    uvloop's event loop, as ticketgate's listener runs when uvloop is installed (a reference
+    row; the ratios stay against aiosmtpd as it comes)."""
     from aiosmtpd.controller import Controller
 
     class Accept:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
             return "250 OK"
 
-    controller = Controller(Accept(), hostname="127.0.0.1", port=port,
+    loop = None
+    if on_uvloop:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    controller = Controller(Accept(), hostname="127.0.0.1", port=port, loop=loop,
                             server_hostname="localhost", data_size_limit=25 * 1024 * 1024)
     controller.start()
     _wait_for_term()
@@ -92,6 +102,7 @@ def run_intake(port: int, home: Path) -> None:
             """Processing is not measured here; the rows stay ``received``."""
 
     listener = start_listener(settings, rt.db, Later())
+    gc.freeze()  # as ``serve`` does once started
     _wait_for_term()
     listener.stop()
     rt.db.dispose()
@@ -101,7 +112,10 @@ def _wait_for_term() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    # In steps: a signal that the kernel hands to another thread sets the flag, but does not
+    # wake a main thread blocked without a timeout (a run under valgrind stayed up so).
+    while not stop.wait(0.5):
+        pass
 
 
 @dataclasses.dataclass
@@ -123,7 +137,8 @@ class Child:
 
 def start(name: str, workdir: Path) -> Child:
     port = free_port()
-    home = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir)) if name != "bare" else None
+    home = (Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+            if not name.startswith("bare") else None)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if name == "serve":
         assert home is not None
@@ -202,16 +217,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def servers() -> tuple[str, ...]:
+    """The servers measured: bare aiosmtpd on uvloop too when uvloop is installed."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return ("bare", "intake", "serve")
+    return ("bare", "bare-uv", "intake", "serve")
+
+
 def throughput(args: argparse.Namespace, tool: str, workdir: Path
                ) -> tuple[dict[tuple[str, bool], list[float]], dict[tuple[str, bool], list[float]]]:
     """msg/s and the server process's CPU us per message, per (server, reuse), per round."""
     rates: dict[tuple[str, bool], list[float]] = {}
     cpu: dict[tuple[str, bool], list[float]] = {}
-    names = ("bare", "intake", "serve")
+    names = servers()
     for round_ in range(args.rounds):
         for reuse in (False, True):
             # Each round starts with another server: none always runs first (or last).
-            for name in names[round_ % 3:] + names[:round_ % 3]:
+            first = round_ % len(names)
+            for name in names[first:] + names[:first]:
                 child = start(name, workdir)
                 try:
                     warm_up(child)
@@ -314,10 +339,14 @@ def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]],
           f"sessions (smtp-source), best of {args.rounds} rounds; SQLite synchronous=FULL")
     print(f"{'':34}{'new connection':>22}{'reused (-d)':>22}")
     labels = {"bare": "bare aiosmtpd (250, nothing kept)",
+              "bare-uv": "  the same on uvloop (reference)",
               "intake": "ticketgate intake (250 after commit)",
               "serve": "ticketgate serve (+ embedded worker)",
               "decided": "serve, first 250 -> all decided"}
+    measured = servers()
     for name, label in labels.items():
+        if (name, False) not in rates:
+            continue
         cells = []
         for reuse in (False, True):
             best = max(rates[(name, reuse)])
@@ -325,7 +354,7 @@ def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]],
             cells.append(f"{best:8.0f} msg/s {ratio:5.2f}x")
         print(f"{label:34}" + "".join(f"{c:>22}" for c in cells))
     print("each round against its own bare round (min / median / max):")
-    for name in ("intake", "serve"):
+    for name in measured[1:]:
         cells = []
         for reuse in (False, True):
             ratios = [x / b for x, b in zip(rates[(name, reuse)], rates[("bare", reuse)],
@@ -334,7 +363,7 @@ def report(args: argparse.Namespace, rates: dict[tuple[str, bool], list[float]],
                          f"{max(ratios):.2f}")
         print(f"{labels[name]:34}" + "".join(f"{c:>22}" for c in cells))
     print("server process CPU us a message (min / median / max):")
-    for name in ("bare", "intake", "serve"):
+    for name in measured:
         cells = []
         for reuse in (False, True):
             us = cpu[(name, reuse)]
@@ -351,11 +380,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=50.0, help="offered msg/s for latency")
     p.add_argument("--seconds", type=float, default=20.0, help="latency run length")
     p.add_argument("--run-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--run-bare-uv", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--run-intake", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.run_bare:
         run_bare(args.run_bare)
+        return 0
+    if args.run_bare_uv:
+        run_bare(args.run_bare_uv, on_uvloop=True)
         return 0
     if args.run_intake:
         run_intake(args.run_intake, args.home)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import sys
+import time
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -39,8 +41,39 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+def _timestamp_general(created: float) -> str:
+    return dt.datetime.fromtimestamp(created, dt.UTC).isoformat(timespec="milliseconds")
+
+
+_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
+def timestamp(created: float) -> str:
+    """``created`` (seconds since the epoch) as ``_timestamp_general`` writes it, the text of
+    its second kept for the next line: 1.5 -> 0.5 us a line (a mail.accepted line per mail).
+    The microseconds are rounded half to even, as ``datetime.fromtimestamp`` rounds them,
+    then cut to milliseconds, as ``isoformat`` cuts them."""
+    global _second
+    fraction, whole = math.modf(created)
+    micro = round(fraction * 1e6)
+    second = int(whole)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    elif micro < 0:  # before 1970: modf gives a negative fraction
+        second, micro = second - 1, micro + 1_000_000
+    cached, text = _second
+    if cached != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, text)
+    return f"{text}.{micro // 1000:03d}+00:00"
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+    return timestamp(record.created)
+
+
+# One encoder for every line: ``json.dumps`` with options builds a new one per call (0.8 us).
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,7 +85,7 @@ class JsonFormatter(logging.Formatter):
         line.update(fields_of(record))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return _encode(line)
 
 
 class TextFormatter(logging.Formatter):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import logging
 import signal
 import sys
@@ -157,11 +158,17 @@ def serve(args: argparse.Namespace) -> int:
         warning = python_email_warning()
         if warning:
             print(f"  {warning}", file=sys.stderr, flush=True)
+        # What start-up left alive (modules, settings, the app) lives as long as the process:
+        # out of the collector's way, its full collections stop walking it. The listener's
+        # collector 23.3 -> 20.0 M instructions in 400 mails (callgrind, bench/intake.py's
+        # load with a new connection per mail). Unfrozen on the way out (tests run in-process).
+        gc.freeze()
         while not stop.wait(1.0):
             pass
         log.info("stopping: no new sessions; flushing the intake writer",
                  extra={"event": "serve.stopping"})
     finally:
+        gc.unfreeze()
         stop.set()
         if listener is not None:
             listener.stop()

@@ -28,7 +28,7 @@ from gateway.netaddr import is_loopback
 from gateway.smtp import replies
 from gateway.smtp.handler import IntakeHandler
 from gateway.smtp.limits import SessionLimits
-from gateway.smtp.protocol import LmtpProtocol, SmtpProtocol
+from gateway.smtp.protocol import LmtpProtocol, SessionFactory, SmtpProtocol
 from gateway.smtp.writer import GroupCommitWriter
 from workflows.settings import SmtpSettings
 
@@ -87,32 +87,33 @@ class SmtpListener:
                                         daemon=True)
         self._tls = (make_tls_context(str(smtp.tls_cert), str(smtp.tls_key))
                      if smtp.tls_cert and smtp.tls_key else None)
-        self._protocol = LmtpProtocol if smtp.lmtp else SmtpProtocol
         self._limits = SessionLimits.of(smtp)
+        auth = smtp.auth_required
+        self._new_session = SessionFactory(
+            LmtpProtocol if smtp.lmtp else SmtpProtocol,
+            handler,
+            hostname=smtp.hostname,  # given, so aiosmtpd never calls getfqdn per session
+            ident=IDENT,
+            data_size_limit=smtp.size_limit,
+            enable_SMTPUTF8=True,  # RFC 6531: international addresses are common in care mail
+            decode_data=False,  # the raw bytes are what we keep
+            tls_context=self._tls,
+            require_starttls=bool(self._tls and smtp.require_tls),
+            auth_required=auth,
+            authenticator=PasswordAuthenticator(smtp.auth_users) if auth else None,
+            # Without AUTH configured, do not advertise mechanisms that can only fail.
+            auth_exclude_mechanism=None if auth else ("LOGIN", "PLAIN"),
+            timeout=smtp.idle_timeout,
+            loop=self._loop,
+        )
 
     def _session(self) -> asyncio.BaseProtocol:
         if len(self.sessions) >= self.smtp.max_sessions:
             log.warning("%d sessions open: refusing a connection with 421",
                         len(self.sessions))
             return _Busy()
-        auth = self.smtp.auth_required
-        protocol = self._protocol(
-            self.handler,
-            hostname=self.smtp.hostname,  # given, so aiosmtpd never calls getfqdn per session
-            ident=IDENT,
-            data_size_limit=self.smtp.size_limit,
-            enable_SMTPUTF8=True,  # RFC 6531: international addresses are common in care mail
-            decode_data=False,  # the raw bytes are what we keep
-            tls_context=self._tls,
-            require_starttls=bool(self._tls and self.smtp.require_tls),
-            auth_required=auth,
-            authenticator=PasswordAuthenticator(self.smtp.auth_users) if auth else None,
-            # Without AUTH configured, do not advertise mechanisms that can only fail.
-            auth_exclude_mechanism=None if auth else ("LOGIN", "PLAIN"),
-            timeout=self.smtp.idle_timeout,
-            loop=self._loop,
-        )
-        if auth and is_loopback(self.smtp.host):
+        protocol: Any = self._new_session()
+        if self.smtp.auth_required and is_loopback(self.smtp.host):
             # Passwords in clear are acceptable only where no one else can listen. Set after
             # construction because aiosmtpd warns (UserWarning) about the combination.
             protocol._auth_require_tls = False

@@ -117,9 +117,11 @@ class GroupCommitWriter:
             if self._queue.qsize() >= self.max_pending:
                 raise WriterFull(f"{self.max_pending} messages are waiting for the database")
             self._queue.put(_Pending(raw, envelope, loop, future, origin))
-        # Shielded: a client that drops mid-wait must not cancel the shared batch; its
-        # message is committed anyway and a redelivery of the same bytes is a no-op.
-        return await asyncio.shield(future)
+        # A client that drops mid-wait cancels only this future: the batch holds the message,
+        # not the future, so it is committed anyway (and a redelivery of the same bytes is a
+        # no-op); the answer for a done future is skipped (_resolve, _reject). No
+        # asyncio.shield around it: an outer future and one more loop turn (2.3 us a mail).
+        return await future
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what is queued, then stop the thread. Idempotent."""

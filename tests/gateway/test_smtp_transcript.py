@@ -54,6 +54,20 @@ def test_ehlo_advertises_size_and_enhanced_codes_but_no_auth(serve_smtp):
             "250-ENHANCEDSTATUSCODES", "250 HELP"]
 
 
+@pytest.mark.parametrize("greeting", ["EHLO", "HELO"])
+def test_greeting_reply_lines_each_end_in_crlf(serve_smtp, greeting):
+    """The EHLO reply, written as one piece, is byte for byte the lines aiosmtpd sends one by
+    one: each ends in CRLF (RFC 5321 4.2.1), the last one with a space after its code."""
+    with Dialogue(serve_smtp(size_limit=4096).address) as d:
+        d.read_reply()
+        d.send_raw(f"{greeting} client.example\r\nNOOP\r\n".encode())
+        raw = [d.file.readline() for _ in range(7 if greeting == "EHLO" else 2)]
+    expected = ([f"250-{HOSTNAME}", "250-SIZE 4096", "250-8BITMIME", "250-SMTPUTF8",
+                 "250-ENHANCEDSTATUSCODES", "250 HELP"] if greeting == "EHLO"
+                else [f"250 {HOSTNAME}"])
+    assert raw == [f"{line}\r\n".encode() for line in [*expected, replies.enhanced("250 OK")]]
+
+
 def test_data_is_answered_queued_with_the_committed_id(rt, serve_smtp):
     """The 250 names the inbound row, which already exists when the sender reads it."""
     with Dialogue(serve_smtp().address) as d:

@@ -101,3 +101,27 @@ def test_every_committed_mail_gets_its_accepted_line(rt, make_writer, dispatched
     writer.close()
     lines = [r for r in caplog.records if getattr(r, "event", None) == "mail.accepted"]
     assert sorted(r.inbound_id for r in lines) == sorted(r.inbound_id for r in results)
+
+
+def test_a_sender_gone_mid_wait_leaves_the_batch_whole(rt, make_writer, dispatched):
+    """A session cancelled while its mail waits for the commit (the client hung up): its mail
+    is committed and dispatched all the same, and the other sender of the batch gets its 250."""
+    writer = make_writer(rt.db, dispatched, window=5.0, max_batch=2)
+
+    async def run() -> AcceptResult:
+        gone = asyncio.create_task(writer.accept(_raw(1), ENVELOPE))
+        await asyncio.sleep(0)  # queued
+        gone.cancel()
+        stays = await writer.accept(_raw(2), ENVELOPE)
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        return stays
+
+    stays = asyncio.run(run())
+    writer.close()
+    assert stays.created
+    with rt.db.reading() as conn:
+        ids = conn.execute(select(InboundMessage.id).order_by(InboundMessage.id)).scalars().all()
+    assert len(ids) == 2 and stays.inbound_id in ids
+    assert sorted(dispatched.ids) == ids
+    assert writer.batches == 1
