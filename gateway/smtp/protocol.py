@@ -287,6 +287,11 @@ class SessionFactory:
         """A new session, not yet connected."""
         plain = self._plain if self._plain is not None else self._learn()
         session: Any = self.cls.__new__(self.cls)
+        # aiosmtpd keeps the per-command line limits in one dict on the class, which EHLO
+        # raises (SIZE +26, SMTPUTF8 +10 on MAIL, RFC 1870/6531) and every ``__init__``
+        # clears; a copy must clear it too, or each session's EHLO would raise the limit on
+        # MAIL FROM lines for good.
+        session.command_size_limits.clear()
         attributes = session.__dict__
         attributes.update(plain)
         for key, value in plain.items():

@@ -100,6 +100,16 @@ def test_a_copied_session_is_the_session_aiosmtpd_builds(rt, loop, options):
         assert set(copies[0]._auth_methods) == {"LOGIN", "PLAIN"}
 
 
+def test_a_copied_session_starts_with_the_command_line_limits_of_a_new_one(rt, loop):
+    """EHLO raises the MAIL line's limit in a dict aiosmtpd keeps on the class; each new
+    session starts from the plain limits again, as aiosmtpd's ``__init__`` gives them."""
+    factory = _listener(rt, loop)._new_session
+    first = factory()
+    first.command_size_limits["MAIL"] += 36  # what an EHLO with SIZE and SMTPUTF8 adds
+    second = factory()
+    assert second.command_size_limits["MAIL"] == second.command_size_limit
+
+
 def test_sessions_built_by_the_listener_answer_each_their_own_client(rt, serve_smtp):
     """Several sessions through one listener at once: each keeps its own dialogue and its
     mail."""
