@@ -6,9 +6,13 @@ biased toward the strings the fast path keys on, so that it answers a good share
 
 from __future__ import annotations
 
+import re
+import sys
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parsing import reference
 from parsing import trimmer as T
 
 from .test_trimmer_fastpaths import LINE, WRAPPED
@@ -35,3 +39,59 @@ def test_cached_line_kinds_are_the_kinds(bodies: list[list[str]], size: int) -> 
     finally:
         T._KIND_CACHE_SIZE = saved
         T._kind_cache.clear()
+
+
+# --------------------------------------------------------------------------- reference tokens
+
+TOKEN = "[ref:CASE-1001:qwpd4ne4k6lbb5x2]"
+TOKEN_PIECES = st.lists(
+    st.sampled_from([
+        "ref:", "REF#", "rEf.", "ref: ", "ref.", "CASE-1001", "caſe-12", "TSUP-1234", "tſup-9",
+        "100100", ":", "#", ".", " ", "\n", "x", "@", "@x.org", "é", "İ", "ı", "\u017f",
+        "\u212a", "K", "ref:caſe-7:", "ref.tſup-9.", "ſ" * 16,
+        "qwpd4ne4k6lbb5x2", "QWPD4NE4K6LBB5X2", "qwpd4ne4", "8", TOKEN, TOKEN[5:],
+    ]) | st.characters(),
+    max_size=16,
+).map("".join)  # fmt: skip
+
+
+def _found(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
+    return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+
+def test_spelled_out_classes_are_the_case_insensitive_ones() -> None:
+    """Every character of Unicode: the spelled-out letter classes match where re.I matches."""
+    pairs = [("s", reference._S), ("[A-Za-z2-7]", reference._MAC_CHAR)]
+    pairs += [(c, f"[{c}{c.upper()}]") for c in "refcatup"]
+    for folded, spelled in pairs:
+        a, b = re.compile(folded, re.I), re.compile(spelled)
+        assert [c for c in map(chr, range(sys.maxunicode + 1))
+                if bool(a.fullmatch(c)) != bool(b.fullmatch(c))] == [], folded
+
+
+@SETTINGS
+@given(TOKEN_PIECES)
+def test_spelled_out_token_pattern_finds_what_re_i_finds(text: str) -> None:
+    assert _found(reference.TOKEN_RE, text) == _found(reference.TOKEN_RE_I, text)
+
+
+@SETTINGS
+@given(TOKEN_PIECES)
+def test_spelled_out_message_id_pattern_matches_as_re_i(text: str) -> None:
+    for value in (text, "ref." + text, text.strip().strip("<>")):
+        got, want = reference.MESSAGE_ID_RE.match(value), reference.MESSAGE_ID_RE_I.match(value)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups()))
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from([
+    "<ref.CASE-1001.qwpd4ne4k6lbb5x2.1@x>", "ref.CASE-1001.QWPD4NE4K6LBB5X2.2@x", "<a@b>",
+    "ref.TSUP-12.aaaaaaaaaaaaaaaa.3@y", "ref.100100.bbbbbbbbbbbbbbbb.4@z",
+]), max_size=8), TOKEN_PIECES)
+def test_thread_ids_read_once_each_give_the_same_tokens(ids: list[str], body: str) -> None:
+    """collect reads each distinct id once; every id read, duplicates dropped after, is the same."""
+    tokens, _ = reference.collect(thread_ids=tuple(ids), subject="", body=body, key=None)
+    from_ids = [(t.number, t.mac, t.source) for t in reference.find_in_message_ids(tuple(ids))]
+    in_body = [(t.number, t.mac, t.source)
+               for t in reference.find_tokens("\n" + body, reference.ReferenceSource.BODY)]
+    assert [(t.number, t.mac, t.source) for t in tokens] == list(dict.fromkeys(from_ids + in_body))
