@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from parsing import reference
 from parsing import trimmer as T
+from parsing.parse import _WHITESPACE_RUN, collapse_whitespace
 
 from .test_trimmer_fastpaths import LINE, WRAPPED
 
@@ -95,3 +96,18 @@ def test_thread_ids_read_once_each_give_the_same_tokens(ids: list[str], body: st
     in_body = [(t.number, t.mac, t.source)
                for t in reference.find_tokens("\n" + body, reference.ReferenceSource.BODY)]
     assert [(t.number, t.mac, t.source) for t in tokens] == list(dict.fromkeys(from_ids + in_body))
+
+
+# --------------------------------------------------------------------------- search text
+
+SPACED = st.lists(
+    st.sampled_from([" ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x85", "\u3000", "x", "case",
+                     "é", "\\1", "\\g<0>"]) | st.characters(), max_size=30,
+).map("".join)
+
+
+@SETTINGS
+@given(SPACED)
+def test_collapsed_white_space_is_the_template_substitution(text: str) -> None:
+    """A run of three or more white-space characters keeps its first two, as before."""
+    assert collapse_whitespace(text) == _WHITESPACE_RUN.sub(r"\1", text)
