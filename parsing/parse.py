@@ -194,7 +194,19 @@ def _search_text(text: str, html: str | None, text_from_html: bool) -> str:
         # instructions for the bench mail (callgrind).
         if extra and extra.split() != body.split():
             body = body + "\n\n" + extra
-    return _WHITESPACE_RUN.sub(r"\1", body)
+    return collapse_whitespace(body)
+
+
+def collapse_whitespace(text: str) -> str:
+    """``_WHITESPACE_RUN.sub(r"\\1", text)``: every run of three or more white-space characters
+    cut to its first two. A function as the replacement, not the template: re expands a
+    template in Python for every match (35k -> 21k instructions for the bench mail's search
+    text, callgrind)."""
+    return _WHITESPACE_RUN.sub(_first_group, text)
+
+
+def _first_group(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 def _head_and_tail(text: str) -> str:
