@@ -368,9 +368,8 @@ def _freeze_main_process(**_: Any) -> None:
 
 def freeze_start_up() -> None:
     """Move what start-up made (modules, the app) out of the collector's way for good: a
-    worker process lives until it stops, and its full collections walked all of it. Measured
-    on processing 8,000 bench replies in one process: full collections 9.8 -> 0.9 us a mail
-    (issue 15; ``ingest`` does the same for its run). Acts, process-wide."""
+    worker process lives until it stops (``workflows.runtime.start_up_frozen`` does it for a
+    block, with the figures). Acts, process-wide."""
     gc.freeze()
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from workflows.domain import MessageStatus
 from workflows.errors import Refused
 from workflows.inbound.intake import Envelope, accept_many
 from workflows.inbound.process import process_batch, result_of
-from workflows.runtime import Runtime
+from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing, load_secret
 
 BATCH = 200
@@ -98,15 +97,8 @@ def ingest(args: argparse.Namespace) -> int:
             known = ", ".join(m.address for m in rt.settings.mailboxes)
             raise Refused(f"unknown mailbox {args.mailbox} (declared: {known})")
         mailbox = args.mailbox
-    # What is alive now (the modules, the runtime) outlives the command: out of the
-    # collector's way while it runs, its full collections stop walking it (108 -> 20 us a
-    # mail in the collector on process.py's bench, 2,000 replies, CPU time). Unfrozen after,
-    # so that a caller's own garbage (the tests run commands in one process) is collected.
-    gc.freeze()
-    try:
+    with start_up_frozen():
         problems = _ingest(rt, args.paths, mailbox)
-    finally:
-        gc.unfreeze()
     for problem in problems:
         fail(problem)
     return 1 if problems else 0

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import logging
 import signal
 import sys
@@ -30,7 +29,7 @@ from gateway.cli.startup import command_name, python_email_warning
 from gateway.config import ConfigError, load_settings
 from gateway.supervisor import WorkerSupervisor, worker_command
 from workflows.inbound.dispatch import Dispatcher
-from workflows.runtime import Runtime
+from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing
 from workflows.settings import Settings
 from workflows.storage.db import DatabaseUnavailable
@@ -158,17 +157,12 @@ def serve(args: argparse.Namespace) -> int:
         warning = python_email_warning()
         if warning:
             print(f"  {warning}", file=sys.stderr, flush=True)
-        # What start-up left alive (modules, settings, the app) lives as long as the process:
-        # out of the collector's way, its full collections stop walking it. The listener's
-        # collector 23.3 -> 20.0 M instructions in 400 mails (callgrind, bench/intake.py's
-        # load with a new connection per mail). Unfrozen on the way out (tests run in-process).
-        gc.freeze()
-        while not stop.wait(1.0):
-            pass
+        with start_up_frozen():
+            while not stop.wait(1.0):
+                pass
         log.info("stopping: no new sessions; flushing the intake writer",
                  extra={"event": "serve.stopping"})
     finally:
-        gc.unfreeze()
         stop.set()
         if listener is not None:
             listener.stop()

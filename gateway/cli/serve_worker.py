@@ -13,7 +13,6 @@ gone, even by SIGKILL): the batch in hand is finished and committed, nothing els
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import os
 import stat
@@ -23,7 +22,7 @@ import threading
 from gateway.supervisor import decode_ids
 from workflows.clock.scheduler import EmbeddedScheduler
 from workflows.inbound.dispatch import EmbeddedWorker, sweep
-from workflows.runtime import Runtime
+from workflows.runtime import Runtime, start_up_frozen
 
 log = logging.getLogger(__name__)
 POLL_EVERY = 1.0  # seconds between looks for received rows when no listener feeds this worker
@@ -79,17 +78,13 @@ def run_worker(rt: Runtime, stop: threading.Event) -> int:
         feeder = threading.Thread(target=_poll_database, args=(rt, worker, stop),
                                   name="ticketgate-poll", daemon=True)
     feeder.start()
-    # Start-up's objects out of the collector's way while the worker lives (as a Celery
-    # worker's, ``workflows.tasks.freeze_start_up``: full collections 9.8 -> 0.9 us a mail).
-    # Unfrozen at the end, for a caller that goes on in this process (the tests).
-    gc.freeze()
     try:
-        while not stop.wait(1.0):
-            pass
+        with start_up_frozen():
+            while not stop.wait(1.0):
+                pass
         log.info("worker stopping: finishing the batch in hand")
     finally:
         stop.set()
         scheduler.stop()
         worker.stop()
-        gc.unfreeze()
     return 0
