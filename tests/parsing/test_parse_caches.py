@@ -1,0 +1,106 @@
+"""The process-wide caches of reference search and of parse against the plain code.
+
+``reference.collect`` remembers scans, Message-ID tokens and TokenCandidates, ``parse`` the
+joined keyword windows: each answer, fresh or remembered, must be what the uncached code gives,
+whatever came before (a cache key that leaves out one input shows up as a wrong second answer).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsing import reference
+from parsing.model import ReferenceSource, TokenCandidate
+from parsing.parse import (
+    _JOIN_CACHE_SIZE,
+    _join_cache,
+    joined_windows,
+    joined_windows_uncached,
+)
+from tests.conftest import KEY
+
+SETTINGS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+TOKEN = reference.format_token("CASE-1001", KEY)
+OTHER = reference.format_token("TSUP-7", KEY)
+PIECES = st.lists(
+    st.sampled_from([
+        "ref:", "REF#", "ref: ", "CASE-1001", "case", "ticket #", "100100", ":", " ", "\n", "  ",
+        "x", "é", "\u017f", TOKEN, OTHER, TOKEN[5:], "TSUP-1234", "case 123456",
+    ]),
+    max_size=10,
+).map("".join)  # fmt: skip
+IDS = st.lists(
+    st.sampled_from([
+        reference.make_message_id("CASE-1001", KEY, "desk.example"),
+        "ref.CASE-1001.aaaaaaaaaaaaaaaa.1@desk.example",
+        reference.make_message_id("TSUP-7", b"other-key-other-key-other-key-!!", "desk.example"),
+        "x@client.example",
+    ]),
+    max_size=3,
+).map(tuple)  # fmt: skip
+KEYS = st.sampled_from([KEY, None, b"other-key-other-key-other-key-!!"])
+
+
+def collect_uncached(
+    thread_ids: tuple[str, ...], subject: str, body: str, key: bytes | None
+) -> tuple[tuple[TokenCandidate, ...], tuple[str, ...]]:
+    """reference.collect as it was before its caches."""
+    found, mentioned = reference.scan_uncached(subject, body)
+    ids = tuple(dict.fromkeys(thread_ids))
+    unique = dict.fromkeys(
+        [(t.number, t.mac, t.source) for t in reference.find_in_message_ids(ids)] + list(found)
+    )
+    tokens = tuple(
+        TokenCandidate(n, m, s, None if key is None else reference.verify(TokenCandidate(n, m, s),
+                                                                          key))
+        for n, m, s in unique
+    )
+    tokened = {t.number for t in tokens}
+    return tokens, tuple(n for n in mentioned if n not in tokened)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(IDS, PIECES, PIECES, KEYS), min_size=1, max_size=6))
+def test_collect_with_caches_answers_as_without(calls: list) -> None:
+    for thread_ids, subject, body, key in calls + calls:  # the second round from the caches
+        assert reference.collect(thread_ids=thread_ids, subject=subject, body=body, key=key) == (
+            collect_uncached(thread_ids, subject, body, key)
+        )
+
+
+def test_scan_uncached_is_the_three_scan_search() -> None:
+    found, mentioned = reference.scan_uncached("Re: x " + TOKEN, f"see {OTHER}, case 123456")
+    assert found == (
+        ("CASE-1001", TOKEN[15:-1], ReferenceSource.SUBJECT),
+        ("TSUP-7", OTHER[12:-1], ReferenceSource.BODY),
+    )
+    assert mentioned == ("123456",)
+
+
+def test_caches_stay_bounded_and_skip_long_inputs() -> None:
+    for n in range(reference._CACHE_SIZE + 10):
+        reference.collect(thread_ids=(f"{n}@x",), subject=str(n), body=TOKEN, key=KEY)
+        joined_windows(str(n), "")
+    assert len(reference._scan_cache) <= reference._CACHE_SIZE
+    assert len(reference._id_cache) <= reference._CACHE_SIZE
+    assert len(reference._candidate_cache) <= reference._CACHE_SIZE
+    assert len(_join_cache) <= _JOIN_CACHE_SIZE
+    long_body = "case 123456 " * 1000
+    reference.collect(thread_ids=(), subject="", body=long_body, key=KEY)
+    joined_windows(long_body, "")
+    assert ("", long_body) not in reference._scan_cache
+    assert (long_body, "") not in _join_cache
+
+
+@SETTINGS
+@given(st.lists(st.tuples(PIECES, PIECES), min_size=1, max_size=6))
+def test_joined_windows_with_cache_answers_as_without(pairs: list[tuple[str, str]]) -> None:
+    for body, extra in pairs + pairs:
+        assert joined_windows(body, extra) == (
+            joined_windows_uncached(body, extra)
+        )
