@@ -337,9 +337,42 @@ PRECEDENCE = (
 )
 
 
+# Rules that return False unless the mail has one of these fields, is a multipart/report or
+# comes from Amazon: a mail with none of the three (nearly every reply) is tried against the
+# other ten only, in table order: parse 1,823k -> 1,810k instructions a bench mail (callgrind),
+# classify 16 -> 12.7 us CPU (loaded box, best of 5 x 20k). tests/parsing/test_parse_caches.py
+# checks this against trying every rule.
+GATED_BY_FIELD: dict[Rule, frozenset[str]] = {
+    _loop_header: frozenset({LOOP_HEADER}),
+    _x_failed: frozenset({"x-failed-recipients"}),
+    _auto_submitted: frozenset({"auto-submitted"}),
+    _x_autoreply: _AUTO_HEADERS,
+    _precedence_auto: frozenset({"precedence"}),
+    _inbox_rules: frozenset({"x-ms-exchange-inbox-rules-loop"}),
+    _suppress: frozenset({"x-auto-response-suppress"}),
+    _list_id: frozenset({"list-id"}),
+    _list_unsubscribe: frozenset({"list-unsubscribe"}),
+    _list_headers: _LIST_HEADERS,
+    _precedence_bulk: frozenset({"precedence"}),
+    _x_mailing_list: frozenset({"x-mailing-list", "mailing-list"}),
+    _esp_bulk: frozenset({"feedback-id"}),
+}
+GATED_BY_REPORT = frozenset({_dsn_report, _arf, _mdn})  # content type multipart/report
+GATED_BY_AMAZON = frozenset({_ses_bounce, _ses_complaint})  # _from_amazon
+_GATE_FIELDS = frozenset().union(*GATED_BY_FIELD.values())
+_UNGATED_RULES = tuple(
+    (r, cls) for r, cls in RULES
+    if r not in GATED_BY_FIELD and r not in GATED_BY_REPORT and r not in GATED_BY_AMAZON
+)
+
+
 def classify(facts: Facts) -> tuple[AutomationClass, tuple[str, ...]]:
     """The winning class and the names of all rules that hit, in table order."""
-    hits = [(r.name, cls) for r, cls in RULES if r.check(facts)]
+    rules = RULES
+    if (_GATE_FIELDS.isdisjoint(facts.headers) and facts.content_type != "multipart/report"
+            and not _from_amazon(facts)):
+        rules = _UNGATED_RULES
+    hits = [(r.name, cls) for r, cls in rules if r.check(facts)]
     classes = {cls for _, cls in hits}
     winner = next((c for c in PRECEDENCE if c in classes), AutomationClass.HUMAN)
     return winner, tuple(name for name, _ in hits)

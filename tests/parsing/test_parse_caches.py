@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsing import reference
-from parsing.model import ReferenceSource, TokenCandidate
+from parsing import classify, reference
+from parsing.model import Address, AutomationClass, ReferenceSource, TokenCandidate
 from parsing.parse import (
     _JOIN_CACHE_SIZE,
     _join_cache,
@@ -104,3 +104,54 @@ def test_joined_windows_with_cache_answers_as_without(pairs: list[tuple[str, str
         assert joined_windows(body, extra) == (
             joined_windows_uncached(body, extra)
         )
+
+
+# Spelled out, not taken from classify: a gate missing there must still be generated here.
+FIELDS = [
+    "x-ticketgate-loop", "x-failed-recipients", "auto-submitted", "x-autoreply", "x-autorespond",
+    "x-autoresponder", "x-auto-reply", "precedence", "x-ms-exchange-inbox-rules-loop",
+    "x-auto-response-suppress", "list-id", "list-unsubscribe", "list-post", "list-help",
+    "list-subscribe", "list-owner", "list-archive", "x-mailing-list", "mailing-list",
+    "feedback-id", "list-unsubscribe-post", "x-campaign", "x-campaign-id", "x-mc-user",
+    "x-csa-complaints", "received", "subject", "return-path", "x-mailer",
+]  # fmt: skip
+FIELD_VALUES = st.sampled_from(["", "yes", "no", "auto-replied", "bulk", "list, junk", "auto_reply",
+                                "All", "OOF", "<>", "1"])
+SENDERS = st.sampled_from([
+    None, Address("alice@acme.example", "Alice"), Address("mailer-daemon@mx.example", ""),
+    Address("no-reply@amazonses.com", ""),
+    Address("x@eu-west-1.amazonaws.com", "Mail Delivery System"),
+])
+SUBJECTS = st.sampled_from([
+    "", "Re: Printer on fire", "Undelivered Mail Returned to Sender", "Out of office",
+    "Automatic reply: x", "Returned mail: see transcript", "Delivery failure",
+    "Please confirm your e-mail", "Jane is out of the office.", "Mail could not be delivered",
+])
+TEXTS = st.sampled_from([
+    "", "hello", "This is the qmail-send program at x", '{"notificationType":"Bounce"}',
+    "The following address(es) failed:", '{"notificationType":"Complaint"}',
+    "This message was created automatically by mail delivery software.",
+    "please confirm that you are human", "click the link below to verify your address",
+])
+
+
+@SETTINGS
+@given(
+    st.dictionaries(st.sampled_from(FIELDS), st.lists(FIELD_VALUES, min_size=1, max_size=2),
+                    max_size=4),
+    st.sampled_from(["text/plain", "multipart/report", "multipart/alternative"]),
+    st.sampled_from(["", "delivery-status", "feedback-report", "disposition-notification"]),
+    SENDERS, SUBJECTS, TEXTS, st.sampled_from([1, 30]),
+)
+def test_classify_skipping_gated_rules_answers_as_trying_all(
+    fields: dict[str, list[str]], content_type: str, report_type: str, sender: Address | None,
+    subject: str, text: str, hops: int,
+) -> None:
+    facts = classify.Facts(headers=fields, subject=subject, sender=sender, message_id=None,
+                           content_type=content_type, report_type=report_type, text_head=text,
+                           hops=hops)
+    hits = [(r.name, cls) for r, cls in classify.RULES if r.check(facts)]
+    classes = {cls for _, cls in hits}
+    winner = next((c for c in classify.PRECEDENCE if c in classes), AutomationClass.HUMAN)
+    assert classify.classify(facts) == (winner, tuple(name for name, _ in hits))
+
