@@ -258,24 +258,40 @@ def keyword_windows(body: str) -> str:
     # bench mail: keyword_windows 188k -> 137k instructions on the text, 254k -> 129k on the
     # HTML's).
     lowered = (body.lower() if "\u212a" in body else body).encode("ascii", "replace").lower()
-    spans = []
+    found = []
     for keyword in _KEYWORDS:
         index = lowered.find(keyword)
-        for _ in range(MAX_WINDOWS):
-            if index < 0:
-                break
-            spans.append((max(0, index - _WINDOW_BEFORE), index + _WINDOW_AFTER))
-            index = lowered.find(keyword, index + 1)
-    if not spans:
+        if index >= 0:
+            found += _occurrences(lowered, keyword, index)
+    if not found:
         return ""
-    spans.sort()
-    merged = [list(spans[0])]
-    for start, end in spans[1:]:
-        if start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return "\n\n".join(body[start:end] for start, end in merged)
+    # Keywords differ in their first two letters, so no two start at the same index; sorted by
+    # index, the windows [index - 8, index + 80] are sorted by start and by end, and one pass
+    # merges those that touch (tests/parsing/test_parse_caches.py: as sorting and merging spans).
+    # keyword_windows 140k -> 112k instructions on the bench mail's text, as on its HTML's; parse
+    # 1,810k -> 1,752k (callgrind).
+    found.sort()
+    pieces = []
+    first = found[0]
+    start, end = max(0, first - _WINDOW_BEFORE), first + _WINDOW_AFTER
+    for index in found:
+        if index - _WINDOW_BEFORE > end:
+            pieces.append(body[start:end])
+            start = index - _WINDOW_BEFORE
+        end = index + _WINDOW_AFTER
+    pieces.append(body[start:end])
+    return "\n\n".join(pieces)
+
+
+def _occurrences(lowered: bytes, keyword: bytes, index: int) -> list[int]:
+    """Where ``keyword`` starts in ``lowered``, from ``index`` (one), at most MAX_WINDOWS."""
+    found = [index]
+    for _ in range(MAX_WINDOWS - 1):
+        index = lowered.find(keyword, index + 1)
+        if index < 0:
+            break
+        found.append(index)
+    return found
 
 
 def _visible(text: str) -> tuple[str, list[Defect]]:

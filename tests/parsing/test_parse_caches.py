@@ -14,9 +14,11 @@ from parsing import classify, reference
 from parsing.model import Address, AutomationClass, ReferenceSource, TokenCandidate
 from parsing.parse import (
     _JOIN_CACHE_SIZE,
+    MAX_WINDOWS,
     _join_cache,
     joined_windows,
     joined_windows_uncached,
+    keyword_windows,
 )
 from tests.conftest import KEY
 
@@ -155,3 +157,57 @@ def test_classify_skipping_gated_rules_answers_as_trying_all(
     winner = next((c for c in classify.PRECEDENCE if c in classes), AutomationClass.HUMAN)
     assert classify.classify(facts) == (winner, tuple(name for name, _ in hits))
 
+
+
+def keyword_windows_sorting_spans(body: str) -> str:
+    """parse.keyword_windows as it was: (start, end) spans sorted, then merged."""
+    if "\u0130" in body:
+        return body
+    lowered = (body.lower() if "\u212a" in body else body).encode("ascii", "replace").lower()
+    spans = []
+    for keyword in (b"ref", b"case", b"tsup", b"ticket"):
+        index = lowered.find(keyword)
+        for _ in range(MAX_WINDOWS):
+            if index < 0:
+                break
+            spans.append((max(0, index - 8), index + 80))
+            index = lowered.find(keyword, index + 1)
+    if not spans:
+        return ""
+    spans.sort()
+    merged = [list(spans[0])]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return "\n\n".join(body[start:end] for start, end in merged)
+
+
+WINDOW_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(["ref", "REF", "case", "CaSe", "tsup", "ticket", "tickett", "\u212a",
+                         "\u017f", "é", "—", "\n"]),
+        st.integers(0, 120).map(lambda n: "x" * n),
+        st.text(max_size=5),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@SETTINGS
+@given(WINDOW_TEXT)
+def test_keyword_windows_merge_in_one_pass_as_sorted_spans(body: str) -> None:
+    assert keyword_windows(body) == keyword_windows_sorting_spans(body)
+
+
+def test_keyword_windows_keep_at_most_max_windows_a_keyword() -> None:
+    body = "case " * (MAX_WINDOWS + 50) + "x" * 200 + "ref"
+    assert keyword_windows(body) == keyword_windows_sorting_spans(body)
+
+
+def test_keyword_windows_that_touch_or_overlap_merge_as_sorted_spans() -> None:
+    for gap in range(70, 100):  # windows [i - 8, i + 80]: apart, touching, overlapping
+        for first, second in (("case", "ref"), ("REF", "ticket"), ("tsup", "tsup")):
+            body = "ab" + first + "y" * gap + second + "z" * 90
+            assert keyword_windows(body) == keyword_windows_sorting_spans(body), (gap, first)
