@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsing import classify, reference
+from parsing import authresults, classify, reference
 from parsing.model import Address, AutomationClass, ReferenceSource, TokenCandidate
 from parsing.parse import (
     _JOIN_CACHE_SIZE,
@@ -211,3 +211,20 @@ def test_keyword_windows_that_touch_or_overlap_merge_as_sorted_spans() -> None:
         for first, second in (("case", "ref"), ("REF", "ticket"), ("tsup", "tsup")):
             body = "ab" + first + "y" * gap + second + "z" * 90
             assert keyword_windows(body) == keyword_windows_sorting_spans(body), (gap, first)
+
+
+CLAUSES = st.lists(
+    st.sampled_from([" ", "dmarc", "spf", "dkim", "=", "pass", "fail", "header.from", "header.d",
+                     "smtp.mailfrom", "acme.example", "@acme.example", "a@b.example", "reason",
+                     "/1", ".", "x"]),
+    max_size=10,
+).map("".join)
+
+
+@SETTINGS
+@given(st.lists(CLAUSES, min_size=1, max_size=6))
+def test_authresults_clause_with_cache_answers_as_without(clauses: list[str]) -> None:
+    for clause in clauses + clauses:
+        assert authresults.clause_of(clause) == authresults.clause_uncached(clause)
+    assert authresults.clause_of(" dmarc=pass header.from=acme.example") == (
+        "dmarc", "pass", "acme.example")
