@@ -1,0 +1,124 @@
+"""The insert buffer's SQLite fast path (statements compiled once, run by the driver's
+executemany with SQLAlchemy's bind processors) stores what SQLAlchemy's executemany stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from tests.support import CARE
+from workflows.inbound.intake import Envelope, accept
+from workflows.storage import bulk
+from workflows.storage.base import table_of
+from workflows.storage.models import AuditEvent, InboundMessage
+
+# What SQLite's driver can bind: text without lone surrogates.
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)),
+         dt.timezone(-dt.timedelta(hours=8))]
+WHEN = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
+                    timezones=st.sampled_from(ZONES))
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | TEXT,
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
+EVENT = st.fixed_dictionaries({"at": WHEN, "actor": TEXT, "action": TEXT,
+                               "case_id": st.none(), "inbound_message_id": st.none(),
+                               "detail": JSONISH})
+CHANGES = st.fixed_dictionaries({"status": TEXT}, optional={
+    "outcome": st.none() | TEXT, "trace": st.lists(TEXT, max_size=4),
+    "defects": st.lists(TEXT, max_size=2), "subject": st.none() | TEXT,
+    "processed_at": st.none() | WHEN, "attempts": st.integers(0, 2**31 - 1)})
+SLOW = settings(max_examples=40, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _sqlite_only(rt) -> None:  # type: ignore[no-untyped-def]
+    if rt.db.dialect != "sqlite":
+        pytest.skip("the fast path is SQLite's; elsewhere SQLAlchemy's executemany runs")
+
+
+def _both_ways(rt, write: Callable[[Any], None], read: Callable[[Any], list[tuple[Any, ...]]]
+               ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:  # type: ignore[no-untyped-def]
+    """``write`` then ``read`` by SQLAlchemy's general path, then by the fast path; rolled back."""
+    stored = []
+    real = bulk._driver_statement
+    for general in (True, False):
+        if general:
+            bulk._driver_statement = lambda *_args: None  # type: ignore[assignment]
+        try:
+            with rt.db.transaction() as s:
+                buffer = bulk.InsertBuffer()
+                write(buffer)
+                buffer.write(s)
+                stored.append(read(s))
+                s.rollback()
+        finally:
+            bulk._driver_statement = real
+    return stored[0], stored[1]
+
+
+def _raw(session, sql: str) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    """Rows as stored: each value with its SQLite storage class, no result processing."""
+    return [tuple(row) for row in session.execute(text(sql))]
+
+
+@SLOW
+@given(events=st.lists(EVENT, min_size=1, max_size=4))
+def test_inserted_rows_are_stored_as_sqlalchemy_stores_them(rt, events):
+    _sqlite_only(rt)
+    table = table_of(AuditEvent)
+
+    def write(buffer: bulk.InsertBuffer) -> None:
+        for event in events:
+            buffer.add(table, dict(event))
+
+    general, fast = _both_ways(rt, write, lambda s: _raw(
+        s, "SELECT at, typeof(at), actor, action, case_id, inbound_message_id, detail, "
+           "typeof(detail) FROM audit_events ORDER BY id"))
+    assert fast == general
+
+
+@SLOW
+@given(changes=CHANGES)
+def test_updated_columns_are_stored_as_sqlalchemy_stores_them(rt, changes):
+    _sqlite_only(rt)
+    raw = b"From: a@acme.example\r\nMessage-ID: <driver@acme.example>\r\n\r\nhi\r\n"
+    inbound_id = accept(rt.db, raw, Envelope(mailbox=CARE, rcpt_tos=(CARE,))).inbound_id
+    try:
+        general, fast = _both_ways(
+            rt, lambda buffer: buffer.update(table_of(InboundMessage), inbound_id, changes),
+            lambda s: _raw(s, "SELECT status, outcome, trace, typeof(trace), defects, subject, "
+                              "processed_at, typeof(processed_at), attempts FROM inbound_messages"))
+        assert fast == general
+    finally:
+        with rt.db.transaction() as s:
+            s.execute(InboundMessage.__table__.delete())
+
+
+def test_processing_rows_take_the_fast_path_and_defaults_do_not(rt):
+    """Processing's statements compile for the driver; a row that leaves out a column with a
+    default (SQLAlchemy computes it) keeps SQLAlchemy's path, and gets its default."""
+    _sqlite_only(rt)
+    table = table_of(AuditEvent)
+    now = dt.datetime(2026, 12, 6, 22, 0, tzinfo=dt.UTC)
+    full = {"at": now, "actor": "system", "action": "a", "case_id": None,
+            "inbound_message_id": None, "detail": {"k": 1}}
+    without_detail = {k: v for k, v in full.items() if k != "detail"}
+    with rt.db.transaction() as s:
+        buffer = bulk.InsertBuffer()
+        buffer.add(table, full)
+        buffer.add(table, without_detail)
+        buffer.write(s)
+        dialect = s.connection().dialect
+        assert bulk._driver_statement(dialect, table, "insert", frozenset(full),
+                                      lambda: table.insert()) is not None
+        assert bulk._driver_statement(dialect, table, "insert", frozenset(without_detail),
+                                      lambda: table.insert()) is None
+        assert s.scalars(select(AuditEvent.detail).order_by(AuditEvent.id)).all() == [
+            {"k": 1}, {}]
