@@ -90,10 +90,12 @@ def _preprocess(text: str) -> list[str]:
     lines = _drop_pgp(lines)
     lines = _drop_unsubscribe_footer(lines)
     # Whole-text tests spare the per-line passes where no line can need them (the steps above
-    # only drop lines, and "> " prefixes make neither string).
-    if "<<<" in text:
+    # only drop lines, and "> " prefixes make neither string). A one-character test goes first:
+    # it is a memchr, where a longer string is searched character by character once the text
+    # is not Latin-1 (_preprocess 292k -> 279k instructions a bench mail, callgrind).
+    if "<" in text and "<<<" in text:
         lines = _unwrap_enclosed_quotes(lines)
-    if '>>>>> "' in text:
+    if '"' in text and '>>>>> "' in text:
         lines = [_drop_alias_header(line) for line in lines]
     if lines is not split:
         text = "\n".join(lines)
