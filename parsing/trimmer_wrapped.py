@@ -70,7 +70,9 @@ def _candidates(lines: list[str], text: str, openers: list[int] | None = None) -
             line = bisect_left(ends, at)
             found.update(range(max(0, line - before), line + 1 - upto))
             at = text.find(word, ends[line])  # one hit a line is enough
-    return sorted(i for i in found if len(lines[i]) <= P.MAX_LINE)
+    # An empty line starts no header (every rule needs an opener, a verb or a year on it): the
+    # blank line before "On ..., X wrote:" is the one before a colon line in most replies.
+    return sorted(i for i in found if 0 < len(lines[i]) <= P.MAX_LINE)
 
 
 # Words that make a line a candidate, with the lines they make candidates: the line holding
