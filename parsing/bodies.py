@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from parsing import tnef
 from parsing.attachments import content_id, extract_uuencoded, filename, forwarded_name, guess_type
-from parsing.decode import decode_text, unflow
+from parsing.decode import decode_text, decodes_nul_free, unflow
 from parsing.htmltext import html_to_text
 from parsing.mime import Part, Tree, parse_params
 from parsing.mimeheaders import parse_headers
@@ -109,10 +109,11 @@ def _body_text(part: Part, content: Content) -> str:
         content.defects.extend(Defect(part.where, p) for p in problems)
         for name, payload in files:
             content.attachments.append(Attachment(name, guess_type(name), payload))
-    text, problem = decode_text(data, part.params.get("charset"))
+    charset = part.params.get("charset")
+    text, problem = decode_text(data, charset)
     if problem:
         content.defects.append(Defect(part.where, problem))
-    if "\x00" in text:
+    if not decodes_nul_free(data, charset) and "\x00" in text:
         text = text.replace("\x00", "")
         content.defects.append(Defect(part.where, "NUL characters removed from the body"))
     if "\r" in text:

@@ -7,6 +7,10 @@ recognises as the start of the quoted part. Split from trimmer.py to keep files 
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import accumulate, count
+from operator import add
+
 from parsing import trimmer_i18n
 from parsing import trimmer_patterns as P
 
@@ -14,16 +18,19 @@ from parsing import trimmer_patterns as P
 _MAX_JOIN = 4
 
 
-def join_wrapped_markers(lines: list[str], text: str) -> list[str]:
+def join_wrapped_markers(
+    lines: list[str], text: str, openers: list[int] | None = None
+) -> list[str]:
     """Re-join "On <date>, X <x@y> wrote:" headers that the sender's client wrapped;
-    ``text`` is the lines joined with "\n".
+    ``text`` is the lines joined with "\n", ``openers`` (if known) where
+    ``ON_DATE_OPENER_LINES`` matches in "\n" + text.
 
     Only a handful of following lines are ever considered, and only when the first line looks
     like an opener and a later one like a closer, so this stays linear.
     """
     out: list[str] = []
     done = 0  # lines[:done] are in out
-    for i in _candidates(lines, text):
+    for i in _candidates(lines, text, openers):
         if i < done:
             continue  # inside a header joined already
         span = _wrapped_span(lines, i)
@@ -37,7 +44,7 @@ def join_wrapped_markers(lines: list[str], text: str) -> list[str]:
     return out
 
 
-def _candidates(lines: list[str], text: str) -> list[int]:
+def _candidates(lines: list[str], text: str, openers: list[int] | None = None) -> list[int]:
     """Lines that ``_wrapped_span`` may find a header at, in order: every line no longer than
     ``MAX_LINE`` that it gives a span to is among them. Such a line is an opener
     (``ON_DATE_OPENER``), holds "wrote" or "schrieb", or (``_may_go_on``) holds a "<" or
@@ -48,23 +55,24 @@ def _candidates(lines: list[str], text: str) -> list[int]:
     mail, callgrind). tests/parsing/test_trimmer_fastpaths.py checks the spans against testing
     every line.
     """
-    # (offset in text, how many lines before the hit's line to take, how many after).
-    hits = [(m.start(), 0, 0) for m in P.ON_DATE_OPENER_LINES.finditer("\n" + text)]
+    # Where each line ends in text (its "\n", or len(text)): a hit's line is a bisection of
+    # this, not a count of the newlines before the hit (111k -> 85k instructions a bench mail,
+    # callgrind).
+    ends = list(map(add, accumulate(map(len, lines)), count()))
+    found: set[int] = set()
+    if openers is None:
+        openers = [m.start() for m in P.ON_DATE_OPENER_LINES.finditer("\n" + text)]
+    for at in openers:
+        found.add(bisect_left(ends, at))
     for word, before, upto in _WORDS:
         at = text.find(word)
         while at != -1:
-            hits.append((at, before, upto))
-            at = text.find("\n", at)  # one hit a line is enough
-            if at == -1:
-                break
-            at = text.find(word, at)
-    found: set[int] = set()
-    line, pos = 0, 0
-    for at, before, upto in sorted(hits):
-        line += text.count("\n", pos, at)
-        pos = at
-        found.update(range(max(0, line - before), line + 1 - upto))
-    return sorted(i for i in found if len(lines[i]) <= P.MAX_LINE)
+            line = bisect_left(ends, at)
+            found.update(range(max(0, line - before), line + 1 - upto))
+            at = text.find(word, ends[line])  # one hit a line is enough
+    # An empty line starts no header (every rule needs an opener, a verb or a year on it): the
+    # blank line before "On ..., X wrote:" is the one before a colon line in most replies.
+    return sorted(i for i in found if 0 < len(lines[i]) <= P.MAX_LINE)
 
 
 # Words that make a line a candidate, with the lines they make candidates: the line holding

@@ -228,3 +228,23 @@ def test_line_start_opener_search_agrees_with_the_line_regex() -> None:
     firsts = "|".join(word[0] for word in P._OPENERS.split("|"))
     ahead = set(re.findall(rf"[{P._OPENER_FIRSTS}]", every, re.I))
     assert ahead == set(re.findall(firsts, every, re.I))
+
+
+@SETTINGS
+@given(TEXTS)
+def test_one_line_start_pass_finds_what_the_two_searches_find(text: str) -> None:
+    """LINE_STARTS gives QUOTE_PREFIX_TO_REWRITE's matches, and ON_DATE_OPENER_LINES' when
+    nothing is rewritten; the joiner given those openers joins what it joins finding them."""
+    lines = text.split("\n")
+    rewrite = [m.start() for m in P.QUOTE_PREFIX_TO_REWRITE.finditer("\n" + text)]
+    openers = [m.start() for m in P.ON_DATE_OPENER_LINES.finditer("\n" + text)]
+    new_lines, new_text, found = T._normalise_quote_prefixes(lines, text)
+    assert new_text == "\n".join(new_lines)
+    if rewrite:
+        assert found is None
+        assert new_lines == [T._normalise_quote_prefix(line) for line in lines]
+    else:
+        assert found == openers
+        assert (new_lines, new_text) == (lines, text)
+        assert W.join_wrapped_markers(lines, text, found) == W.join_wrapped_markers(lines, text)
+    assert W._candidates(lines, text, openers) == W._candidates(lines, text)
