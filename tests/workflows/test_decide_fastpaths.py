@@ -10,25 +10,27 @@
 from __future__ import annotations
 
 import dataclasses
+from enum import StrEnum
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from parsing import Address, AuthResult, AutomationClass, parse
+from parsing import Address, AuthResult, AutomationClass, ReferenceSource, parse
 from parsing.model import Bounce
 from tests.support import open_case, post, reply_to
 from tests.workflows.test_decide import CASE, mail, snap
+from workflows import domain
 from workflows.cases.contacts import remove_contact
 from workflows.domain import CaseStatus, MailboxPolicy
 from workflows.inbound import decide as decide_module
 from workflows.inbound.decide import CHAIN, decide
 from workflows.inbound.decision import NoticeView, OutboundView, SenderView
 from workflows.inbound.intake import Envelope, accept_many
-from workflows.inbound.snapshot import load_snapshot, prefetch
+from workflows.inbound.snapshot import case_view, load_snapshot, prefetch
 from workflows.settings import Mailbox
-from workflows.storage.models import InboundMessage
+from workflows.storage.models import Case, InboundMessage
 
 CARE = "care@desk.example"
 
@@ -144,3 +146,31 @@ def test_prefetched_snapshots_are_the_ones_read_alone(rt, people):
     assert [s.sender.designated for s in alone if s.sender] == [True, False, False, False,
                                                                 True, True, False]
     assert [s.earlier_duplicate_id is not None for s in alone] == [False] * 5 + [True, True]
+
+
+# --- enum values read without ``.value`` ----------------------------------------------------
+
+
+def _str_enums() -> list[type[StrEnum]]:
+    return [e for e in (*vars(domain).values(), AutomationClass, ReferenceSource)
+            if isinstance(e, type) and issubclass(e, StrEnum) and e is not StrEnum]
+
+
+def test_str_of_every_member_is_its_value_as_a_plain_str():
+    """apply and decide write ``str(member)`` (and ``{member!s}``) where ``.value`` was."""
+    members = [m for enum in _str_enums() for m in enum]
+    assert len(members) > 50
+    for m in members:
+        assert type(str(m)) is str and str(m) == m.value and f"{m!s}" == m.value
+
+
+@pytest.mark.parametrize("value", [*(s.value for s in CaseStatus), "reopened", ""])
+def test_a_case_view_reads_its_status_as_the_enum_call_does(value):
+    case = Case(id=1, number="CASE-1001", status=value, organization_id=7, subject="s")
+    try:
+        expected = CaseStatus(value)
+    except ValueError:
+        with pytest.raises(ValueError):
+            case_view(case)
+        return
+    assert case_view(case).status is expected

