@@ -63,6 +63,10 @@ from workflows.storage.models import (
 )
 
 ACTOR = "system"
+# The enums are StrEnums: ``str(member)`` is its value, without Python 3.11's ``.value``
+# descriptor (1.1 us a read against 0.3; seven reads a bench reply here). Constants once.
+_INBOUND = Direction.INBOUND.value
+_PROCESSED = MessageStatus.PROCESSED.value
 CASE_UPDATES: Table = CaseUpdate.__table__  # type: ignore[assignment]
 SEARCH_DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[assignment]
 
@@ -121,7 +125,7 @@ def add_update(session: Session, settings: Settings, case: Case, row: InboundMes
     bookkeeping (issue 15's profile: a fifth of processing once parsing was cut)."""
     author = (mail.from_.email if mail.from_ else row.envelope_from) or ""
     values: dict[str, Any] = {
-        "case_id": case.id, "kind": kind.value, "direction": Direction.INBOUND.value,
+        "case_id": case.id, "kind": str(kind), "direction": _INBOUND,
         "author": author,
         "author_name": mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
         "visible_text": mail.visible_reply, "full_text": mail.text,
@@ -232,11 +236,11 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
     trace = list(decision.trace)
     if blocked:
         trace.append("sender is blocked: discarded on arrival")
-    set_columns(session, row, status=MessageStatus.PROCESSED.value,
-                outcome=decision.outcome.value, reason=decision.reason.value, trace=trace,
+    outcome, why = str(decision.outcome), str(decision.reason)  # their values: see _INBOUND
+    set_columns(session, row, status=_PROCESSED, outcome=outcome, reason=why, trace=trace,
                 case_id=case_id, processed_at=now, error=None)
-    audit(session, actor=ACTOR, action=f"inbound.{decision.outcome.value}", now=now,
-          case_id=case_id, inbound_id=row.id, reason=decision.reason.value)
+    audit(session, actor=ACTOR, action=f"inbound.{outcome}", now=now,
+          case_id=case_id, inbound_id=row.id, reason=why)
     return Applied(case_number, tuple(o.id for o in outbound))
 
 

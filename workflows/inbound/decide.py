@@ -44,8 +44,13 @@ class _Context:
     snap: Snapshot
     mail: ParsedMail
     trace: list[str] = field(default_factory=list)
+    rule: str = ""  # the rule being consulted: its line closes the trace of its decision
 
     def decision(self, outcome: Outcome, reason: Reason, **kw: object) -> Decision:
+        """The decision of the rule being consulted, its trace closed by the rule's line
+        (made once here rather than copied with the line added, as ``decide`` did)."""
+        # StrEnums: str() is the value, without 3.11's slow ``.value`` (1.1 -> 0.3 us).
+        self.trace.append(f"rule {self.rule}: {outcome!s}/{reason!s}")
         return Decision(outcome, reason, trace=tuple(self.trace), **kw)  # type: ignore[arg-type]
 
     @property
@@ -102,11 +107,13 @@ class Spoofed(Rule):
 
     def check(self, ctx: _Context) -> Decision | None:
         trusted = ctx.snap.trusted_authserv_ids
-        # Every From domain, not the first: a second From must not slip past the gate.
-        domains = {author.domain for author in ctx.mail.authors}
+        domains: set[str] | None = None  # only for a trusted failure: nearly no mail has one
         for result in ctx.mail.auth_results:
-            if result.authserv_id.lower() not in trusted or result.dmarc != "fail":
+            if result.dmarc != "fail" or result.authserv_id.lower() not in trusted:
                 continue
+            if domains is None:
+                # Every From domain, not the first: a second From must not slip past the gate.
+                domains = {author.domain for author in ctx.mail.authors}
             if result.header_from and result.header_from.lower() not in domains:
                 continue  # a verdict about another domain says nothing about this From
             about = result.header_from or ", ".join(sorted(domains)) or "?"
@@ -235,7 +242,7 @@ class Referenced(Rule):
         if ref is None:
             return None
         token, case = ref
-        ctx.trace.append(f"valid reference to {token.number} in {token.source.value}")
+        ctx.trace.append(f"valid reference to {token.number} in {token.source!s}")
         if case is None:
             return _triage(ctx, Reason.UNKNOWN_CASE, None)
         problem = _sender_problem(ctx, case)
@@ -329,20 +336,13 @@ CHAIN: tuple[Rule, ...] = (
 def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
     """Run the chain; the first rule that decides wins."""
     ctx = _Context(snapshot, mail)
-    ctx.trace.append(f"automation={mail.automation.value}"
+    ctx.trace.append(f"automation={mail.automation!s}"  # StrEnum: str() is the value
                      + (f" ({', '.join(mail.automation_rules)})" if mail.automation_rules else ""))
     for rule in CHAIN:
+        ctx.rule = rule.name
         decision = rule.check(ctx)
         if decision is not None:
-            return Decision(
-                decision.outcome,
-                decision.reason,
-                decision.case_number,
-                decision.suggested_case,
-                decision.effects,
-                (*decision.trace, f"rule {rule.name}: {decision.outcome.value}/"
-                 f"{decision.reason.value}"),
-            )
+            return decision
     raise AssertionError("NewMail always decides")  # pragma: no cover
 
 
@@ -388,7 +388,20 @@ def _closed(ctx: _Context, case: CaseView) -> Decision:
     )
 
 
+# Characters of a text's start split first: a reply's first line is nearly always in them.
+_FIRST_LINE_PREFIX = 256
+
+
 def _first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank (``str.splitlines``' line breaks)."""
+    # Fast path: split only the start of a reply (2 KB on the bench) when a non-blank line
+    # ends inside it. Every line of a prefix's split but its last is a whole line of the
+    # text's split, the same: a break is found from the characters at it (CR LF one break).
+    # The last may be cut, so it never answers here. Bench replies: XXX.
+    head = text[:_FIRST_LINE_PREFIX].splitlines()
+    for line in head[:-1]:
+        if line.strip():
+            return line
     for line in text.splitlines():
         if line.strip():
             return line

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
@@ -22,13 +22,24 @@ from workflows.settings import Mailbox, Settings
 from workflows.storage.models import Case, Contact, InboundMessage, OutboundMessage
 
 CLOSED_NOTICE_QUIET = dt.timedelta(days=1)
+_CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+_INBOUND: Table = InboundMessage.__table__  # type: ignore[assignment]
+# session.info keys of what ``prefetch`` read for a batch.
+_SENDERS = "senders_by_email"
+_FIRST_IDS = "first_id_by_message_id"
+
+
+# A status's member by its stored value: ``CaseStatus(value)`` costs ~1 us in Python 3.11's
+# enum machinery, once per case a mail names. An unknown value still raises, by the call.
+_STATUSES = {status.value: status for status in CaseStatus}
 
 
 def case_view(case: Case) -> CaseView:
+    status = case.status
     return CaseView(
         id=case.id,
         number=case.number,
-        status=CaseStatus(case.status),
+        status=_STATUSES.get(status) or CaseStatus(status),
         organization_id=case.organization_id,
         resolution=Resolution(case.resolution) if case.resolution else None,
         closed_at=case.closed_at,
@@ -46,32 +57,46 @@ def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundVie
 def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str],
              mails: Sequence[ParsedMail] = ()) -> None:
     """Load what a batch's snapshots will ask for with three queries instead of three per
-    message: the senders' contacts (a removed one is a stranger), the first row of each
+    message: the senders (a removed contact is a stranger), the first row of each
     (mailbox, Message-ID), and the cases ``mails`` name by token or number, locked in one
     statement in id order. The order matters on PostgreSQL: Celery workers process groups of
-    ids side by side, and two groups locking the same cases in message order could deadlock."""
+    ids side by side, and two groups locking the same cases in message order could deadlock.
+
+    The first two are Core statements on the session's connection, read into plain values:
+    nothing in the batch changes a contact or an inbound row's Message-ID, and the ORM's
+    statement set-up and identity map cost more than the rows (issue 15, 200-mail batches of
+    bench replies: XXX)."""
+    conn = session.connection()
     emails = sorted(set(senders))
-    contacts: dict[str, Contact | None] = dict.fromkeys(emails)
+    found: dict[str, SenderView | None] = dict.fromkeys(emails)
     for chunk in _chunks(emails):
-        for contact in session.scalars(select(Contact).where(Contact.email.in_(chunk),
-                                                            Contact.removed_at.is_(None))):
-            contacts[contact.email] = contact
-    session.info["contacts_by_email"] = contacts
+        for email, contact_id, organization_id, designated in conn.execute(
+            select(_CONTACTS.c.email, _CONTACTS.c.id, _CONTACTS.c.organization_id,
+                   _CONTACTS.c.designated)
+            .where(_CONTACTS.c.email.in_(chunk), _CONTACTS.c.removed_at.is_(None))
+        ):
+            found[email] = SenderView(email, contact_id, organization_id, designated)
+    session.info[_SENDERS] = found
     first_ids: dict[tuple[str, str], int] = {}
-    mids = sorted({r.message_id for r in rows if r.message_id})
+    mids: set[str] = set()
+    mailboxes: set[str] = set()
+    for r in rows:
+        message_id = r.message_id
+        if message_id:
+            mids.add(message_id)
+            mailboxes.add(r.mailbox)
     # The mailboxes too: the index is (mailbox, message_id), and without its first column
     # the query read the whole index (SQLite) or table (PostgreSQL) for every batch.
-    mailboxes = sorted({r.mailbox for r in rows if r.message_id})
-    for chunk in _chunks(mids):
-        for mailbox, message_id, first in session.execute(
-            select(InboundMessage.mailbox, InboundMessage.message_id,
-                   func.min(InboundMessage.id))
-            .where(InboundMessage.mailbox.in_(mailboxes), InboundMessage.message_id.in_(chunk))
-            .group_by(InboundMessage.mailbox, InboundMessage.message_id)
+    inbound = _INBOUND.c
+    for chunk in _chunks(sorted(mids)):
+        for mailbox, message_id, first in conn.execute(
+            select(inbound.mailbox, inbound.message_id, func.min(inbound.id))
+            .where(inbound.mailbox.in_(sorted(mailboxes)), inbound.message_id.in_(chunk))
+            .group_by(inbound.mailbox, inbound.message_id)
         ):
             if message_id is not None:  # the IN (...) above: never NULL here
                 first_ids[(mailbox, message_id)] = first
-    session.info["first_id_by_message_id"] = first_ids
+    session.info[_FIRST_IDS] = first_ids
     # At most 100 per mail, as load_snapshot reads them.
     _lock_cases(session, {n for mail in mails for n in sorted(_numbers(mail))[:100]})
 
@@ -108,22 +133,24 @@ def load_snapshot(
 ) -> Snapshot:
     sender = None
     if mail.from_ is not None:
-        contacts = session.info.get("contacts_by_email")
-        if contacts is not None and mail.from_.email in contacts:
-            contact = contacts[mail.from_.email]
+        email = mail.from_.email
+        senders = session.info.get(_SENDERS)
+        if senders is not None and email in senders:
+            sender = senders[email] or SenderView(email)
         else:
             contact = session.scalars(
-                select(Contact).where(Contact.email == mail.from_.email,
+                select(Contact).where(Contact.email == email,
                                       Contact.removed_at.is_(None))).first()
-        sender = (
-            SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
-            if contact
-            else SenderView(mail.from_.email)
-        )
+            sender = (
+                SenderView(contact.email, contact.id, contact.organization_id,
+                           contact.designated)
+                if contact
+                else SenderView(email)
+            )
 
     earlier = None
     if row.message_id:
-        first_ids = session.info.get("first_id_by_message_id")
+        first_ids = session.info.get(_FIRST_IDS)
         if first_ids is not None and (row.mailbox, row.message_id) in first_ids:
             first = first_ids[(row.mailbox, row.message_id)]
             earlier = first if first < row.id else None
@@ -161,7 +188,9 @@ def load_snapshot(
     numbers = _numbers(mail)
     numbers |= {o.case_number for o in (bounced, replied) if o and o.case_number}
     cache: dict[str, Case] = session.info.setdefault("cases_by_number", {})
-    _lock_cases(session, set(sorted(n for n in numbers if n not in cache)[:100]))
+    missing = [n for n in numbers if n not in cache]
+    if missing:  # a batch's are prefetched: most mails lock nothing more
+        _lock_cases(session, set(sorted(missing)[:100]))
     # Views of the session's objects: a batch sees the changes earlier messages made.
     cases = tuple(case_view(cache[n]) for n in sorted(numbers) if n in cache)
 
