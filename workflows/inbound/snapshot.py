@@ -64,8 +64,8 @@ def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable
 
     The first two are Core statements on the session's connection, read into plain values:
     nothing in the batch changes a contact or an inbound row's Message-ID, and the ORM's
-    statement set-up and identity map cost more than the rows (issue 15, 200-mail batches of
-    bench replies: XXX)."""
+    statement set-up and identity map cost more than the rows (issue 15, a batch call on
+    bench replies, best of 7 rounds, 3 runs: 626-814 -> 504-525 us)."""
     conn = session.connection()
     emails = sorted(set(senders))
     found: dict[str, SenderView | None] = dict.fromkeys(emails)
