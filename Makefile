@@ -57,6 +57,8 @@ test-py313:
 bench: setup
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/intake.py
+	@if command -v valgrind >/dev/null; then $(BIN)/python bench/instructions.py; \
+	else echo "bench/instructions.py skipped: install valgrind"; fi
 	@if [ -n "$$TICKETGATE_TEST_POSTGRES_URL" ] && [ -n "$$TICKETGATE_TEST_REDIS_URL" ]; then \
 		$(BIN)/python bench/scaleout.py; \
 	else echo "bench/scaleout.py skipped: set TICKETGATE_TEST_POSTGRES_URL and TICKETGATE_TEST_REDIS_URL"; fi
