@@ -29,28 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench.process import make_replies
-from gateway.app import build_runtime, initialize
+from bench.process import desk_with_case_mail, make_replies
 from gateway.cli import main as cli_main
-from gateway.config import load_settings
 from parsing.parse import parse
-from tests.support import open_case, post
-from workflows.cases import directory
 
 
 def _measured(stage: str, n: int) -> None:
     """Run inside valgrind: only what ``operator.call`` runs is counted (--toggle-collect)."""
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["TICKETGATE_HOME"] = str(Path(tmp) / "var")
-        settings = load_settings()
-        initialize(settings)
-        rt = build_runtime(settings)
-        with rt.db.transaction() as s:
-            directory.add_organization(s, name="Acme", domains=["acme.example"],
-                                       timezone="UTC", country=None, notify=[], now=rt.now())
-            directory.add_contact(s, organization="Acme", email="alice@acme.example",
-                                  name="Alice", designated=True, now=rt.now())
-        sent = post(rt, open_case(rt))
+        rt, sent = desk_with_case_mail(Path(tmp))
         warm, folder = Path(tmp) / "warm", Path(tmp) / "mail"
         warm.mkdir()
         folder.mkdir()

@@ -36,6 +36,7 @@ from gateway.cli import main as cli_main
 from gateway.config import load_settings
 from tests.support import open_case, post, reply_to
 from workflows.cases import directory
+from workflows.runtime import Runtime
 
 FILLER = ("The printer shows error 49.4C02 after the firmware update and restarts every few "
           "minutes; we tried a cold reset and a different network port.\n")
@@ -108,22 +109,27 @@ def parse_floor(paths: list[Path]) -> tuple[float, float]:
             len(blobs) / (time.process_time() - cpu))
 
 
+def desk_with_case_mail(tmp: Path, database_url: str | None = None) -> tuple[Runtime, bytes]:
+    """A fresh desk under ``tmp`` (Acme, its designated contact Alice, one open case) and the
+    case mail Alice replies to. Acts: sets TICKETGATE_HOME (and the database URL) for the CLI."""
+    os.environ["TICKETGATE_HOME"] = str(tmp / "var")
+    if database_url:
+        os.environ["TICKETGATE_DATABASE_URL"] = database_url
+    settings = load_settings()
+    initialize(settings)
+    rt = build_runtime(settings)
+    with rt.db.transaction() as s:
+        directory.add_organization(s, name="Acme", domains=["acme.example"],
+                                   timezone="UTC", country=None, notify=[], now=rt.now())
+        directory.add_contact(s, organization="Acme", email="alice@acme.example",
+                              name="Alice", designated=True, now=rt.now())
+    return rt, post(rt, open_case(rt))
+
+
 def run(n: int, database_url: str | None, *, small: bool = False
         ) -> dict[str, float | int | str]:
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "var"
-        os.environ["TICKETGATE_HOME"] = str(home)
-        if database_url:
-            os.environ["TICKETGATE_DATABASE_URL"] = database_url
-        settings = load_settings()
-        initialize(settings)
-        rt = build_runtime(settings)
-        with rt.db.transaction() as s:
-            directory.add_organization(s, name="Acme", domains=["acme.example"],
-                                       timezone="UTC", country=None, notify=[], now=rt.now())
-            directory.add_contact(s, organization="Acme", email="alice@acme.example",
-                                  name="Alice", designated=True, now=rt.now())
-        sent = post(rt, open_case(rt))
+        rt, sent = desk_with_case_mail(Path(tmp), database_url)
         folder = Path(tmp) / "mail"
         folder.mkdir()
         paths = make_replies(folder, sent, n, small=small)
