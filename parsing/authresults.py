@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from parsing.memo import remembered
+
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"  # the character classes authres uses
 _KTEXT = r"[A-Za-z0-9!#$%&'*+?^_`{|}~-]"  # atext without "/" and "="
 _PTEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]"
@@ -82,16 +84,9 @@ _clause_cache: dict[str, Clause | None] = {}
 
 def clause_of(clause: str) -> Clause | None:
     """``clause_uncached(clause)``, remembered for short clauses."""
-    try:
-        return _clause_cache[clause]
-    except KeyError:
-        pass
-    found = clause_uncached(clause)
-    if len(clause) <= _CACHE_CHARS:
-        if len(_clause_cache) >= _CACHE_SIZE:
-            _clause_cache.clear()
-        _clause_cache[clause] = found
-    return found
+    if len(clause) > _CACHE_CHARS:
+        return clause_uncached(clause)
+    return remembered(_clause_cache, clause, _CACHE_SIZE, clause_uncached, clause)
 
 
 def clause_uncached(clause: str) -> Clause | None:

@@ -22,6 +22,7 @@ import re
 
 from parsing import arf, bodies, bounce, classify, headers, mime, reference
 from parsing.htmltext import strip_tags
+from parsing.memo import remembered
 from parsing.model import AutomationClass, Defect, ParsedMail
 from parsing.trimmer import trim_reply
 
@@ -206,13 +207,8 @@ def joined_windows(body: str, extra: str) -> str:
     """``joined_windows_uncached(body, extra)``, remembered for short windows."""
     if len(body) + len(extra) > _JOIN_CACHE_CHARS:
         return joined_windows_uncached(body, extra)
-    answer = _join_cache.get((body, extra))
-    if answer is None:
-        answer = joined_windows_uncached(body, extra)
-        if len(_join_cache) >= _JOIN_CACHE_SIZE:
-            _join_cache.clear()
-        _join_cache[(body, extra)] = answer
-    return answer
+    return remembered(_join_cache, (body, extra), _JOIN_CACHE_SIZE, joined_windows_uncached,
+                      body, extra)
 
 
 def joined_windows_uncached(body: str, extra: str) -> str:

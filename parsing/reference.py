@@ -22,6 +22,7 @@ import hmac
 import re
 import secrets
 
+from parsing.memo import remembered
 from parsing.model import ReferenceSource, TokenCandidate
 
 MAC_CHARS = 16  # 80 bits of base32
@@ -210,14 +211,7 @@ def scan(subject: str, body: str) -> tuple[Found, tuple[str, ...]]:
     """``scan_uncached(subject, body)``, remembered for short inputs."""
     if len(subject) + len(body) > _SCAN_CACHE_CHARS:
         return scan_uncached(subject, body)
-    cache_key = (subject, body)
-    answer = _scan_cache.get(cache_key)
-    if answer is None:
-        answer = scan_uncached(subject, body)
-        if len(_scan_cache) >= _CACHE_SIZE:
-            _scan_cache.clear()
-        _scan_cache[cache_key] = answer
-    return answer
+    return remembered(_scan_cache, (subject, body), _CACHE_SIZE, scan_uncached, subject, body)
 
 
 def scan_uncached(subject: str, body: str) -> tuple[Found, tuple[str, ...]]:
@@ -255,28 +249,26 @@ def scan_uncached(subject: str, body: str) -> tuple[Found, tuple[str, ...]]:
 
 def _message_id_token(value: str) -> Found:
     """(number, mac, THREAD) of the token in one of our Message-IDs, remembered (see above)."""
-    answer = _id_cache.get(value)
-    if answer is None:
-        answer = tuple((t.number, t.mac, t.source) for t in find_in_message_ids((value,)))
-        if len(value) <= _SCAN_CACHE_CHARS:
-            if len(_id_cache) >= _CACHE_SIZE:
-                _id_cache.clear()
-            _id_cache[value] = answer
-    return answer
+    if len(value) > _SCAN_CACHE_CHARS:
+        return _message_id_token_uncached(value)
+    return remembered(_id_cache, value, _CACHE_SIZE, _message_id_token_uncached, value)
+
+
+def _message_id_token_uncached(value: str) -> Found:
+    return tuple((t.number, t.mac, t.source) for t in find_in_message_ids((value,)))
 
 
 def _candidates(unique: Found, key: bytes | None) -> tuple[TokenCandidate, ...]:
     """The (verified) TokenCandidates of distinct (number, mac, source) triples, remembered (see
     above): a frozen dataclass costs about 0.6 us to build."""
-    cacheable = len(unique) <= MAX_CACHED_TOKENS and (key is None or type(key) is bytes)
-    answer = _candidate_cache.get((unique, key)) if cacheable else None
-    if answer is None:
-        answer = tuple(
-            TokenCandidate(number, mac, source, None if key is None else _verify(number, mac, key))
-            for number, mac, source in unique
-        )
-        if cacheable:
-            if len(_candidate_cache) >= _CACHE_SIZE:
-                _candidate_cache.clear()
-            _candidate_cache[(unique, key)] = answer
-    return answer
+    if len(unique) > MAX_CACHED_TOKENS or not (key is None or type(key) is bytes):
+        return _candidates_uncached(unique, key)
+    return remembered(_candidate_cache, (unique, key), _CACHE_SIZE, _candidates_uncached,
+                      unique, key)
+
+
+def _candidates_uncached(unique: Found, key: bytes | None) -> tuple[TokenCandidate, ...]:
+    return tuple(
+        TokenCandidate(number, mac, source, None if key is None else _verify(number, mac, key))
+        for number, mac, source in unique
+    )

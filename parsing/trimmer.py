@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from parsing import trimmer_patterns as P
+from parsing.memo import keep
 from parsing.trimmer_wrapped import join_wrapped_markers
 
 
@@ -233,9 +234,7 @@ def _classify_all(lines: list[str]) -> str:
         if kind is None:
             kind = _classify(line)
             if len(line) <= P.MAX_LINE:
-                if len(cache) >= _KIND_CACHE_SIZE:
-                    cache.clear()
-                cache[line] = kind
+                keep(cache, line, kind, _KIND_CACHE_SIZE)
         kinds.append(kind)
     return "".join(kinds)
 
