@@ -13,18 +13,18 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway.cli.commands import _runtime
 from gateway.cli.output import emit, fail
 from gateway.config import load_settings
 from parsing import parse
-from parsing.model import Bounce
 from workflows.domain import MessageStatus
 from workflows.errors import Refused
-from workflows.inbound.intake import Envelope, accept_many
-from workflows.inbound.process import process_batch, result_of
-from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing, load_secret
+
+if TYPE_CHECKING:
+    from parsing.model import Bounce
+    from workflows.runtime import Runtime
 
 BATCH = 200
 MAX_MESSAGE = 50 * 1024 * 1024  # a single file larger than this is refused, not read
@@ -90,6 +90,11 @@ def _batches(items: Iterator[tuple[str, bytes]]) -> Iterator[list[tuple[str, byt
 
 
 def ingest(args: argparse.Namespace) -> int:
+    # The runtime, intake and processing are imported here: ``parse``, which needs no
+    # database, shares this module (they made its start-up 0.7 s of CPU longer).
+    from gateway.cli.commands import _runtime
+    from workflows.runtime import start_up_frozen
+
     rt = _runtime(args)
     mailbox = rt.settings.default_mailbox.address
     if args.mailbox:
@@ -107,6 +112,9 @@ def ingest(args: argparse.Namespace) -> int:
 def _ingest(rt: Runtime, paths: list[str], mailbox: str) -> list[str]:
     """Accept and process every message of ``paths``, a JSON line each; returns the paths'
     problems. Acts."""
+    from workflows.inbound.intake import Envelope, accept_many
+    from workflows.inbound.process import process_batch, result_of
+
     problems: list[str] = []
     for batch in _batches(_sources(paths, problems)):
         envelopes = [(raw, Envelope(mailbox=mailbox, rcpt_tos=(mailbox,), transport="cli",
