@@ -55,6 +55,7 @@ test-py313:
 	.venv313/bin/python -m pytest -q -m "not acceptance" $(PYTEST_ARGS)
 
 bench: setup
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/process.py
 	$(BIN)/python bench/intake.py
 	@if command -v valgrind >/dev/null; then $(BIN)/python bench/instructions.py; \

@@ -32,14 +32,3 @@ def case_set(args: argparse.Namespace) -> int:
           "timers": None if timers is None else {
               "examined": timers.examined, "moved": timers.moved, "now_due": timers.now_due}})
     return 0
-
-
-def register_case_set(case: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    a = case.add_parser("set", help="change a case's severity (SLA deadlines follow), type or "
-                        "subject; audited")
-    a.add_argument("number")
-    a.add_argument("--severity", type=str.lower, choices=[s.value for s in Severity])
-    a.add_argument("--type", default=None)
-    a.add_argument("--subject", default=None)
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=case_set)

@@ -122,14 +122,3 @@ def reference_table() -> str:
 def reference(args: argparse.Namespace) -> int:
     sys.stdout.write(reference_table())
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    config = sub.add_parser("config", help="the effective configuration").add_subparsers(
-        dest="sub", required=True)
-    a = config.add_parser("show", help="every setting's value (secrets masked) and where it "
-                          "came from")
-    a.add_argument("--json", action="store_true")
-    a.set_defaults(run=show)
-    config.add_parser("reference", help="the settings table of README.md, generated from the "
-                      "model").set_defaults(run=reference)

@@ -82,29 +82,3 @@ def contact_remove(args: argparse.Namespace) -> int:
     emit(_result_json(done))
     _warn(done.warnings)
     return 0
-
-
-def register_contact(contact: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``ticketgate contact list|set|remove`` (``contact add`` stays in gateway.cli.main)."""
-    a = contact.add_parser("list", help="an organization's contacts (warns below two "
-                           "designated contacts)")
-    a.add_argument("org")
-    a.add_argument("--removed", action="store_true", help="include removed contacts")
-    a.add_argument("--json", action="store_true", help="one JSON object per line")
-    a.set_defaults(run=contact_list)
-    a = contact.add_parser("set", help="add a contact or change it (designation, name, "
-                           "organization); brings a removed one back with --org")
-    a.add_argument("email")
-    g = a.add_mutually_exclusive_group()
-    g.add_argument("--designated", dest="designated", action="store_true", default=None)
-    g.add_argument("--no-designated", dest="designated", action="store_false")
-    a.add_argument("--name", default=None)
-    a.add_argument("--org", default=None, help="the contact's organization (needed for a "
-                   "new address)")
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=contact_set)
-    a = contact.add_parser("remove", help="remove a contact (history kept; its mail then "
-                           "counts as a stranger's)")
-    a.add_argument("email")
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=contact_remove)

@@ -17,7 +17,6 @@ from gateway.cli.commands import _actor, _read_files, _runtime
 from gateway.cli.output import emit
 from gateway.http import queries
 from workflows.cases import assignment, notes
-from workflows.domain import CaseStatus
 from workflows.outbound.files import Limits
 from workflows.search import index as search_index
 from workflows.search.query import search
@@ -103,45 +102,3 @@ def search_reindex(args: argparse.Namespace) -> int:
         done = search_index.reindex(s)
     emit({"cases": done.cases, "updates": done.updates})
     return 0
-
-
-def register_case(case: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """The desk's subcommands of ``ticketgate case``."""
-    a = case.add_parser("assign", help="give a case to a user (admin or analyst), or to nobody")
-    a.add_argument("number")
-    g = a.add_mutually_exclusive_group(required=True)
-    g.add_argument("--to", metavar="EMAIL")
-    g.add_argument("--none", action="store_true", help="unassign")
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=case_assign)
-    a = case.add_parser("list", help="cases, newest activity first (* : unread customer reply)")
-    g = a.add_mutually_exclusive_group()
-    g.add_argument("--assignee", metavar="EMAIL")
-    g.add_argument("--unassigned", action="store_true")
-    a.add_argument("--status", type=str.lower, choices=[c.value for c in CaseStatus])
-    a.add_argument("--org", metavar="NAME")
-    a.add_argument("--json", action="store_true", help="one JSON object per line")
-    a.set_defaults(run=case_list)
-    a = case.add_parser("note", help="add an internal note (staff only, never mailed)")
-    a.add_argument("number")
-    a.add_argument("--body", required=True)
-    a.add_argument("--attach", action="append", default=[], metavar="FILE",
-                   help="keep this file on the note (repeat)")
-    a.add_argument("--as", dest="actor", default=None, help="who writes (audit)")
-    a.set_defaults(run=case_note)
-    a = case.add_parser("search", help="full-text search: numbers, subjects, mail bodies, "
-                        "senders, organizations")
-    a.add_argument("query")
-    a.add_argument("--page", type=int, default=1)
-    a.add_argument("--per-page", type=int, default=25)
-    a.add_argument("--json", action="store_true", help="one JSON object per line")
-    a.set_defaults(run=case_search)
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``ticketgate search …`` (``gateway.cli.main.OPTIONAL_COMMANDS``)."""
-    search_cmd = sub.add_parser("search", help="the full-text index").add_subparsers(
-        dest="sub", required=True)
-    a = search_cmd.add_parser("reindex", help="rebuild the search index from every case and "
-                              "update (it is kept current on every write; this repairs it)")
-    a.set_defaults(run=search_reindex)

@@ -19,7 +19,6 @@ from workflows.cases import directory, organizations
 from workflows.clock.calendar import CalendarError
 from workflows.clock.escalation import escalate_case
 from workflows.clock.report import sla_report
-from workflows.clock.scheduler import run_pass
 from workflows.clock.store import set_business_calendar
 from workflows.domain import Family
 
@@ -106,6 +105,10 @@ def org_set(args: argparse.Namespace) -> int:
 
 
 def timers_run(args: argparse.Namespace) -> int:
+    # Every clock job's module (notices, reports, retries) comes with the scheduler; imported
+    # here, the org, sla and escalate commands of this module do without it (0.13 s of CPU).
+    from workflows.clock.scheduler import run_pass
+
     rt = _runtime(args)
     at = parse_at(args.at, rt.settings.desk_timezone) if args.at else rt.now()
     report = run_pass(rt, at, dry_run=args.dry_run)

@@ -7,21 +7,19 @@ configuration; 3 the database (or the data directory) is not available.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
-from gateway.cli import commands, health, ingest, lifecycle
+from gateway.cli import groups
+from gateway.cli.lazy import Lazy
 from gateway.cli.output import fail
-from gateway.config import ConfigError
 from gateway.logs import LogFormat, configure_logging
-from workflows.errors import DomainError
-from workflows.outbound.compose import BadAddress
-from workflows.secret import SecretMissing
-from workflows.storage.db import DatabaseUnavailable
+
+# The handlers' modules, imported by the command that runs (gateway.cli.lazy), not here.
+COMMANDS, LIFECYCLE, INGEST = "gateway.cli.commands", "gateway.cli.lifecycle", "gateway.cli.ingest"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,25 +30,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _lower(value: str) -> str:
     return value.strip().lower()
-
-
-# Command groups that live in their own modules; each exposes ``register(subparsers)``.
-OPTIONAL_COMMANDS: tuple[str, ...] = ("gateway.cli.notices", "gateway.cli.users",
-                                       "gateway.cli.config_cmd", "gateway.cli.desk",
-                                       "gateway.cli.saved_replies")
-
-
-def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """Import heavy edges (aiosmtpd, Celery) only when their command runs."""
-
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        handler: Callable[[argparse.Namespace], int] = getattr(
-            importlib.import_module(module), name)
-        return handler(args)
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("init", help="create the data directory, secret and schema").set_defaults(
-        run=commands.init)
+        run=Lazy(COMMANDS, "init"))
 
     org = sub.add_parser("org", help="organizations").add_subparsers(dest="sub", required=True)
     a = org.add_parser("add", help="add an organization")
@@ -77,11 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--workdays", help="business days (default mon-fri), e.g. sun-thu")
     a.add_argument("--closed", action="append", default=[], metavar="YYYY-MM-DD",
                    help="a closed day beyond the country's public holidays (repeat)")
-    a.set_defaults(run=lifecycle.org_add)
-    org.add_parser("list").set_defaults(run=commands.org_list)
+    a.set_defaults(run=Lazy(LIFECYCLE, "org_add"))
+    org.add_parser("list").set_defaults(run=Lazy(COMMANDS, "org_list"))
     a = org.add_parser("show", help="an organization's settings")
     a.add_argument("name")
-    a.set_defaults(run=lifecycle.org_show)
+    a.set_defaults(run=Lazy(LIFECYCLE, "org_show"))
     # The same option names and formats as org add; sets change by --add-X / --remove-X.
     a = org.add_parser("set", help="change an organization (pending timers follow a new "
                        "calendar)")
@@ -100,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--add-notify", action="append", default=[], metavar="ADDRESS")
     a.add_argument("--remove-notify", action="append", default=[], metavar="ADDRESS")
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=lifecycle.org_set)
+    a.set_defaults(run=Lazy(LIFECYCLE, "org_set"))
 
     contact = sub.add_parser("contact", help="contacts").add_subparsers(dest="sub",
                                                                           required=True)
@@ -111,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = a.add_mutually_exclusive_group()
     g.add_argument("--designated", dest="designated", action="store_true", default=True)
     g.add_argument("--not-designated", dest="designated", action="store_false")
-    a.set_defaults(run=commands.contact_add)
-    importlib.import_module("gateway.cli.contacts").register_contact(contact)  # list, set, remove
+    a.set_defaults(run=Lazy(COMMANDS, "contact_add"))
+    groups.register_contact(contact)  # list, set, remove
 
     case = sub.add_parser("case", help="cases").add_subparsers(dest="sub", required=True)
     a = case.add_parser("open", help="open a case")
@@ -123,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--severity", type=_lower, default="medium",
                    choices=["incident", "critical", "high", "medium", "low"])
     a.add_argument("--type", type=_lower, default="support")
-    a.set_defaults(run=commands.case_open)
+    a.set_defaults(run=Lazy(COMMANDS, "case_open"))
     a = case.add_parser("post", help="send an analyst's update to the case contact")
     a.add_argument("number")
     a.add_argument("--body", required=True)
@@ -135,26 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
                    const="propose_solution")
     a.add_argument("--cc", action="append", default=[], metavar="ADDRESS",
                    help="copy this address on the thread, this post and later ones (repeat)")
-    a.set_defaults(run=commands.case_post, action=None)
+    a.set_defaults(run=Lazy(COMMANDS, "case_post"), action=None)
     a = case.add_parser("close", help="close a case (resolved, or --cancelled)")
     a.add_argument("number")
     a.add_argument("--cancelled", action="store_true")
-    a.set_defaults(run=commands.case_close)
+    a.set_defaults(run=Lazy(COMMANDS, "case_close"))
     a = case.add_parser("reopen", help="reopen a case closed 30 days ago or less")
     a.add_argument("number")
-    a.set_defaults(run=commands.case_reopen)
+    a.set_defaults(run=Lazy(COMMANDS, "case_reopen"))
     a = case.add_parser("show", help="a case with its updates and outbound mail")
     a.add_argument("number")
-    a.set_defaults(run=commands.case_show)
+    a.set_defaults(run=Lazy(COMMANDS, "case_show"))
     a = case.add_parser("escalate", help="open the linked case of another family and tell "
                         "the contact its number")
     a.add_argument("number")
     a.add_argument("--to", type=_lower, required=True, choices=["tsup", "pc"],
                    help="TSUP (Technical Support) or PC (Project Coordination)")
     a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=lifecycle.case_escalate)
-    importlib.import_module("gateway.cli.desk").register_case(case)  # assign, list, note, search
-    importlib.import_module("gateway.cli.case_fields").register_case_set(case)  # case set
+    a.set_defaults(run=Lazy(LIFECYCLE, "case_escalate"))
+    groups.register_case(case)  # assign, list, note, search, set
 
     timers = sub.add_parser("timers", help="the clock: follow-ups, SLA, escalations, purge, "
                             "notices, mail retries").add_subparsers(dest="sub", required=True)
@@ -164,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "desk_timezone)")
     a.add_argument("--dry-run", action="store_true",
                    help="change nothing: list what is due, per job")
-    a.set_defaults(run=lifecycle.timers_run)
+    a.set_defaults(run=Lazy(LIFECYCLE, "timers_run"))
 
     sla = sub.add_parser("sla", help="service level targets").add_subparsers(dest="sub",
                                                                              required=True)
@@ -174,51 +152,51 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cases closed on or after this day (UTC)")
     a.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
                    help="cases closed on or before this day (UTC)")
-    a.set_defaults(run=lifecycle.sla_report_cmd)
+    a.set_defaults(run=Lazy(LIFECYCLE, "sla_report_cmd"))
 
     a = sub.add_parser("ingest", help="feed messages through intake (files, folders, -)")
     a.add_argument("paths", nargs="+", metavar="PATH")
     a.add_argument("--mailbox", type=_lower, help="mailbox the mail was sent to")
-    a.set_defaults(run=ingest.ingest)
+    a.set_defaults(run=Lazy(INGEST, "ingest"))
     a = sub.add_parser("parse", help="what the parser sees in messages (no database)")
     a.add_argument("paths", nargs="+", metavar="PATH")
     a.add_argument("--json", action="store_true",
                    help="one JSON object per message (the default; kept for scripts)")
-    a.set_defaults(run=ingest.parse_files)
+    a.set_defaults(run=Lazy(INGEST, "parse_files"))
 
     triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
         dest="sub", required=True)
     a = triage.add_parser("list")
     a.add_argument("--reason", type=_lower)
     a.add_argument("--all", action="store_true", help="resolved items too")
-    a.set_defaults(run=commands.triage_list)
+    a.set_defaults(run=Lazy(COMMANDS, "triage_list"))
     for name, helptext in (("show", "one item with its trace and mail"),
                            ("discard", "discard as noise"),
                            ("open", "open a new case for the sender")):
         a = triage.add_parser(name, help=helptext)
         a.add_argument("id", type=int)
         a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-        a.set_defaults(run=getattr(commands, f"triage_{name}"))
+        a.set_defaults(run=Lazy(COMMANDS, f"triage_{name}"))
     a = triage.add_parser("link", help="add the mail to a case")
     a.add_argument("id", type=int)
     a.add_argument("case")
     a.add_argument("--keep-status", action="store_true", help="do not flip the status")
     a.add_argument("--as", dest="actor", default=None)
-    a.set_defaults(run=commands.triage_link)
+    a.set_defaults(run=Lazy(COMMANDS, "triage_link"))
     a = triage.add_parser("reopen", help="reopen the suggested (or named) closed case")
     a.add_argument("id", type=int)
     a.add_argument("case", nargs="?")
     a.add_argument("--as", dest="actor", default=None)
-    a.set_defaults(run=commands.triage_reopen)
+    a.set_defaults(run=Lazy(COMMANDS, "triage_reopen"))
 
     failed = sub.add_parser("failed", help="messages whose processing failed").add_subparsers(
         dest="sub", required=True)
-    failed.add_parser("list").set_defaults(run=commands.failed_list)
+    failed.add_parser("list").set_defaults(run=Lazy(COMMANDS, "failed_list"))
     a = failed.add_parser("retry")
     g = a.add_mutually_exclusive_group(required=True)
     g.add_argument("id", nargs="?", type=int)
     g.add_argument("--all", action="store_true")
-    a.set_defaults(run=commands.failed_retry)
+    a.set_defaults(run=Lazy(COMMANDS, "failed_retry"))
 
     a = sub.add_parser("serve", help="run the gateway: SMTP/LMTP listener, IMAP pollers, "
                        "workers and scheduler (embedded), or only the listener (--role)")
@@ -229,27 +207,48 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["all", "listener", "worker"],
                    help="all (embedded default: listener + a supervised worker process), "
                    "listener (Celery workers process) or worker (processing + scheduler only)")
-    a.set_defaults(run=_lazy("gateway.cli.serve", "serve"))
+    a.set_defaults(run=Lazy("gateway.cli.serve", "serve"))
     a = sub.add_parser("worker", help="run a Celery worker (needs TICKETGATE_BROKER_URL)")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
-    a.set_defaults(run=_lazy("gateway.cli.workers", "worker"))
+    a.set_defaults(run=Lazy("gateway.cli.workers", "worker"))
     a = sub.add_parser("beat", help="run Celery beat: the sweeper and the clock's pass")
     a.add_argument("celery_args", nargs=argparse.REMAINDER)
-    a.set_defaults(run=_lazy("gateway.cli.workers", "beat"))
+    a.set_defaults(run=Lazy("gateway.cli.workers", "beat"))
 
-    for module in OPTIONAL_COMMANDS:
-        importlib.import_module(module).register(sub)
+    groups.register(sub)  # notice, user, token, config, search, reply
 
     a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
-    a.set_defaults(run=commands.process_pending)
+    a.set_defaults(run=Lazy(COMMANDS, "process_pending"))
     sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
                    "next retry, case mail deferred or failed").set_defaults(
-        run=health.health)
+        run=Lazy("gateway.cli.health", "health"))
     return p
 
 
 PASSTHROUGH = ("worker", "beat")  # everything after these goes to Celery untouched
 SERVICES = ("serve", "worker", "beat", "timers")  # log at INFO by default
+
+# The failures a command ends with, as exit codes; checked in this order, by the module that
+# defines each class (its ``__module__``). Importing them up front pulled pydantic and
+# SQLAlchemy into every start-up; looking them up in sys.modules when a command fails needs
+# no import: an exception can only be an instance of a class whose module has been imported,
+# so a class whose module is not loaded has nothing to match.
+EXIT_CODES: tuple[tuple[str, str, int], ...] = (
+    ("workflows.settings", "ConfigError", 2),  # gateway.config's
+    ("workflows.outbound.headers", "BadAddress", 2),  # workflows.outbound.compose's
+    ("workflows.errors", "DomainError", 1),
+    ("workflows.storage.db", "DatabaseUnavailable", 3),
+    ("workflows.secret", "SecretMissing", 3),
+)
+
+
+def exit_code(exc: Exception) -> int | None:
+    """The exit code ``main`` gives ``exc`` (said in one line), or None: not ours, raise it."""
+    for module, name, code in EXIT_CODES:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(exc, getattr(loaded, name)):
+            return code
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,25 +265,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     # one-shot ones print their result and log only what went wrong.
     quiet = logging.INFO if args.command in SERVICES else logging.WARNING
     configure_logging(logging.DEBUG if args.verbose else quiet, args.log_format)
-    run: Callable[[argparse.Namespace], int] = args.run
+    run: Lazy = args.run
     try:
         return run(args)
-    except (ConfigError, BadAddress) as exc:
-        fail(str(exc))
-        return 2
-    except DomainError as exc:
-        fail(str(exc))
-        return 1
-    except (DatabaseUnavailable, SecretMissing) as exc:
-        fail(str(exc))
-        return 3
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `ticketgate ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        fail(str(exc))
+        return code
     finally:
-        commands.close_runtimes()
+        # Runtimes are opened by gateway.cli.commands._runtime: none if it was not imported.
+        commands = sys.modules.get("gateway.cli.commands")
+        if commands is not None:
+            commands.close_runtimes()
 
 
 if __name__ == "__main__":  # pragma: no cover

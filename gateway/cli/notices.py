@@ -1,5 +1,5 @@
-"""``ticketgate notice ...``: outbound notices from the command line. Registered by
-``gateway.cli.main`` (``OPTIONAL_COMMANDS``).
+"""``ticketgate notice ...``: outbound notices from the command line. The arguments are in
+``gateway.cli.groups``.
 
 Place in the flow: the CLI edge of ``workflows.notices``. Every command prints JSON on stdout
 (``create`` prints the notice's ``reference``); a refusal (a broken rule, a notice in the wrong
@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import sys
-from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -30,8 +29,6 @@ from workflows.notices.model import Cadence, NoticeKind, NoticeRequest, Window
 from workflows.notices.reports import schedule_report
 from workflows.settings import Settings
 from workflows.storage.models import NoticeBlackout, NoticeMailing, NoticeReportSchedule
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def _time(value: str | None, settings: Settings, option: str) -> dt.datetime | None:
@@ -267,90 +264,3 @@ def report_list(args: argparse.Namespace) -> int:
                   "recipients": r.recipients, "next_due_at": r.next_due_at.isoformat(),
                   "last_due_at": r.last_due_at.isoformat() if r.last_due_at else None})
     return 0
-
-
-def _forceable(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--force", action="store_true", help="go past the rules (needs --why)")
-    p.add_argument("--why", help="the justification recorded with --force")
-
-
-def _ref(sub: argparse._SubParsersAction, name: str, helptext: str,  # type: ignore[type-arg]
-         run: Handler) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = sub.add_parser(name, help=helptext)
-    p.add_argument("ref", metavar="REF", help="the notice reference, e.g. MNT-2026-0042")
-    p.set_defaults(run=run)
-    return p
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``notice`` command group."""
-    notice = sub.add_parser("notice", help="maintenance, incident and advisory notices"
-                            ).add_subparsers(dest="sub", required=True)
-    p = notice.add_parser("create", help="create a notice (a draft: `notice send` sends it)")
-    p.add_argument("kind", choices=[k.value for k in NoticeKind])
-    p.add_argument("--title", required=True)
-    p.add_argument("--impact", required=True, help="possible service impact")
-    p.add_argument("--start", help="ISO time (maintenance: required; incident: when it began); "
-                   "no offset: the desk's zone, desk_timezone")
-    p.add_argument("--end", help="ISO time (no offset: desk_timezone)")
-    p.add_argument("--link", help="more information (advisories: required)")
-    p.add_argument("--details", default="", help="description, restoration activities")
-    p.add_argument("--recommendation", default="", help="what recipients should do")
-    p.add_argument("--window", choices=[w.value for w in Window],
-                   help="planned maintenance window (default weekly)")
-    p.add_argument("--org", action="append", default=[], help="an organization (repeat); "
-                   "default: all, or those using --component")
-    p.add_argument("--component", action="append", default=[],
-                   help="an affected service/component (repeat): its users are the audience")
-    p.add_argument("--agents", action="append", default=[], metavar="ORG=N",
-                   help="incident: agents affected in ORG (availability)")
-    _forceable(p)
-    p.set_defaults(run=create)
-    p = _ref(notice, "preview", "render exactly what an organization gets", preview)
-    p.add_argument("--org", help="one organization (default: each of the audience)")
-    p = _ref(notice, "send", "send a draft to its audience now", send)
-    p.add_argument("--resend-uncertain", action="store_true",
-                   help="resend deliveries left 'uncertain' (maybe sent) by a crash")
-    _forceable(p)
-    p = _ref(notice, "update", "incident status for the next follow-up; reschedule", update)
-    p.add_argument("--status", help="incident: the latest status text")
-    p.add_argument("--start", help="maintenance: new start (with --end)")
-    p.add_argument("--end", help="maintenance: new end")
-    p.add_argument("--agents", action="append", default=[], metavar="ORG=N")
-    _forceable(p)
-    p = _ref(notice, "all-clear", "incident restored: send the restoration notice", all_clear)
-    p.add_argument("--text", required=True, help="how to return to normal operation")
-    _ref(notice, "cancel", "cancel a notice (a sent one: tell its audience)", cancel)
-    notice.add_parser("list", help="every notice").set_defaults(run=list_notices)
-    _ref(notice, "show", "a notice with its deliveries and inquiries", show)
-    p = _ref(notice, "rca", "the RCA of a resolved incident is out: send its link", rca)
-    p.add_argument("--link", required=True)
-    p = notice.add_parser("availability", help="monthly availability per organization")
-    p.add_argument("--month", help="YYYY-MM (default: this month)")
-    p.add_argument("--org", action="append", default=[])
-    p.set_defaults(run=availability)
-    p = notice.add_parser("profile", help="an organization's agents and components")
-    p.add_argument("org")
-    p.add_argument("--agents", type=int)
-    p.add_argument("--component", action="append", default=[])
-    p.set_defaults(run=profile)
-    blackout = notice.add_parser("blackout", help="agreed blackout periods").add_subparsers(
-        dest="blackout", required=True)
-    p = blackout.add_parser("add", help="agree a blackout (30-90 days ahead)")
-    p.add_argument("--org", help="the organization (default: all)")
-    p.add_argument("--start", required=True)
-    p.add_argument("--end", required=True)
-    p.add_argument("--reason", default="")
-    _forceable(p)
-    p.set_defaults(run=blackout_add)
-    blackout.add_parser("list").set_defaults(run=blackout_list)
-    report = notice.add_parser("report", help="scheduled case reports").add_subparsers(
-        dest="report", required=True)
-    p = report.add_parser("add", help="mail ORG's open/closed cases on a schedule")
-    p.add_argument("org")
-    p.add_argument("--every", required=True, choices=[c.value for c in Cadence])
-    p.add_argument("--to", action="append", default=[], help="recipient (default: the "
-                   "organization's distribution list)")
-    p.add_argument("--first", help="first due time (default: one period from now)")
-    p.set_defaults(run=report_add)
-    report.add_parser("list").set_defaults(run=report_list)

@@ -48,24 +48,3 @@ def reply_render(args: argparse.Namespace) -> int:
         text = saved_replies.render_reply(s, name=args.name, number=args.case)
     emit({"name": args.name, "case": args.case.upper(), "body": text})
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``ticketgate reply …`` (``gateway.cli.main.OPTIONAL_COMMANDS``)."""
-    reply = sub.add_parser("reply", help="saved replies (canned responses) with the case's "
-                           "fields as {placeholders}").add_subparsers(dest="sub", required=True)
-    reply.add_parser("list").set_defaults(run=reply_list)
-    a = reply.add_parser("set", help="save or replace a reply; placeholders: " + ", ".join(
-        f"{{{p}}}" for p in saved_replies.PLACEHOLDERS))
-    a.add_argument("name")
-    a.add_argument("--body", required=True, help="the text ('-': read it from stdin)")
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=reply_set)
-    a = reply.add_parser("remove")
-    a.add_argument("name")
-    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
-    a.set_defaults(run=reply_remove)
-    a = reply.add_parser("render", help="a reply filled in for a case")
-    a.add_argument("name")
-    a.add_argument("--case", required=True)
-    a.set_defaults(run=reply_render)

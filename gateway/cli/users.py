@@ -3,8 +3,8 @@
 Place in the flow: outside the message flow; an admin's shell. ``user add``, ``user passwd``
 (reset a password: every session of the user ends), ``user list``, ``user disable`` /
 ``user enable``, ``token create``, ``token list`` and ``token revoke``; the rules themselves
-live in ``gateway.http.accounts``, shared with the console. Registered by ``gateway.cli.main``
-(``OPTIONAL_COMMANDS``).
+live in ``gateway.http.accounts``, shared with the console. The arguments are in
+``gateway.cli.groups``.
 
 Passwords are read from standard input (``--password-stdin``, first line) or prompted for
 without echo, never taken from the command line where ``ps`` and shell history would keep them.
@@ -145,54 +145,3 @@ def token_revoke(args: argparse.Namespace) -> int:
     for line in lines:
         emit(line)
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    user = sub.add_parser("user", help="console users").add_subparsers(dest="sub",
-                                                                        required=True)
-    a = user.add_parser("add", help="add a console user (argon2-hashed password)")
-    a.add_argument("email")
-    a.add_argument("--role", required=True, type=str.lower, choices=[r.value for r in Role])
-    g = a.add_mutually_exclusive_group()
-    g.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of standard input")
-    g.add_argument("--no-password", action="store_true",
-                   help="API tokens only: the user cannot sign in to the console")
-    a.add_argument("--notify-by-mail", action="store_true",
-                   help="mail the user when a customer replies to a case they own")
-    a.set_defaults(run=user_add)
-    a = user.add_parser("set", help="a user's preferences")
-    a.add_argument("email")
-    g = a.add_mutually_exclusive_group(required=True)
-    g.add_argument("--notify-by-mail", dest="notify_by_mail", action="store_true",
-                   default=None, help="mail them when a customer replies to a case they own")
-    g.add_argument("--no-notify-by-mail", dest="notify_by_mail", action="store_false")
-    a.set_defaults(run=user_set)
-    a = user.add_parser("passwd", help="set a user's password; signs them out everywhere "
-                        "(API tokens keep working)")
-    a.add_argument("email")
-    a.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of standard input")
-    a.set_defaults(run=user_passwd)
-    user.add_parser("list", help="every user: role, disabled, created, last sign-in"
-                    ).set_defaults(run=user_list)
-    for name, disabled, helptext in (
-            ("disable", True, "the user can no longer sign in; their sessions end and their "
-                              "API tokens stop working"),
-            ("enable", False, "undo disable (API tokens work again; sessions do not return)")):
-        a = user.add_parser(name, help=helptext)
-        a.add_argument("email")
-        a.set_defaults(run=user_disable, disabled=disabled)
-
-    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="sub",
-                                                                       required=True)
-    a = token.add_parser("create", help="create an API token for a user (printed once)")
-    a.add_argument("email")
-    a.add_argument("--name", default="", help="what the token is for")
-    a.set_defaults(run=token_create)
-    a = token.add_parser("list", help="tokens (never their values): id, user, name, last use")
-    a.add_argument("email", nargs="?", help="only this user's tokens")
-    a.set_defaults(run=token_list)
-    a = token.add_parser("revoke", help="revoke tokens for good, by id (see token list)")
-    a.add_argument("ids", nargs="+", type=int, metavar="ID")
-    a.set_defaults(run=token_revoke)
