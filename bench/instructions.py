@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from bench.process import desk_with_case_mail, make_replies
 from gateway.cli import main as cli_main
-from parsing.parse import parse
+from parsing.parser import parse
 
 
 def _measured(stage: str, n: int) -> None:

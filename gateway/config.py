@@ -2,7 +2,7 @@
 
 Place in the flow: the first thing every entry point (CLI, ``serve``, workers) does; the
 resulting frozen ``Settings`` is passed to everything else. The settings themselves, their
-types, bounds and meanings are ``gateway.config_model`` (pydantic-settings); their sources are
+types, bounds and meanings are ``gateway.config_model`` (pydantic); their sources are
 ``gateway.config_sources``; this module reads the file, validates, explains what is wrong
 (naming the setting and where its value came from) and builds ``workflows.settings.Settings``.
 
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.config_model import SECTIONS, GatewayConfig
-from gateway.config_sources import REQUEST, Key, Request
+from gateway.config_sources import Key, Request, gathered
 from workflows.clock.calendar import CalendarError, parse_duration
 from workflows.clock.targets import DEFAULT_SLA_TARGETS, SlaTarget
 from workflows.domain import MailboxPolicy, Severity
@@ -201,14 +201,11 @@ def load_config(config_path: str | os.PathLike[str] | None = None,
     env = os.environ if env is None else env
     data, path = _read_file(config_path, env)
     request = Request(env=env, data=data, path=path)
-    token = REQUEST.set(request)
     try:
-        model = GatewayConfig()
+        model = GatewayConfig.model_validate(gathered(request))
     except ValidationError as exc:
         raise ConfigError("; ".join(_explain(e, request.origins) for e in exc.errors())
                           ) from None
-    finally:
-        REQUEST.reset(token)
     return LoadedConfig(model, path, dict(request.origins))
 
 

@@ -1,9 +1,9 @@
 """The configuration's typed model: every setting, its type, default, bounds and meaning.
 
 Place in the flow: read by ``gateway.config.load_settings`` (which feeds it the TOML file and
-the environment through pydantic-settings and turns the result into ``workflows.settings``),
-by ``ticketgate config show`` and by ``gateway.config_doc`` (the README's table is generated
-from the descriptions here, and a test fails when they differ).
+the environment through ``gateway.config_sources`` and turns the result into
+``workflows.settings``), by ``ticketgate config show`` and by ``gateway.config_doc`` (the
+README's table is generated from the descriptions here, and a test fails when they differ).
 
 Naming: a ``[gateway]`` key ``k`` is ``TICKETGATE_K`` in the environment; a key ``k`` of the
 table ``[t]`` is ``TICKETGATE_T_K``. A few older names stay (``env=`` below). Lists are TOML
@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.outbound import headers as mailheaders
 
@@ -106,14 +105,14 @@ class RelaySection(Section):
     ca_file: Path | None = setting(None, "PEM bundle trusted instead of the system store")
 
 
-class GatewayConfig(BaseSettings):
-    """[gateway] and the tables: the whole configuration as the file and environment give it.
+class GatewayConfig(BaseModel):
+    """[gateway] and the tables: the whole configuration as the file and environment give it
+    (``gateway.config_sources.gathered``).
 
-    ``BaseSettings`` for its sources machinery: ``gateway.config`` installs a TOML source and
-    an environment source that follow the names above (``settings_customise_sources``).
+    Defaults are validated too, as pydantic-settings' ``BaseSettings`` (which this was) does.
     """
 
-    model_config = SettingsConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     home: Path = setting(Path("var"), "data directory: database, `secret.key`, `blobs/`, "
                          "`outbox/` (environment only)")
@@ -174,16 +173,6 @@ class GatewayConfig(BaseSettings):
     mailbox: list[dict[str, Any]] | None = None
     imap: list[dict[str, Any]] | None = None
     sla: dict[str, Any] = Field(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any,
-                                   env_settings: Any, dotenv_settings: Any,
-                                   file_secret_settings: Any) -> tuple[Any, ...]:
-        from gateway.config_sources import customise  # it imports this module
-
-        # Keyword arguments first (tests build one directly), then ours; pydantic-settings' own
-        # environment source would read TICKETGATE_SMTP as JSON for the [smtp] table.
-        return (init_settings, *customise(settings_cls))
 
     @field_validator("mail_retry_minutes")
     @classmethod

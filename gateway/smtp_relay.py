@@ -21,8 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from gateway.imap.connection import OAuth2TokenError, fetch_oauth2_token
 from gateway.netaddr import is_loopback
+from gateway.oauth2 import OAuth2TokenError, fetch_oauth2_token
 from workflows.outbound.outbox import TransportError
 
 

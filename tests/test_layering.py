@@ -1,13 +1,18 @@
-"""Module boundaries: ``parsing/`` imports nothing from ``gateway/`` or ``workflows/``, and
-``workflows/`` opens no connection of its own (network clients live in ``gateway/``).
+"""Module boundaries: ``parsing/`` imports nothing from ``gateway/`` or ``workflows/``,
+``workflows/`` opens no connection of its own (network clients live in ``gateway/``), and a
+command imports only what it uses.
 
 ARCHITECTURE.md module boundaries: edges call the domain, the domain calls parsing, never the
-other way round. Walking the AST catches imports inside functions too.
+other way round. Walking the AST catches imports inside functions too. What a command imports
+at start is checked in a fresh interpreter, where nothing else has imported it first.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +53,36 @@ def test_workflows_opens_no_connection_of_its_own(path: Path) -> None:
     module of workflows/ imports gateway/, even lazily."""
     bad = [m for m in _imported_modules(path) if m.split(".")[0] in NETWORK]
     assert bad == [], f"{path.relative_to(WORKFLOWS)} imports {bad}"
+
+
+# The intake and processing side: the SMTP listener, the IMAP poller, the inbound pipeline, the
+# parser's heavy part (its compiled patterns) and the mail templates.
+PIPELINE = ("workflows.inbound.process", "workflows.inbound.dispatch", "workflows.inbound.apply",
+            "parsing.parser", "parsing.trimmer", "aiosmtpd", "imapclient", "gateway.imap",
+            "jinja2")
+
+
+def _loaded_after(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``statement``."""
+    probe = (f"import json, sys\n{statement}\n"
+             f"print(json.dumps([m for m in {list(modules)!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, cwd=PARSING.parent)
+    return list(json.loads(done.stdout))
+
+
+def test_a_reading_command_imports_no_intake_or_processing():
+    """``case list``, ``org list``: a runtime and the case services, without the pipeline
+    (which cost every command about half its 1.3 s start, issue 15)."""
+    statement = ("import gateway.app, gateway.config, workflows.cases.views, "
+                 "workflows.cases.organizations")
+    assert _loaded_after(statement, PIPELINE) == []
+
+
+def test_the_database_layer_imports_alembic_only_to_migrate():
+    """``check_current`` runs on every command; Alembic (every SQL dialect) only for ``init``."""
+    assert _loaded_after("import workflows.storage.db", ("alembic",)) == []
+
+
+def test_loading_settings_imports_neither_the_parser_nor_pydantic_settings():
+    assert _loaded_after("import gateway.config", ("parsing.parser", "pydantic_settings")) == []

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import subprocess
 from collections.abc import Iterable
 from enum import StrEnum
 from urllib.parse import quote
@@ -23,16 +22,13 @@ from urllib.parse import quote
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from gateway.oauth2 import fetch_oauth2_token
 from workflows.settings import IMAP_PORT, ImapAccount, ImapTls
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code when the name check fails
-
-
-class OAuth2TokenError(RuntimeError):
-    """The configured token command failed or printed nothing; the account cannot log in."""
 
 
 class ImapTlsError(OSError):
@@ -93,27 +89,6 @@ def message_url(account: ImapAccount, folder: str, uidvalidity: int, uid: int) -
     host = account.host if account.port == IMAP_PORT else f"{account.host}:{account.port}"
     return (f"imap://{quote(account.user, safe='')}@{host}/{quote(folder, safe='')}"
             f";UIDVALIDITY={uidvalidity}/;UID={uid}")
-
-
-def fetch_oauth2_token(command: str, *, timeout: float) -> str:
-    """Run the account's token command and return what it printed (an OAuth2 access token).
-
-    Run through the shell, like msmtp's ``passwordeval`` and mbsync's ``PassCmd``: the command
-    comes from the operator's own configuration and often is a pipeline. A fresh token is asked
-    for at every login because access tokens expire (about an hour at Microsoft and Google).
-    """
-    try:
-        done = subprocess.run(command, shell=True, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise OAuth2TokenError(f"token command did not finish within {timeout:g}s") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [""])[-1][:200]
-        raise OAuth2TokenError(f"token command exited with {done.returncode}: {last}")
-    token = done.stdout.strip()
-    if not token:
-        raise OAuth2TokenError("token command printed no token")
-    return token
 
 
 def tls_context(account: ImapAccount) -> ssl.SSLContext:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from gateway.imap.connection import OAuth2TokenError, close_quietly, connect
+from gateway.imap.connection import close_quietly, connect
 from gateway.imap.drain import FolderDrain
+from gateway.oauth2 import OAuth2TokenError
 from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime
 from workflows.settings import ImapAccount

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from parsing import reference
 from parsing import trimmer as T
-from parsing.parse import _WHITESPACE_RUN, collapse_whitespace
+from parsing.parser import _WHITESPACE_RUN, collapse_whitespace
 
 from .test_trimmer_fastpaths import LINE, WRAPPED
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from parsing import authresults, classify, reference
 from parsing.model import Address, AutomationClass, ReferenceSource, TokenCandidate
-from parsing.parse import (
+from parsing.parser import (
     _JOIN_CACHE_SIZE,
     MAX_WINDOWS,
     _join_cache,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from parsing import parse, reference
 from parsing.model import ParsedMail, ReferenceSource, TokenCandidate
-from parsing.parse import keyword_windows
+from parsing.parser import keyword_windows
 from tests.conftest import KEY
 
 SETTINGS = settings(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from workflows.inbound.intake import Envelope, accept_many
-from workflows.storage.db import Database
+from workflows.storage.db import SCHEMA_HEAD, Database, DatabaseUnavailable
 from workflows.storage.fulltext import include_name
 from workflows.storage.models import Base, InboundMessage
 
@@ -31,6 +33,49 @@ def test_migrate_is_idempotent(database_url):
     db.migrate()
     db.check_current()
     db.dispose()
+
+
+OUT_OF_DATE = "the database is not initialized or is out of date: run `ticketgate init`"
+
+
+def test_schema_head_is_alembics_head():
+    """``check_current`` compares the database with ``SCHEMA_HEAD``: a new migration must
+    move it, or every command would call the migrated database out of date."""
+    db = Database("sqlite://")
+    head = ScriptDirectory.from_config(db._alembic_config()).get_current_head()
+    db.dispose()
+    assert head == SCHEMA_HEAD
+
+
+def test_check_current_refuses_a_database_never_migrated(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(DatabaseUnavailable) as raised:
+        db.check_current()
+    db.dispose()
+    assert str(raised.value) == OUT_OF_DATE
+
+
+def test_check_current_refuses_a_schema_behind_the_code(database_url):
+    db = Database(database_url)
+    cfg = db._alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    with pytest.raises(DatabaseUnavailable) as raised:
+        db.check_current()
+    db.dispose()
+    assert str(raised.value) == OUT_OF_DATE
+
+
+def test_check_current_refuses_a_schema_ahead_of_the_code(database_url):
+    """A database migrated by a newer release holds a revision this code does not know."""
+    db = Database(database_url)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'e9_from_the_future'"))
+    with pytest.raises(DatabaseUnavailable) as raised:
+        db.check_current()
+    db.dispose()
+    assert str(raised.value) == OUT_OF_DATE
 
 
 def _compression_of(db: Database, inbound_id: int) -> tuple[str | None, bytes]:

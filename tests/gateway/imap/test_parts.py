@@ -11,12 +11,11 @@ import pytest
 from gateway.imap import Backoff, start_pollers
 from gateway.imap.connection import (
     Disposal,
-    OAuth2TokenError,
     choose_disposal,
-    fetch_oauth2_token,
     message_url,
     uid_set,
 )
+from gateway.oauth2 import OAuth2TokenError, fetch_oauth2_token
 from workflows.runtime import Runtime
 from workflows.settings import ImapAccount
 from workflows.storage.imap_state import (
