@@ -130,8 +130,9 @@ def _deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, A
 
 
 def gathered(request: Request) -> dict[str, Any]:
-    """What the model is validated against: the environment over the file. The environment is
-    read first and the file second, so where both set a key the origin recorded is the file's,
-    as it was when pydantic-settings called these sources in that order."""
-    from_env = environment_values(request)
-    return _deep_update(file_values(request), from_env)
+    """What the model is validated against: the environment over the file. The file is read
+    first, so that where both set a key the origin recorded is the environment's, whose value
+    is the one kept (pydantic-settings, which called the environment's source first, showed
+    the file as the origin of a value the environment had set)."""
+    from_file = file_values(request)
+    return _deep_update(from_file, environment_values(request))

@@ -1,4 +1,4 @@
-"""Settings through pydantic-settings: environment over file over defaults, errors that name
+"""Settings from the file and the environment: environment over file over defaults, errors that name
 the setting and its source, ``config show`` with secrets masked, and the README's table
 generated from the model."""
 
@@ -48,6 +48,15 @@ def test_each_value_knows_where_it_came_from(tmp_path):
     assert loaded.origin(("notices", "automated_per_hour")) == \
         "environment TICKETGATE_AUTOMATED_PER_HOUR"
     assert loaded.origin(("purge_after_days",)) == "default"
+
+
+def test_a_value_set_by_both_comes_from_the_environment(tmp_path):
+    """The origin shown is where the value kept came from: the environment, over the file."""
+    path = write(tmp_path, "[gateway]\nreopen_days = 10\n[smtp]\nport = 2600\n")
+    loaded = load_config(path, env(tmp_path, TICKETGATE_REOPEN_DAYS="5",
+                                   TICKETGATE_SMTP_PORT="2700"))
+    assert loaded.origin(("reopen_days",)) == "environment TICKETGATE_REOPEN_DAYS"
+    assert loaded.origin(("smtp", "port")) == "environment TICKETGATE_SMTP_PORT"
 
 
 def test_lists_come_comma_separated_from_the_environment(tmp_path):
