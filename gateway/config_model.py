@@ -2,8 +2,9 @@
 
 Place in the flow: read by ``gateway.config.load_settings`` (which feeds it the TOML file and
 the environment through ``gateway.config_sources`` and turns the result into
-``workflows.settings``), by ``ticketgate config show`` and by ``gateway.config_doc`` (the
-README's table is generated from the descriptions here, and a test fails when they differ).
+``workflows.settings``), by ``ticketgate config show`` and by
+``gateway.cli.config_cmd.reference_table`` (the README's table is generated from the
+descriptions here, and a test fails when they differ).
 
 Naming: a ``[gateway]`` key ``k`` is ``TICKETGATE_K`` in the environment; a key ``k`` of the
 table ``[t]`` is ``TICKETGATE_T_K``. A few older names stay (``env=`` below). Lists are TOML
