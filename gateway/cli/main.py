@@ -234,8 +234,8 @@ SERVICES = ("serve", "worker", "beat", "timers")  # log at INFO by default
 # no import: an exception can only be an instance of a class whose module has been imported,
 # so a class whose module is not loaded has nothing to match.
 EXIT_CODES: tuple[tuple[str, str, int], ...] = (
-    ("workflows.settings", "ConfigError", 2),  # gateway.config's
-    ("workflows.outbound.headers", "BadAddress", 2),  # workflows.outbound.compose's
+    ("workflows.settings", "ConfigError", 2),  # as gateway.config exports it
+    ("workflows.outbound.headers", "BadAddress", 2),  # as workflows.outbound.compose does
     ("workflows.errors", "DomainError", 1),
     ("workflows.storage.db", "DatabaseUnavailable", 3),
     ("workflows.secret", "SecretMissing", 3),
