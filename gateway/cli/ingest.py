@@ -24,8 +24,6 @@ from workflows.secret import SecretMissing, load_secret
 
 if TYPE_CHECKING:
     from parsing.model import Bounce
-    from workflows.inbound.intake import AcceptResult
-    from workflows.inbound.process import ProcessResult
     from workflows.runtime import Runtime
 
 BATCH = 200
@@ -113,57 +111,35 @@ def ingest(args: argparse.Namespace) -> int:
 
 def _ingest(rt: Runtime, paths: list[str], mailbox: str) -> list[str]:
     """Accept and process every message of ``paths``, a JSON line each; returns the paths'
-    problems. Acts.
-
-    Pipelined: the next batch is read and parsed (``ParseAhead``'s thread) while this one is
-    committed and processed; the order of the commits and of the lines is the files'."""
+    problems. Acts."""
     from workflows.inbound.intake import Envelope, accept_many
-    from workflows.inbound.pipeline import ParseAhead
-    from workflows.inbound.process import process_batch
+    from workflows.inbound.process import process_batch, result_of
 
     problems: list[str] = []
-    batches = _batches(_sources(paths, problems))
-    with ParseAhead(rt.key) as ahead:
-        batch = next(batches, None)
-        parsing = ahead.submit([raw for _src, raw in batch]) if batch else None
-        while batch is not None and parsing is not None:
-            envelopes = [(raw, Envelope(mailbox=mailbox, rcpt_tos=(mailbox,), transport="cli",
-                                        source=src)) for src, raw in batch]
-            # Group commit: the batch's raw bytes are durable before any is processed, each
-            # new row with its first attempt counted (claimed), processed next by this process.
-            accepted = accept_many(rt.db, envelopes, now=rt.now(), claimed=True)
-            following = next(batches, None)
-            parsing_next = ahead.submit([raw for _src, raw in following]) if following else None
-            parses = parsing.result()
-            raws = {a.inbound_id: raw for (_src, raw), a in zip(batch, accepted, strict=True)
-                    if a.created}
-            parsed = {a.inbound_id: parses[k] for k, a in enumerate(accepted)
-                      if a.created and k in parses}
-            fresh = list(raws)
-            processed = dict(zip(fresh, process_batch(rt, fresh, claimed=True, raws=raws,
-                                                      parsed=parsed), strict=True))
-            _emit_batch(rt, batch, accepted, processed)
-            batch, parsing = following, parsing_next
+    for batch in _batches(_sources(paths, problems)):
+        envelopes = [(raw, Envelope(mailbox=mailbox, rcpt_tos=(mailbox,), transport="cli",
+                                    source=src)) for src, raw in batch]
+        # Group commit: the batch's raw bytes are durable before any is processed, each new
+        # row with its first attempt counted (claimed), processed next by this process.
+        accepted = accept_many(rt.db, envelopes, now=rt.now(), claimed=True)
+        raws = {a.inbound_id: raw for (_src, raw), a in zip(batch, accepted, strict=True)
+                if a.created}
+        fresh = list(raws)
+        processed = dict(zip(fresh, process_batch(rt, fresh, claimed=True, raws=raws),
+                             strict=True))
+        for (src, _raw), acc in zip(batch, accepted, strict=True):
+            if acc.created:
+                r = processed[acc.inbound_id]
+                outcome, reason = r.outcome, r.reason
+                if r.error:  # kept: "failed" for good, or back in the queue for a retry
+                    failed = r.status is MessageStatus.FAILED
+                    outcome, reason = ("failed" if failed else "will_retry"), r.error
+            else:
+                r = result_of(rt, acc.inbound_id)
+                outcome, reason = "duplicate", "same_bytes"
+            emit({"source": src, "message_id": r.message_id, "outcome": outcome,
+                  "reason": reason, "case": r.case_number, "status": r.case_status})
     return problems
-
-
-def _emit_batch(rt: Runtime, batch: list[tuple[str, bytes]], accepted: list[AcceptResult],
-                processed: dict[int, ProcessResult]) -> None:
-    """One JSON line per message of the batch, in its order. Acts."""
-    from workflows.inbound.process import result_of
-
-    for (src, _raw), acc in zip(batch, accepted, strict=True):
-        if acc.created:
-            r = processed[acc.inbound_id]
-            outcome, reason = r.outcome, r.reason
-            if r.error:  # kept: "failed" for good, or back in the queue for a retry
-                failed = r.status is MessageStatus.FAILED
-                outcome, reason = ("failed" if failed else "will_retry"), r.error
-        else:
-            r = result_of(rt, acc.inbound_id)
-            outcome, reason = "duplicate", "same_bytes"
-        emit({"source": src, "message_id": r.message_id, "outcome": outcome,
-              "reason": reason, "case": r.case_number, "status": r.case_status})
 
 
 def _key_if_initialized(args: argparse.Namespace) -> bytes | None:
