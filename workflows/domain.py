@@ -144,3 +144,13 @@ class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
     INTERNAL = "internal"
+
+
+class Role(StrEnum):
+    """A console user's role (``gateway.http.accounts`` gives each its permissions). Named
+    here, with the rest of the vocabulary, so that ``ticketgate user add --role`` offers the
+    choices without importing the accounts module (SQLAlchemy and the case services)."""
+
+    ADMIN = "admin"  # triage, users' mail, failed messages: everything
+    ANALYST = "analyst"  # works cases and triage
+    SCHEDULER = "scheduler"  # sends notices

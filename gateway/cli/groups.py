@@ -5,7 +5,8 @@ subcommands beyond ``gateway.cli.main``'s.
 Place in the flow: ``gateway.cli.main.build_parser`` calls ``register``, ``register_contact``
 and ``register_case``. Each subcommand names its handler lazily (``gateway.cli.lazy.Lazy``), so
 building the parser imports no handler module; this module imports only what the options'
-choices need (``workflows.domain``, ``workflows.notices.model``: no database, no parser).
+choices need (``workflows.domain``, ``workflows.cases.placeholders``,
+``workflows.notices.model``: no database, no parser).
 """
 
 from __future__ import annotations
@@ -13,19 +14,13 @@ from __future__ import annotations
 import argparse
 
 from gateway.cli.lazy import Lazy
-from workflows.domain import CaseStatus, Severity
+from workflows.cases.placeholders import PLACEHOLDERS
+from workflows.domain import CaseStatus, Role, Severity
 from workflows.notices.model import Cadence, NoticeKind, Window
 
 NOTICES, USERS, CONFIG = "gateway.cli.notices", "gateway.cli.users", "gateway.cli.config_cmd"
 DESK, REPLIES, CONTACTS = "gateway.cli.desk", "gateway.cli.saved_replies", "gateway.cli.contacts"
 CASE_FIELDS = "gateway.cli.case_fields"
-
-# Written out, not read from gateway.http.accounts.Role and workflows.cases.saved_replies:
-# importing either pulls SQLAlchemy and the parser (~0.9 s of CPU) into every ``--help``.
-# tests/cli/test_cli_startup.py keeps them equal to the originals.
-ROLES = ("admin", "analyst", "scheduler")
-PLACEHOLDERS = ("number", "subject", "contact_name", "contact_email", "organization",
-                "severity", "type", "status", "owner")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -199,7 +194,7 @@ def _users(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                                                                         required=True)
     a = user.add_parser("add", help="add a console user (argon2-hashed password)")
     a.add_argument("email")
-    a.add_argument("--role", required=True, type=str.lower, choices=ROLES)
+    a.add_argument("--role", required=True, type=str.lower, choices=[r.value for r in Role])
     g = a.add_mutually_exclusive_group()
     g.add_argument("--password-stdin", action="store_true",
                    help="read the password from the first line of standard input")

@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from workflows.cases.service import audit
+from workflows.domain import Role
 from workflows.errors import NotFound, Refused
 from workflows.outbound.compose import checked_address
 from workflows.storage.models import ApiToken, ConsoleSession, ConsoleUser, LoginAttempt
@@ -39,12 +40,6 @@ MAX_ACCOUNT_FAILURES = 5  # per account in the window: stops guessing one passwo
 MAX_IP_FAILURES = 20  # per client address in the window: stops spraying many accounts
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "tg_"
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # triage, users' mail, failed messages: everything
-    ANALYST = "analyst"  # works cases and triage
-    SCHEDULER = "scheduler"  # sends notices
 
 
 class Permission(StrEnum):

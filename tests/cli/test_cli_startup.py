@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
-from gateway.cli import groups
 from gateway.cli.lazy import Lazy
 from gateway.cli.main import EXIT_CODES, build_parser, exit_code
 
@@ -61,18 +61,26 @@ def test_every_command_names_a_handler_that_exists():
     assert "ticketgate notice report list" in commands and wrong == {}  # the walk went deep
 
 
-def test_roles_written_out_are_the_accounts_roles():
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_user_add_offers_the_accounts_roles():
     """``user add --role`` offers exactly gateway.http.accounts.Role."""
     from gateway.http.accounts import Role
 
-    assert tuple(r.value for r in Role) == groups.ROLES
+    add = _subcommands(_subcommands(build_parser()).choices["user"]).choices["add"]
+    [role] = [a for a in add._actions if "--role" in a.option_strings]
+    assert list(role.choices or ()) == [r.value for r in Role]
 
 
-def test_placeholders_written_out_are_the_services():
-    """``reply set --help`` lists exactly workflows.cases.saved_replies.PLACEHOLDERS."""
+def test_reply_set_help_lists_the_services_placeholders():
+    """``reply --help`` lists exactly workflows.cases.saved_replies.PLACEHOLDERS for ``set``."""
     from workflows.cases.saved_replies import PLACEHOLDERS
 
-    assert tuple(PLACEHOLDERS) == groups.PLACEHOLDERS
+    reply = _subcommands(_subcommands(build_parser()).choices["reply"])
+    [text] = [c.help for c in reply._choices_actions if c.dest == "set"]
+    assert re.findall(r"\{(\w+)\}", text or "") == list(PLACEHOLDERS)
 
 
 @pytest.mark.parametrize(("module", "name", "code"), [

@@ -20,23 +20,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.placeholders import PLACEHOLDERS
 from workflows.cases.service import audit, find_case
 from workflows.errors import NotFound, Refused
 from workflows.storage.models import Case, ConsoleUser, Contact, Organization, SavedReply
 
 MAX_NAME = 100
 MAX_BODY = 20_000
-PLACEHOLDERS: dict[str, str] = {
-    "number": "the case number (CASE-1001)",
-    "subject": "the case's subject",
-    "contact_name": "the contact's name (else their address)",
-    "contact_email": "the contact's address",
-    "organization": "the organization's name",
-    "severity": "the severity (medium)",
-    "type": "the case type",
-    "status": "the status (open, awaiting_info, ...)",
-    "owner": "the owner's address (else 'the care team')",
-}
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_]*)\}")
 
 
