@@ -1,6 +1,7 @@
 """The storage layer's fast bind paths give what the general ones give (issue 15).
 
-``UTCDateTime.bind_processor`` skips TypeDecorator's generic chain for UTC datetimes, and
+``UTCDateTime.bind_processor`` skips TypeDecorator's generic chain for UTC datetimes (on SQLite
+formatting them with ``isoformat``), and
 ``dump_json`` (SQLite's ``json_serializer``) skips ``json.dumps``'s encoder set-up for lists of
 strings: both compared here with the general path they replace.
 """
