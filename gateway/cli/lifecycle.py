@@ -47,8 +47,10 @@ def _notify_list(text: str) -> list[str]:
 
 def org_add(args: argparse.Namespace) -> int:
     rt = _runtime(args)
-    try:  # an unknown zone is a wrong argument (exit 2), as it is for org set
+    try:  # an unknown zone or a malformed domain is a wrong argument (exit 2), as for org set
         organizations.check_timezone(args.tz)
+        for domain in args.domain:
+            organizations.check_domain(domain)
     except organizations.InvalidSetting as exc:
         raise ConfigError(str(exc)) from None
     with rt.db.transaction() as s:

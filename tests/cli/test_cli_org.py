@@ -119,3 +119,10 @@ def test_org_set_closing_the_reminder_day_moves_the_pending_reminder(cli, desk):
     assert done.code == 0, done.err
     assert done.out[0]["timers"]["moved"] >= 1
     assert reminder_due() > before
+
+
+@pytest.mark.parametrize("domain", ["not a domain", "x@y.example", ""])
+def test_org_add_with_a_malformed_domain_exits_2_like_org_set(cli, domain):
+    done = cli("org", "add", "Nowhere", "--domain", domain, "--tz", "UTC")
+    assert done.code == 2 and "not a mail domain" in done.err
+    assert cli("org", "list").out == []

@@ -162,8 +162,10 @@ def check_timezone(zone: str) -> str:
     return zone
 
 
-def _domain(value: str) -> str:
-    domain = normalize_domain(value)  # as org add stores it
+def check_domain(value: str) -> str:
+    """A mail domain as organizations store it; ``InvalidSetting`` (the one check of org add
+    and org set) otherwise."""
+    domain = normalize_domain(value)
     if not domain or any(c.isspace() or c in "@,;<>" for c in domain):
         raise InvalidSetting(f"not a mail domain: {value!r} (e.g. acme.example)")
     return domain
@@ -221,8 +223,8 @@ def _proposed(org: Organization, change: OrganizationChange) -> OrganizationSett
             raise InvalidSetting(str(exc)) from None
         hours, workdays = str(described["hours"]), str(described["workdays"])
     domains = _edit_set(OrgField.DOMAINS, current.domains,
-                        [_domain(d) for d in change.add_domains],
-                        [_domain(d) for d in change.remove_domains])
+                        [check_domain(d) for d in change.add_domains],
+                        [check_domain(d) for d in change.remove_domains])
     if not domains:
         raise Refused("an organization needs at least one mail domain (add one first)")
     notify = current.notify if change.notify is None else tuple(
