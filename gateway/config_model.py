@@ -15,6 +15,7 @@ arrays, or comma-separated in the environment. The tables ``[[mailbox]]``, ``[[i
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -181,6 +182,17 @@ class GatewayConfig(BaseModel):
         if not minutes or min(minutes) < 1:
             raise ValueError("expected positive minutes, e.g. [5, 15, 60, 240]")
         return minutes
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        # SQLAlchemy's own first check (``dialect[+driver]://``), made here so that a typo stops
+        # the start with this line, not a traceback from create_engine. The URL may hold a
+        # password: the message does not repeat it.
+        if url is not None and not re.match(r"[\w+]+://", url):
+            raise ValueError("is not a database URL: expected e.g. "
+                             "postgresql+psycopg://user@host/db or sqlite:////path/ticketgate.db")
+        return url
 
     @field_validator("message_id_domain")
     @classmethod

@@ -134,3 +134,11 @@ def test_every_setting_of_the_model_reaches_the_domain(tmp_path):
     names = {key[0] for key, _ in every_key() if len(key) == 1}
     fields = {f.name for f in dataclasses.fields(Settings)}
     assert names - fields == set()
+
+
+def test_a_malformed_database_url_is_refused_with_one_line_that_hides_it(tmp_path):
+    done = _cli(tmp_path, "case", "list", TICKETGATE_DATABASE_URL="desk:pw-31@db/desk")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("ticketgate: error: [gateway] database_url is not a database "
+                                  "URL") and "pw-31" not in done.stderr
+    assert "(environment TICKETGATE_DATABASE_URL)" in done.stderr
