@@ -19,8 +19,7 @@ def open_database(settings: Settings) -> Database:
 
 def initialize(settings: Settings) -> dict[str, object]:
     """Create the data directory, the secret (if missing) and the schema. Idempotent."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    created = create_secret_if_missing(settings.secret_path)
+    created = create_secret_if_missing(settings.secret_path)  # makes the home too
     db = open_database(settings)
     try:
         db.migrate()

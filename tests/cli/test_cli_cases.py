@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
+
 from tests.support import reply_to
 
 
@@ -126,6 +128,23 @@ def test_uninitialized_home_says_run_init(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("TICKETGATE_CONFIG", raising=False)
     assert main(["case", "show", "CASE-1"]) == 3
     assert "ticketgate init" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["init"], ["case", "show", "CASE-1"]])
+@pytest.mark.parametrize("home", ["a-file", "a-file/var"])
+def test_a_home_that_cannot_be_a_directory_is_a_clear_error(tmp_path, monkeypatch, capsys,
+                                                             command, home):
+    """A file where the data directory should be: exit 3 and one line, not a traceback."""
+    from gateway.cli import main
+
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("TICKETGATE_HOME", str(tmp_path / home))
+    monkeypatch.delenv("TICKETGATE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TICKETGATE_CONFIG", raising=False)
+    assert main(command) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("ticketgate: error: ") and err.count("\n") == 1
+    assert str(tmp_path / "a-file") in err
 
 
 def test_database_down_is_a_clear_error(tmp_path, monkeypatch, capsys):
