@@ -181,7 +181,8 @@ def triage_counts(session: Session) -> dict[str, int]:
 
 _TRIAGE_REASONS = frozenset({
     "unauthorized_sender", "spoofed_sender", "invalid_reference", "unknown_case",
-    "no_reference", "new_mail", "unknown_sender", "reopen_request", "closed_too_long"})
+    "no_reference", "new_mail", "unknown_sender", "reopen_request", "closed_too_long",
+    "ambiguous_sender", "notice_inquiry"})
 
 
 def mailboxes_seen(session: Session) -> list[str]:

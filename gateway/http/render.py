@@ -35,6 +35,9 @@ REASON_TEXT: dict[str, str] = {
     "reopen_request": "A reply to a case closed recently: reopen it, or open a new case.",
     "closed_too_long": "A reply to a case closed too long ago to reopen; the sender was asked "
                        "to open a new case.",
+    "ambiguous_sender": "Several From mailboxes, or a Sender not aligned with the From: whose "
+                        "mail it is cannot be told.",
+    "notice_inquiry": "A question about a service notice it quotes.",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.http.accounts import Role
+from gateway.http.render import REASON_TEXT
 from tests.support import ingest, new_mail, open_case
 
 
@@ -121,3 +122,14 @@ def test_a_notice_breaking_a_rule_is_a_409_with_every_reason(desk, client):
         "kind": "planned", "title": "Too soon", "impact": "x", "window": "weekly",
         "starts_at": "2026-03-03T05:00:00Z", "ends_at": "2026-03-03T07:00:00Z"})
     assert response.status_code == 409 and "lead_time" in response.json()["error"]["message"]
+
+
+def test_every_triage_reason_is_counted_and_explained(desk, client):
+    """An ambiguous sender waits in triage like any other reason: in the counts (0 included)
+    and with a why, not a bare reason name."""
+    assert client.get("/api/v1/triage", headers=desk.bearer()).json()["counts"] == {
+        reason: 0 for reason in REASON_TEXT}
+    ingest(desk.rt, new_mail(sender="alice@acme.example, eve@elsewhere.example"))
+    listed = client.get("/api/v1/triage", headers=desk.bearer()).json()
+    assert listed["counts"]["ambiguous_sender"] == 1
+    assert listed["items"][0]["why"] == REASON_TEXT["ambiguous_sender"]
