@@ -205,6 +205,15 @@ def test_after_an_outage_only_the_last_due_step_acts(rt, people, clock):
             ("follow_up_close", "closed")} <= outcomes
 
 
+def test_after_an_outage_the_row_shows_when_the_acting_step_was_due(rt, people, clock):
+    """`case show` and the console list the auto-close due on day 10, not reminder #1's day 2
+    (the row's own step, overtaken)."""
+    number = ask(rt)
+    at(rt, clock, DAY10 + MINUTE)
+    [row] = [t for t in timers(rt, number) if t.kind == "follow_up_close"]
+    assert row.due_at == DAY10
+
+
 def test_after_a_shorter_outage_the_sequence_carries_on(rt, people, clock):
     """First pass on day 5: reminder #2 only; the auto-close still follows on day 10."""
     ask(rt)

@@ -237,7 +237,7 @@ def _fire_chunk(rt: Runtime, session: Session, at: dt.datetime, kinds: Collectio
             due = due_of(following, timer.started_at, case_facts, rt.settings)
             following_due = due if isinstance(due, dt.datetime) else None
         outcomes.append(Outcome(timer.id, acting.kind, done.outcome, done.outbound_id,
-                                following_due, following))
+                                following_due, following, acting.due_at))
         lines.append(_line(number, acting, done.outcome))
     record_outcomes(session, outcomes, {t.id: t for t in claimed})
     return lines, [o.outbound_id for o in outcomes if o.outbound_id is not None]

@@ -287,6 +287,7 @@ class Outcome:
     outbound_id: int | None
     next_due: dt.datetime | None
     next_kind: TimerKind | None
+    due_at: dt.datetime | None = None  # the acting step's, when it overtook the row's own
 
 
 def record_outcomes(session: Session, outcomes: Sequence[Outcome],
@@ -296,7 +297,8 @@ def record_outcomes(session: Session, outcomes: Sequence[Outcome],
         return
     session.execute(update(DueTimer), [
         {"id": o.timer_id, "kind": o.kind.value, "outcome": o.outcome.value,
-         "outbound_message_id": o.outbound_id} for o in outcomes])
+         "outbound_message_id": o.outbound_id,
+         "due_at": o.due_at or claimed[o.timer_id].due_at} for o in outcomes])
     following = [
         {"case_id": claimed[o.timer_id].case_id, "kind": o.next_kind.value,
          "started_at": claimed[o.timer_id].started_at, "due_at": o.next_due}
