@@ -135,6 +135,10 @@ class GatewayConfig(BaseModel):
     trusted_proxies: tuple[str, ...] = setting(
         (), "addresses or networks whose X-Forwarded-For the console believes")
     public_url: str = setting("http://127.0.0.1:8080", "the console's address as people type it")
+    customer_case_url: str | None = setting(
+        None, "customers' link to their case in reminders and escalation mail: your portal's "
+        "page, `{number}` for the case (`https://support.example/cases/{number}`); unset: no "
+        "link (the console is for staff)")
     http_host: str = setting("127.0.0.1", "console and API listen address (`serve --http`)")
     http_port: int = setting(8080, "console and API listen port", ge=0, le=65535)
     reopen_days: int = setting(30, "how long a closed case may be reopened", ge=0)
@@ -192,6 +196,15 @@ class GatewayConfig(BaseModel):
         if url is not None and not re.match(r"[\w+]+://", url):
             raise ValueError("is not a database URL: expected e.g. "
                              "postgresql+psycopg://user@host/db or sqlite:////path/ticketgate.db")
+        return url
+
+    @field_validator("customer_case_url")
+    @classmethod
+    def _customer_case_url(cls, url: str | None) -> str | None:
+        if url is not None and not (re.match(r"https?://[^/\s]+", url) and "{number}" in url
+                                    and url.count("{") == 1 and url.count("}") == 1):
+            raise ValueError("must be an http(s) URL with {number} where the case number goes, "
+                             "e.g. https://support.example/cases/{number}")
         return url
 
     @field_validator("message_id_domain")

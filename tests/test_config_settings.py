@@ -142,3 +142,11 @@ def test_a_malformed_database_url_is_refused_with_one_line_that_hides_it(tmp_pat
     assert done.stderr.startswith("ticketgate: error: [gateway] database_url is not a database "
                                   "URL") and "pw-31" not in done.stderr
     assert "(environment TICKETGATE_DATABASE_URL)" in done.stderr
+
+
+@pytest.mark.parametrize("url", ["support.example/cases/{number}", "https://support.example/",
+                                 "https://support.example/{number}/{id}"])
+def test_a_customer_case_url_without_one_number_place_is_refused(tmp_path, url):
+    done = _cli(tmp_path, "config", "show", TICKETGATE_CUSTOMER_CASE_URL=url)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "customer_case_url must be an http(s) URL with {number}" in done.stderr

@@ -147,6 +147,9 @@ class Settings:
     escalation_address: str | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8080"
+    # Where a customer sees a case (the desk's portal), "{number}" for the number; None: mail to
+    # customers carries no link, since the console (public_url) needs a staff login.
+    customer_case_url: str | None = None
     reopen_days: int = 30
     sqlite_synchronous: str = "FULL"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -203,6 +206,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # The From display name of case mail from a mailbox without its own ``display_name``.
     desk_name: str = "Customer Care"
+
+    def customer_link(self, number: str) -> str | None:
+        """The customer's link to case ``number``, if the desk has a portal page for it."""
+        return self.customer_case_url.replace("{number}", number) if self.customer_case_url \
+            else None
 
     @property
     def secret_path(self) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.lifecycle.conftest import body, case_row, local, mails
@@ -44,6 +46,19 @@ def test_the_contact_is_told_the_new_number(rt, people, clock):
     assert "[ref:TSUP-1001:" in told.subject
     assert number in body(told.raw) and "TSUP-1001" in body(told.raw)
     assert told.status == "sent"
+
+
+@pytest.mark.parametrize("portal", [None, "https://support.example/cases/{number}"])
+def test_the_escalation_mail_links_the_new_case_on_the_portal_only(rt, people, clock, portal):
+    """The contact's link is the desk's portal page of the new case; without one, none (the
+    console, public_url, asks a customer for a staff login)."""
+    rt = dataclasses.replace(rt, settings=dataclasses.replace(rt.settings,
+                                                              customer_case_url=portal))
+    escalate(rt, open_case(rt), Family.TSUP)
+    (told,) = mails(rt, "case_escalated")
+    text = body(told.raw)
+    assert rt.settings.public_url not in text
+    assert ("https://support.example/cases/TSUP-1001" in text) is (portal is not None)
 
 
 def test_a_reply_to_the_escalation_mail_lands_on_the_new_case(rt, people, clock):

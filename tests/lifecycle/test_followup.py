@@ -7,6 +7,7 @@ Monday 16 March at 10:00.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -69,16 +70,30 @@ def test_auto_close_is_the_follow_up_expired_event(rt, people, clock):
     assert "auto follow-up" in detail["updates"][-1]["visible_text"]
 
 
-def test_reminder_says_what_was_asked_with_a_link_and_the_reference(rt, people, clock):
-    """The contact who opened the case gets the question again, a link, and the Reference ID."""
+def test_reminder_says_what_was_asked_with_the_reference(rt, people, clock):
+    """The contact who opened the case gets the question again and the Reference ID; no link
+    to the console, where a customer has no login."""
     number = ask(rt)
     at(rt, clock, DAY2)
     (reminder,) = mails(rt, REMINDER)
     text = body(reminder.raw)
     assert reminder.recipients == [people["alice"]]
     assert "Which model is it?" in text
-    assert f"{rt.settings.public_url}/cases/{number}" in text
+    assert rt.settings.public_url not in text and "Case: " not in text
     assert f"[ref:{number}:" in subject(reminder.raw)
+
+
+@pytest.mark.parametrize(("when", "kind"), [(DAY2, REMINDER), (DAY10, CLOSED)])
+def test_customer_mail_links_to_the_desks_portal_when_it_has_one(rt, people, clock, when,
+                                                                  kind):
+    """The support guides' "link to access the case": customer_case_url, the number filled in."""
+    rt = dataclasses.replace(rt, settings=dataclasses.replace(
+        rt.settings, customer_case_url="https://support.example/case?n={number}"))
+    number = ask(rt)
+    at(rt, clock, when)
+    (sent,) = mails(rt, kind)
+    assert f"https://support.example/case?n={number}" in body(sent.raw)
+    assert rt.settings.public_url not in body(sent.raw)
 
 
 def test_a_reply_to_a_reminder_links_like_a_reply_to_the_case(rt, people, clock):

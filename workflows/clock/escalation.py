@@ -94,7 +94,7 @@ def escalate_case(session: Session, settings: Settings, key: bytes, *, number: s
             f"{new.number}", automated=True, now=now, context={
                 "contact_name": contact.name, "original": original.number,
                 "family": family, "subject": original.subject,
-                "case_url": f"{settings.public_url.rstrip('/')}/cases/{new.number}"})
+                "case_url": settings.customer_link(new.number)})
     return Escalated(original.number, new.number, to, out.id if out else None)
 
 

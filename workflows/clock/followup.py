@@ -94,7 +94,8 @@ def _remind(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts, reminder: i
         to=(contact.email,), subject=f"Reminder: {case.subject or 'your case'}",
         context={"reminder": reminder, "contact_name": contact.name, "asked": asked,
                  "days": days[reminder - 1], "status": case.status,
-                 "closes_on": local_time(facts, closes_at), "case_url": ctx.case_url(case)},
+                 "closes_on": local_time(facts, closes_at),
+                 "case_url": ctx.settings.customer_link(case.number)},
         automated=True, now=ctx.at, parent=_parent(ctx, asked_id))
     return Fired(TimerOutcome.SENT, out.id)
 
@@ -119,6 +120,7 @@ def _close(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> Fired:
         ctx.session, ctx.settings, ctx.key, kind=OutboundKind.FOLLOW_UP_CLOSED, case=case,
         to=(contact.email,), subject=f"Case {case.number} closed: {case.subject}",
         context={"contact_name": contact.name, "asked": asked, "days": days,
-                 "reopen_days": ctx.settings.reopen_days, "case_url": ctx.case_url(case)},
+                 "reopen_days": ctx.settings.reopen_days,
+                 "case_url": ctx.settings.customer_link(case.number)},
         automated=True, now=ctx.at, parent=_parent(ctx, asked_id))
     return Fired(TimerOutcome.CLOSED, out.id)
