@@ -81,6 +81,17 @@ def test_incident_alert_gives_the_start_and_first_update_in_local_time(nrt, desk
     assert "emergency desktop" in berlin and "Carrier outage" in berlin
 
 
+def test_a_first_update_on_the_next_local_day_names_its_day(nrt, desk, sink, clock):
+    """An alert sent at 23:40 in Berlin: the first update is "Fri 27 Feb 2026 00:10 CET", not a
+    bare "00:10 CET" that reads as the past; Denver's (16:10 MST) stays on its day, time only."""
+    clock.current = dt.datetime(2026, 2, 26, 22, 40, tzinfo=dt.UTC)
+    create_and_send(nrt, NoticeKind.INCIDENT)
+    berlin = body(sink[0].to(desk["acme"])[0])
+    denver = body(sink[0].to(desk["initech"])[0])
+    assert "starting\nFri 27 Feb 2026 00:10 CET" in berlin
+    assert "starting\n16:10 MST" in denver
+
+
 def test_advisory_carries_details_impact_and_link(nrt, desk, sink):
     """Advisories: details, possible impacts, a link to more information."""
     create_and_send(nrt, NoticeKind.ADVISORY, title="TLS 1.0 retirement",

@@ -133,8 +133,9 @@ def context(notice: NoticeFacts, org: OrgFacts, occasion: Occasion,
         "now": local_time(occasion.at, zone), "slot": occasion.slot or 0,
         "status_text": occasion.status_text or "",
         "cadence": occasion.cadence_minutes,
-        "since": local_clock(occasion.status_at or notice.sent_at or occasion.at, zone),
-        "next_update": local_clock(occasion.next_update_at, zone)
+        "since": local_clock(occasion.status_at or notice.sent_at or occasion.at, zone,
+                             occasion.at),
+        "next_update": local_clock(occasion.next_update_at, zone, occasion.at)
         if occasion.next_update_at else "",
         "all_clear_text": notice.all_clear_text or "",
         "rca_link": notice.rca_link or "", "start": "", "end": "", "span": "",

@@ -29,9 +29,13 @@ def local_time(at: dt.datetime, zone: ZoneInfo) -> str:
     return f"{local:%a %d %b %Y %H:%M} {local.tzname()}"
 
 
-def local_clock(at: dt.datetime, zone: ZoneInfo) -> str:
-    """``23:00 MST``: for "no change since HH:MM" lines."""
+def local_clock(at: dt.datetime, zone: ZoneInfo, today: dt.datetime | None = None) -> str:
+    """``23:00 MST``: for "no change since HH:MM" and "starting HH:MM" lines. With ``today``
+    (when the mail is sent), a time on another local day gets its day too (``local_time``): an
+    alert sent at 23:40 promising the first update at "00:23 EST" did not say which 00:23."""
     local = at.astimezone(zone)
+    if today is not None and today.astimezone(zone).date() != local.date():
+        return local_time(at, zone)
     return f"{local:%H:%M} {local.tzname()}"
 
 
