@@ -60,11 +60,13 @@ from gateway.http.api_models import (
     UpdateOut,
 )
 from gateway.http.auth import api_permission, api_user, runtime
+from gateway.http.case_columns import CaseSort
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.render import REASON_TEXT
 from workflows.cases import views
 from workflows.cases.assignment import find_user
+from workflows.domain import CaseStatus
 from workflows.errors import NotFound
 from workflows.outbound.files import Upload
 from workflows.storage.models import (
@@ -85,6 +87,14 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 schema_router = APIRouter(include_in_schema=False)
 ItemId = RowId  # gateway.http.ids: one bound for every id in a path, console and API alike
 Filter = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
+# A status or order the list does not know is a 422 naming the choices, not an empty list or
+# the default order that looks like an answer.
+StatusFilter = Annotated[str, Query(
+    pattern=f"^({'|'.join(s.value for s in CaseStatus)})?$",
+    description="one of " + ", ".join(s.value for s in CaseStatus))]
+SortOrder = Annotated[str, Query(
+    pattern=f"^(-?({'|'.join(s.value for s in CaseSort)}))?$",
+    description=", ".join(s.value for s in CaseSort) + "; '-' reverses")]
 
 
 def _pagination(request: Request, page: queries.Page[object]) -> Pagination:
@@ -114,11 +124,9 @@ CASES_WRITE = Depends(api_permission(Permission.CASES_WRITE))
 
 @router.get("/cases", response_model=CaseList, tags=["cases"])
 def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter = "",
-               status: Filter = "", organization: Filter = "", page: PageNo = 1,
+               status: StatusFilter = "", organization: Filter = "", page: PageNo = 1,
                per_page: PerPage = 25, assignee: Filter = "", unassigned: bool = False,
-               sort: Annotated[str, Query(max_length=20, description="updated, number, status, "
-                                          "severity, owner, deadline; '-' reverses")] = ""
-               ) -> CaseList:
+               sort: SortOrder = "") -> CaseList:
     """Cases, newest activity first (or as ``sort`` says); ``assignee`` (an email) or
     ``unassigned=true`` filter by owner."""
     rt = runtime(request)

@@ -55,3 +55,13 @@ def test_an_unknown_sort_falls_back_to_newest_activity(desk, admin, clock):
     clock.current += dt.timedelta(minutes=5)
     post(desk.rt, first, action=None)  # newer activity than the second case
     assert _numbers(admin.get("/cases", params={"sort": "bogus"}).text) == [first, second]
+
+
+def test_the_api_refuses_a_status_or_order_it_does_not_know(desk, client):
+    """A 422 naming the parameter, not a 200 with an empty list or the default order."""
+    for query in ("status=nope", "sort=bogus", "sort=--number"):
+        response = client.get(f"/api/v1/cases?{query}", headers=desk.bearer())
+        assert response.status_code == 422, query
+        assert query.split("=")[0] in response.json()["error"]["message"]
+    for query in ("status=awaiting_info", "sort=-deadline", "sort="):
+        assert client.get(f"/api/v1/cases?{query}", headers=desk.bearer()).status_code == 200
