@@ -1,4 +1,5 @@
-"""``ticketgate health``: the operator's figures on outbound mail, as one JSON line.
+"""``ticketgate health``: the operator's figures on outbound mail, as one JSON line; and
+``ticketgate case resend``, the operator's answer to a case mail it lists as failed.
 
 Place in the flow: the CLI edge of ``workflows.outbound.health`` (the console's ``/health`` page
 shows the same figures): case mail and notice deliveries by status, when the next retry is due, and
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from gateway.cli.commands import _runtime
+from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
 from workflows.outbound.health import mail_health
 
@@ -18,4 +19,20 @@ def health(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     with rt.db.transaction() as session:
         emit(mail_health(session))
+    return 0
+
+
+def case_resend(args: argparse.Namespace) -> int:
+    from workflows.outbound.resend import requeue_failed
+    from workflows.storage.models import OutboundMessage
+
+    rt = _runtime(args)
+    with rt.db.transaction() as session:
+        out_id = requeue_failed(session, args.message_id, now=rt.now(), actor=_actor(args)).id
+    rt.send_outbox([out_id])
+    with rt.db.transaction() as session:
+        row = session.get(OutboundMessage, out_id)
+        assert row is not None
+        emit({"message_id": row.message_id, "status": row.status, "attempts": row.attempts,
+              "last_error": row.last_error})
     return 0

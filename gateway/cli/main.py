@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = case.add_parser("reopen", help="reopen a case closed 30 days ago or less")
     a.add_argument("number")
     a.set_defaults(run=Lazy(COMMANDS, "case_reopen"))
+    a = case.add_parser("resend", help="send a failed case mail again (its Message-ID, as "
+                        "`ticketgate health` lists it)")
+    a.add_argument("message_id")
+    a.set_defaults(run=Lazy("gateway.cli.health", "case_resend"))
     a = case.add_parser("show", help="a case with its updates and outbound mail")
     a.add_argument("number")
     a.set_defaults(run=Lazy(COMMANDS, "case_show"))
