@@ -1,5 +1,6 @@
-"""The insert buffer's SQLite fast path (statements compiled once, run by the driver's
-executemany with SQLAlchemy's bind processors) stores what SQLAlchemy's executemany stores."""
+"""The insert buffer's fast path (statements compiled once, run by the driver's executemany
+with SQLAlchemy's bind processors: SQLite's driver, or psycopg's, which pipelines the rows)
+stores what SQLAlchemy's executemany stores; ``insert_returning`` likewise."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from tests.support import CARE
 from workflows.inbound.intake import Envelope, accept
@@ -18,8 +20,9 @@ from workflows.storage import bulk
 from workflows.storage.base import table_of
 from workflows.storage.models import AuditEvent, InboundMessage
 
-# What SQLite's driver can bind: text without lone surrogates.
-TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+# What both databases take: text without lone surrogates, or NUL (PostgreSQL refuses it).
+TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+               max_size=40)
 ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)),
          dt.timezone(-dt.timedelta(hours=8))]
 WHEN = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
@@ -30,17 +33,19 @@ JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**53, 2**53) | 
 EVENT = st.fixed_dictionaries({"at": WHEN, "actor": TEXT, "action": TEXT,
                                "case_id": st.none(), "inbound_message_id": st.none(),
                                "detail": JSONISH})
-CHANGES = st.fixed_dictionaries({"status": TEXT}, optional={
-    "outcome": st.none() | TEXT, "trace": st.lists(TEXT, max_size=4),
+SHORT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+               max_size=16)  # status and outcome are VARCHAR(16), which PostgreSQL enforces
+CHANGES = st.fixed_dictionaries({"status": SHORT}, optional={
+    "outcome": st.none() | SHORT, "trace": st.lists(TEXT, max_size=4),
     "defects": st.lists(TEXT, max_size=2), "subject": st.none() | TEXT,
     "processed_at": st.none() | WHEN, "attempts": st.integers(0, 2**31 - 1)})
 SLOW = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def _sqlite_only(rt) -> None:  # type: ignore[no-untyped-def]
-    if rt.db.dialect != "sqlite":
-        pytest.skip("the fast path is SQLite's; elsewhere SQLAlchemy's executemany runs")
+def _typeof(rt) -> str:  # type: ignore[no-untyped-def]
+    """The SQL function naming a value's stored type."""
+    return "typeof" if rt.db.dialect == "sqlite" else "pg_typeof"
 
 
 def _both_ways(rt, write: Callable[[Any], None], read: Callable[[Any], list[tuple[Any, ...]]]
@@ -64,37 +69,37 @@ def _both_ways(rt, write: Callable[[Any], None], read: Callable[[Any], list[tupl
 
 
 def _raw(session, sql: str) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
-    """Rows as stored: each value with its SQLite storage class, no result processing."""
+    """Rows as stored: each value with its storage class or type, no result processing."""
     return [tuple(row) for row in session.execute(text(sql))]
 
 
 @SLOW
 @given(events=st.lists(EVENT, min_size=1, max_size=4))
 def test_inserted_rows_are_stored_as_sqlalchemy_stores_them(rt, events):
-    _sqlite_only(rt)
-    table = table_of(AuditEvent)
+    table, typeof = table_of(AuditEvent), _typeof(rt)
 
     def write(buffer: bulk.InsertBuffer) -> None:
         for event in events:
             buffer.add(table, dict(event))
 
     general, fast = _both_ways(rt, write, lambda s: _raw(
-        s, "SELECT at, typeof(at), actor, action, case_id, inbound_message_id, detail, "
-           "typeof(detail) FROM audit_events ORDER BY id"))
+        s, f"SELECT at, {typeof}(at), actor, action, case_id, inbound_message_id, detail, "
+           f"{typeof}(detail) FROM audit_events ORDER BY id"))
     assert fast == general
 
 
 @SLOW
 @given(changes=CHANGES)
 def test_updated_columns_are_stored_as_sqlalchemy_stores_them(rt, changes):
-    _sqlite_only(rt)
+    typeof = _typeof(rt)
     raw = b"From: a@acme.example\r\nMessage-ID: <driver@acme.example>\r\n\r\nhi\r\n"
     inbound_id = accept(rt.db, raw, Envelope(mailbox=CARE, rcpt_tos=(CARE,))).inbound_id
     try:
         general, fast = _both_ways(
             rt, lambda buffer: buffer.update(table_of(InboundMessage), inbound_id, changes),
-            lambda s: _raw(s, "SELECT status, outcome, trace, typeof(trace), defects, subject, "
-                              "processed_at, typeof(processed_at), attempts FROM inbound_messages"))
+            lambda s: _raw(s, f"SELECT status, outcome, trace, {typeof}(trace), defects, "
+                              f"subject, processed_at, {typeof}(processed_at), attempts "
+                              "FROM inbound_messages"))
         assert fast == general
     finally:
         with rt.db.transaction() as s:
@@ -104,7 +109,6 @@ def test_updated_columns_are_stored_as_sqlalchemy_stores_them(rt, changes):
 def test_processing_rows_take_the_fast_path_and_defaults_do_not(rt):
     """Processing's statements compile for the driver; a row that leaves out a column with a
     default (SQLAlchemy computes it) keeps SQLAlchemy's path, and gets its default."""
-    _sqlite_only(rt)
     table = table_of(AuditEvent)
     now = dt.datetime(2026, 12, 6, 22, 0, tzinfo=dt.UTC)
     full = {"at": now, "actor": "system", "action": "a", "case_id": None,
@@ -122,3 +126,34 @@ def test_processing_rows_take_the_fast_path_and_defaults_do_not(rt):
                                       lambda: table.insert()) is None
         assert s.scalars(select(AuditEvent.detail).order_by(AuditEvent.id)).all() == [
             {"k": 1}, {}]
+
+
+def _inbound_row(sha: str) -> dict[str, Any]:
+    now = dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
+    return {"sha256": sha, "message_id": f"{sha}@acme.example", "mailbox": CARE,
+            "envelope_from": "", "envelope_to": [CARE], "transport": "cli", "source": None,
+            "raw": b"x" * 9000, "size": 9000, "received_at": now, "status": "received",
+            "attempts": 0, "claimed_at": None, "trace": [], "defects": []}
+
+
+def test_insert_returning_gives_every_new_id_by_the_driver(rt):
+    """The intake's INSERT ... RETURNING: one row back per row in, by the driver's path."""
+    table = table_of(InboundMessage)
+    rows = [_inbound_row(f"sha-{i}") for i in range(7)]
+    with rt.db.writing() as conn:
+        found = bulk.insert_returning(conn, table, rows, ("id", "sha256"))
+        assert bulk._driver_statement(conn.dialect, table, "insert-returning:id,sha256",
+                                      frozenset(rows[0]), lambda: table.insert()) is not None
+        stored = dict(conn.execute(select(table.c.sha256, table.c.id)).all())
+        conn.rollback()
+    assert sorted(found, key=lambda r: r[0]) == sorted((i, sha) for sha, i in stored.items())
+    assert len(found) == 7
+
+
+def test_insert_returning_raises_sqlalchemys_integrity_error(rt):
+    """A row another writer inserted first: the intake's retry catches SQLAlchemy's
+    IntegrityError, so the driver's own error must come out as that."""
+    table = table_of(InboundMessage)
+    with pytest.raises(IntegrityError), rt.db.writing() as conn:
+        bulk.insert_returning(conn, table, [_inbound_row("twice")], ("id",))
+        bulk.insert_returning(conn, table, [_inbound_row("twice")], ("id",))

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from workflows.domain import MessageStatus
+from workflows.storage.bulk import insert_returning
 from workflows.storage.db import Database
 from workflows.storage.models import InboundMessage
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 _TABLE = cast(Table, InboundMessage.__table__)
 _KNOWN = (select(_TABLE.c.sha256, _TABLE.c.id, _TABLE.c.message_id)
           .where(_TABLE.c.sha256.in_(bindparam("digests", expanding=True))))
-_INSERT = insert(_TABLE).returning(_TABLE.c.id, _TABLE.c.sha256, _TABLE.c.message_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +179,9 @@ def _accept_batch(
                 new_rows[digest] = _values(raw, digest, envelope, now, claimed=claimed)
         created: dict[str, tuple[int, str | None]] = {}
         if new_rows:
-            # One multi-row INSERT ... RETURNING for the batch.
-            for row_id, sha, mid in conn.execute(_INSERT, list(new_rows.values())):
+            # One INSERT ... RETURNING for the batch (pipelined by psycopg on PostgreSQL).
+            for row_id, sha, mid in insert_returning(conn, _TABLE, list(new_rows.values()),
+                                                     ("id", "sha256", "message_id")):
                 created[sha] = (row_id, mid)
     results = []
     seen: set[str] = set()
