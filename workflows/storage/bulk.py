@@ -6,17 +6,18 @@ as ORM objects they cost an instance, its attribute events and the unit of work'
 each, which the profile of ``ingest`` showed as a large share of processing (issue 15). Rows
 nobody reads back in the same transaction go through ``add_row``: buffered as plain values when
 the session has a buffer (``buffered_inserts``), written after the batch's ORM flush with one
-executemany per table (one ``INSERT ... VALUES`` round-trip per page of rows on PostgreSQL);
-added as an ORM object otherwise, as before.
+executemany per table (pipelined by psycopg on PostgreSQL); added as an ORM object otherwise,
+as before.
 
 Only the fast path installs a buffer: there autoflush is off, so a query in the batch never
 saw the pending objects anyway, and ids of referenced rows (cases opened in the batch) are known
 because ``open_case`` flushes.
 
-On SQLite each of these statements is compiled once per process (``_DriverStatement``) and run
-by the driver's executemany, its values bound by SQLAlchemy's own bind processors: what
-SQLAlchemy's executemany does for every row (building the row's parameter dict, looking its
-processors up) cost ~5.5 us a row, four rows a processed mail (issue 15).
+Each of these statements is compiled once per process (``_DriverStatement``) and run by the
+driver's executemany (SQLite's, or psycopg's), its values bound by SQLAlchemy's own bind
+processors: what SQLAlchemy's executemany does for every row (building the row's parameter dict,
+looking its processors up) cost ~5.5 us a row, four rows a processed mail (issue 15).
+``insert_returning`` does the same for the intake's INSERT ... RETURNING.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]],
 
 def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[str],
                   build: Callable[[], Insert | Update], rows: list[dict[str, Any]]) -> None:
-    """``session.execute(build(), rows)``: by SQLite's driver when it can (Acts)."""
+    """``session.execute(build(), rows)``: by the driver when it can (Acts)."""
     conn = session.connection()
     statement = _driver_statement(conn.dialect, table, kind, columns, build)
     if statement is None:
