@@ -63,7 +63,7 @@ from gateway.http.auth import api_permission, api_user, runtime
 from gateway.http.case_columns import CaseSort
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
-from gateway.http.render import REASON_TEXT
+from gateway.http.reasons import REASON_TEXT
 from workflows.cases import views
 from workflows.cases.assignment import find_user
 from workflows.domain import CaseStatus

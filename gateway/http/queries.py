@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.http import case_columns
+from gateway.http.reasons import TRIAGE_REASONS
 from workflows.cases.views import notice_asked_about
 from workflows.domain import MessageStatus, OutboundStatus, Reason, TriageState
 from workflows.errors import NotFound
@@ -174,15 +175,10 @@ def triage_counts(session: Session) -> dict[str, int]:
     counts = dict(session.execute(
         select(TriageItem.reason, func.count()).where(
             TriageItem.state == TriageState.PENDING.value).group_by(TriageItem.reason)).all())
-    triage_reasons = [r.value for r in Reason if r.value in _TRIAGE_REASONS]
+    triage_reasons = [r.value for r in Reason if r.value in TRIAGE_REASONS]
     return {r: int(counts.get(r, 0)) for r in triage_reasons} | {
-        r: int(n) for r, n in counts.items() if r not in _TRIAGE_REASONS}
+        r: int(n) for r, n in counts.items() if r not in TRIAGE_REASONS}
 
-
-_TRIAGE_REASONS = frozenset({
-    "unauthorized_sender", "spoofed_sender", "invalid_reference", "unknown_case",
-    "no_reference", "new_mail", "unknown_sender", "reopen_request", "closed_too_long",
-    "ambiguous_sender", "notice_inquiry"})
 
 
 def mailboxes_seen(session: Session) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from gateway.http.reasons import REASON_TEXT
 from workflows.notices.timefmt import zone_of
 from workflows.outbound import htmltext
 
@@ -22,23 +23,6 @@ TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 CONSOLE = TEMPLATES / "console"
 STATIC = CONSOLE / "static"
 
-# Why a message waits in triage, in words (workflows.domain.Reason values).
-REASON_TEXT: dict[str, str] = {
-    "unauthorized_sender": "A valid reply, but from someone who may not update that case.",
-    "spoofed_sender": "A trusted receiving server says DMARC failed for the sender's domain.",
-    "invalid_reference": "It carries a case reference whose signature does not verify.",
-    "unknown_case": "It carries a valid reference to a case that does not exist.",
-    "no_reference": "It mentions a case number but carries no reference.",
-    "new_mail": "New mail without a case reference, to a mailbox that sends new mail to "
-                "triage.",
-    "unknown_sender": "New mail from someone who is not a designated contact.",
-    "reopen_request": "A reply to a case closed recently: reopen it, or open a new case.",
-    "closed_too_long": "A reply to a case closed too long ago to reopen; the sender was asked "
-                       "to open a new case.",
-    "ambiguous_sender": "Several From mailboxes, or a Sender not aligned with the From: whose "
-                        "mail it is cannot be told.",
-    "notice_inquiry": "A question about a service notice it quotes.",
-}
 
 
 def age_text(since: dt.datetime | None, now: dt.datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.http.accounts import Role
-from gateway.http.render import REASON_TEXT
+from gateway.http.reasons import REASON_TEXT
 from tests.support import ingest, new_mail, open_case
 
 
