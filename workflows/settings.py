@@ -212,6 +212,11 @@ class Settings:
         return self.customer_case_url.replace("{number}", number) if self.customer_case_url \
             else None
 
+    def console_link(self, number: str) -> str:
+        """Staff's link to case ``number`` in the console (owner, escalation and SLA mail). One
+        slash before ``cases`` whether or not ``public_url`` was written with a trailing one."""
+        return f"{self.public_url.rstrip('/')}/cases/{number}"
+
     @property
     def secret_path(self) -> Path:
         return self.home / "secret.key"

@@ -128,7 +128,7 @@ def on_customer_reply(session: Session, settings: Settings, key: bytes, case: Ca
         subject=f"Reply on {case.number}: {case.subject}", automated=True, now=now,
         context={"number": case.number, "subject": case.subject, "status": case.status,
                  "requester": requester, "body": body,
-                 "case_url": f"{settings.public_url}/cases/{case.number}"})
+                 "case_url": settings.console_link(case.number)})
 
 
 def mark_read(session: Session, case: Case, user_id: int) -> None:

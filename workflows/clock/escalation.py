@@ -137,6 +137,6 @@ def fire_unanswered(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> 
             "number": case.number, "subject": case.subject, "severity": case.severity,
             "organization": facts.organization.name, "hours": f"{hours:g}",
             "opened_at": local_time(facts, case.created_at),
-            "case_url": ctx.case_url(case)})
+            "case_url": ctx.settings.console_link(case.number)})
     out.case_id = case.id
     return Fired(TimerOutcome.ESCALATED, out.id)

@@ -91,7 +91,7 @@ def fire_sla(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> Fired:
             "target": str(goal), "due_at": local_time(facts, timer.due_at or ctx.at),
             "due_at_utc": (timer.due_at or ctx.at).strftime("%Y-%m-%d %H:%M UTC"),
             "share_left": round(ctx.settings.sla_warning_share * 100),
-            "case_url": ctx.case_url(case)})
+            "case_url": ctx.settings.console_link(case.number)})
     # No Reference ID (the care team is not a case contact), but the row belongs to the case.
     out.case_id = case.id
     return Fired(TimerOutcome.SENT, out.id)

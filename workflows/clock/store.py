@@ -316,9 +316,6 @@ class FireContext:
     key: bytes
     at: dt.datetime
 
-    def case_url(self, case: Case) -> str:
-        return f"{self.settings.public_url.rstrip('/')}/cases/{case.number}"
-
 
 @dataclass(frozen=True, slots=True)
 class Fired:

@@ -280,5 +280,5 @@ def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMes
                 "subject": case.subject, "organization": org.name if org else "",
                 "requester": mail.from_.email if mail.from_ else "",
                 "body": mail.visible_reply,
-                "case_url": f"{settings.public_url}/cases/{case.number}"})
+                "case_url": settings.console_link(case.number)})
     raise ValueError(f"no way to send {kind.value} here")
