@@ -204,9 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("serve", help="run the gateway: SMTP/LMTP listener, IMAP pollers, "
                        "workers and scheduler (embedded), or only the listener (--role)")
-    a.add_argument("--smtp", metavar="HOST:PORT", help="listen here (default 127.0.0.1:2525)")
-    a.add_argument("--http", metavar="HOST:PORT", help="console/API address (default "
-                   "127.0.0.1:8080)")
+    # The defaults named, not shown: the effective values come from the configuration (file and
+    # environment), and loading it would cost every command's parser pydantic's import (and a
+    # bad file would break --help). `ticketgate config show` prints them.
+    a.add_argument("--smtp", metavar="HOST:PORT", help="listen here instead of the [smtp] host "
+                   "and port settings (TICKETGATE_SMTP_HOST, TICKETGATE_SMTP_PORT; "
+                   "127.0.0.1:2525 unless set)")
+    a.add_argument("--http", metavar="HOST:PORT", help="console/API address instead of the "
+                   "http_host and http_port settings (TICKETGATE_HTTP_HOST, TICKETGATE_HTTP_PORT; "
+                   "127.0.0.1:8080 unless set)")
     a.add_argument("--role", type=_lower, default="all",
                    choices=["all", "listener", "worker"],
                    help="all (embedded default: listener + a supervised worker process), "

@@ -35,7 +35,7 @@ print(json.dumps({{"code": code, "heavy": heavy}}))
 
 
 @pytest.mark.parametrize(("argv", "code"), [(["--help"], 0), (["case", "--help"], 0),
-                                            (["case", "open"], 2)])
+                                            (["serve", "--help"], 0), (["case", "open"], 2)])
 def test_parsing_arguments_imports_no_heavy_package(argv, code):
     """--help, a group's --help and a missing option stop before any handler's imports."""
     done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
