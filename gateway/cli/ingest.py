@@ -1,8 +1,9 @@
 """``ticketgate ingest`` and ``ticketgate parse``: messages from files, folders or stdin.
 
 ``ingest`` goes through the same ``intake.accept`` as SMTP and IMAP, then processes each message
-in-process; it prints exactly one JSON line per message. Unreadable paths are reported on stderr
-and make the exit code 1, after every readable message has been handled.
+in-process; it prints exactly one JSON line per message. Unreadable paths, and folders that hold
+no file, are reported on stderr and make the exit code 1, after every readable message has been
+handled.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def _sources(paths: list[str], problems: list[str]) -> Iterator[tuple[str, bytes
             yield "-", sys.stdin.buffer.read()
             continue
         files = _files_under(spec) if os.path.isdir(spec) else [spec]
+        if not files:
+            # As a missing path: the operator named a place to take mail from and none came of
+            # it (a wrong folder, a spool not mounted); silence and exit 0 would hide that.
+            problems.append(f"no files under {Path(spec)}")
         shown = _Shown()
         for name in files:
             try:

@@ -77,6 +77,24 @@ def test_unreadable_path_is_one_line_error_and_nonzero(cli, desk, tmp_path):
     assert run.err.count("\n") == 1 and "Traceback" not in run.err
 
 
+def test_an_empty_folder_is_one_line_error_and_nonzero(cli, desk, tmp_path):
+    """Nothing to ingest is said, not silent: a cron job pointed at the wrong folder notices."""
+    (tmp_path / "spool").mkdir()
+    run = cli("ingest", str(tmp_path / "spool"))
+    assert (run.code, run.out) == (1, [])
+    assert run.err == f"ticketgate: error: no files under {tmp_path / 'spool'}\n"
+
+
+def test_an_empty_folder_beside_mail_is_reported_as_a_missing_path_is(cli, desk, tmp_path):
+    """The other paths' mail is still ingested; the exit code is 1, as for a missing file."""
+    (tmp_path / "spool").mkdir()
+    good = tmp_path / "good.eml"
+    good.write_bytes(b"From: x@y.example\r\nSubject: hi\r\n\r\nhello\r\n")
+    run = cli("ingest", str(good), str(tmp_path / "spool"))
+    assert run.code == 1 and [line["source"] for line in run.out] == [str(good)]
+    assert run.err == f"ticketgate: error: no files under {tmp_path / 'spool'}\n"
+
+
 def test_unknown_case_is_a_clear_error(cli, desk):
     """Unknown cases get one line and exit 1."""
     run = cli("case", "show", "CASE-9999")
