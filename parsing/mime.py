@@ -104,7 +104,7 @@ def _build(
     tree: Tree, buf: bytes, start: int, end: int, path: str, depth: int, default: str, parent: str
 ) -> Part:
     where = f"part {path}" if path else "headers"
-    headers, body_start, problems = parse_headers(buf, start, end)
+    headers, body_start, problems = parse_headers(buf, start, end, message=not path)
     if problems:
         tree.defects.extend(Defect(where, p) for p in problems)
     ctype, params, problem = parse_content_type(_first(headers, "content-type"), default)

@@ -28,6 +28,12 @@ _FIELDS_BLOCK = re.compile(rb"((?:[!-9;-~]{1,256}+[ \t]*+:[^\n]*+\n(?:[ \t][^\n]
 # The WSP after the colon is left out of the value: stripping it would cost a copy of each.
 _DECODED_FIELD = re.compile(r"([!-9;-~]{1,256}+)[ \t]*+:[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)\n")
 _CHARSET_HINT = re.compile(rb'charset\s*=\s*"?([A-Za-z0-9_.:-]{1,40})', re.I)
+# Fields every message's own header has (RFC 5322 3.6: From and Date are required, the rest
+# near-universal). Body text seldom holds one of them followed by an empty line.
+_MESSAGE_FIELD = re.compile(
+    rb"(?:from|to|cc|subject|date|message-id|mime-version|content-type|received|return-path"
+    rb"|reply-to|sender)[ \t]*:", re.I)
+_STRAY_LOOKAHEAD = 200  # lines looked at past a non-header line of a message's header
 
 
 def guess_legacy_charset(value: bytes) -> str:
@@ -49,8 +55,12 @@ def guess_legacy_charset(value: bytes) -> str:
     return "koi8-r" if lower_koi >= lower_cp else "windows-1251"
 
 
-def parse_headers(buf: bytes, start: int, end: int) -> tuple[list[tuple[str, str]], int, list[str]]:
-    """Header fields (unfolded, decoded to str) and where the body starts."""
+def parse_headers(
+    buf: bytes, start: int, end: int, *, message: bool = False
+) -> tuple[list[tuple[str, str]], int, list[str]]:
+    """Header fields (unfolded, decoded to str) and where the body starts. ``message``: this is
+    a whole message's header (not a MIME part's), which may carry a stray line (see
+    ``read_fields``)."""
     problems: list[str] = []
     pos = start
     if buf.startswith(b"From ", start, end):  # an mbox separator line, not a header
@@ -60,7 +70,8 @@ def parse_headers(buf: bytes, start: int, end: int) -> tuple[list[tuple[str, str
     if leading is not None:
         problems.append("FirstHeaderLineIsContinuationDefect")
         pos = leading.end()
-    found = common_block(buf, pos, end) or read_fields(buf, start, pos, end, problems)
+    found = common_block(buf, pos, end) or read_fields(buf, start, pos, end, problems,
+                                                       message=message)
     return found[0], found[1], problems
 
 
@@ -94,10 +105,18 @@ def common_block(buf: bytes, pos: int, end: int) -> tuple[list[tuple[str, str]],
 
 
 def read_fields(
-    buf: bytes, start: int, pos: int, end: int, problems: list[str]
+    buf: bytes, start: int, pos: int, end: int, problems: list[str], *, message: bool = False
 ) -> tuple[list[tuple[str, str]], int]:
     """Fields from ``pos`` and where the body starts, field by field, whatever the block holds;
-    ``start`` is where the part's header begins (its charset hint may be before ``pos``)."""
+    ``start`` is where the part's header begins (its charset hint may be before ``pos``).
+
+    A line that is neither a field nor a fold ends the header (RFC 5322 2.1: the body follows
+    an empty line; without one the stdlib starts the body there too). In a message's own
+    header (``message``), when the block goes on past that line with a field every message has
+    and then ends with the empty line, the line is damage inside the header instead: a relay's
+    banner above it ("---- Original email message ----") or a fold that lost its leading
+    space. Ending there would lose the From and Subject below it; the line is kept as part of
+    the field before it (dropped when it is the first), and reported."""
     raw: list[tuple[bytes, bytes]] = []
     body_start = end
     while pos < end:
@@ -105,6 +124,13 @@ def read_fields(
             body_start = buf.find(b"\n", pos, end) + 1  # the empty line (RFC 5322 2.1)
             break
         match = _FIELD.match(buf, pos, end)
+        if match is None and message and _header_goes_on(buf, pos, end):
+            eol = buf.find(b"\n", pos, end)  # found: _header_goes_on saw the lines after it
+            if raw and len(raw) <= MAX_HEADERS:
+                raw[-1] = (raw[-1][0], raw[-1][1] + b" " + buf[pos:eol].strip())
+            problems.append("non-header line inside the header block, read as part of it")
+            pos = eol + 1
+            continue
         if match is None:
             problems.append("MissingHeaderBodySeparatorDefect: body starts at a non-header line")
             body_start = pos
@@ -118,6 +144,22 @@ def read_fields(
     if len(raw) > MAX_HEADERS:
         raw.pop()
     return _decode_fields(raw, buf, start, body_start, problems), body_start
+
+
+def _header_goes_on(buf: bytes, pos: int, end: int) -> bool:
+    """Whether, past the non-field line at ``pos``, the block holds a field every message has
+    and then the empty line that ends a header (RFC 5322 2.1)."""
+    seen = False
+    eol = buf.find(b"\n", pos, end)
+    for _ in range(_STRAY_LOOKAHEAD):
+        if eol < 0:
+            return False
+        pos = eol + 1
+        if buf.startswith(b"\n", pos, end) or buf.startswith(b"\r\n", pos, end):
+            return seen
+        seen = seen or _MESSAGE_FIELD.match(buf, pos, end) is not None
+        eol = buf.find(b"\n", pos, end)
+    return False
 
 
 def _decode_fields(
