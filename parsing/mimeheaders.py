@@ -147,10 +147,14 @@ def read_fields(
 
 
 def _header_goes_on(buf: bytes, pos: int, end: int) -> bool:
-    """Whether, past the non-field line at ``pos``, the block holds a field every message has
-    and then the empty line that ends a header (RFC 5322 2.1)."""
+    """Whether the non-field line at ``pos`` is one line of damage inside the header: the line
+    right after it is a field, and the block holds a field every message has and then the empty
+    line that ends a header (RFC 5322 2.1). A line of text followed by more text is the body
+    begun without its empty line, even when a quoted "From:" block comes further down."""
     seen = False
     eol = buf.find(b"\n", pos, end)
+    if eol < 0 or _FIELD.match(buf, eol + 1, end) is None:
+        return False
     for _ in range(_STRAY_LOOKAHEAD):
         if eol < 0:
             return False

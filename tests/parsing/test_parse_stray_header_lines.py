@@ -51,6 +51,24 @@ def test_body_without_separator_still_starts_at_the_first_text_line() -> None:
     assert "Note: it works now" in parsed.text
 
 
+def test_text_lines_before_a_quoted_header_block_stay_the_body() -> None:
+    """No empty line after the header, and the reply quotes an Outlook header block: the
+    customer's first lines are the body, not part of the Subject."""
+    parsed = parse(raw(
+        "From: pat@example.org\n"
+        "Subject: Hi\n"
+        "Hi team,\n"
+        "please see below.\n"
+        "From: lee@example.net\n"
+        "Subject: RE: Hi\n"
+        "\n"
+        "Earlier text.\n"
+    ))
+    assert parsed.subject == "Hi"
+    assert "Hi team," in parsed.text
+    assert "please see below." in parsed.text
+
+
 def test_a_mime_part_header_is_not_stretched() -> None:
     """Inside a part a forwarded header block after a missing empty line stays body text."""
     parsed = parse(raw(
