@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ticketgate", description=__doc__)
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    p.add_argument("--log-format", choices=[f.value for f in LogFormat],
+    p.add_argument("--log-format", type=_lower, choices=[f.value for f in LogFormat],
                    default=os.environ.get("TICKETGATE_LOG_FORMAT", "auto"),
                    help="log lines as JSON or text (auto, the default: text on a terminal, "
                    "else JSON; also TICKETGATE_LOG_FORMAT)")
