@@ -271,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.celery_args = [*extra, *args.celery_args]
     else:
         args = parser.parse_args(argv)
+    if args.log_format not in {f.value for f in LogFormat}:
+        # Only the environment's default gets here (argparse checks the option's choices, not
+        # its default): a wrong setting is exit 2 and one line, not a ValueError traceback.
+        fail(f"log format must be auto, json or text, not {args.log_format!r} "
+             "(environment TICKETGATE_LOG_FORMAT)")
+        return 2
     # The long-running commands log each mail, decision, send and clock job at INFO; the
     # one-shot ones print their result and log only what went wrong.
     quiet = logging.INFO if args.command in SERVICES else logging.WARNING
