@@ -68,3 +68,17 @@ def test_every_long_running_service_has_a_health_check():
 def test_the_image_installs_the_pinned_scale_out_extras():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
     assert "-c constraints.txt" in dockerfile and "[postgres,redis" in dockerfile
+
+
+def test_a_variable_set_in_the_shared_block_reaches_every_ticketgate_role():
+    """README: variables are "set in the x-ticketgate block". An operator uncommenting
+    TICKETGATE_CONFIG there must give the listener the same mailboxes as the workers (the
+    gateway's own environment key would otherwise replace the block, not add to it)."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    commented = "    # TICKETGATE_CONFIG: /etc/ticketgate/config.toml"
+    assert commented in text, "the compose file no longer offers TICKETGATE_CONFIG to uncomment"
+    data = yaml.safe_load(text.replace(commented, commented.replace("# ", "", 1), 1))
+    services = data["services"]
+    seen = {name: services[name].get("environment", {}).get("TICKETGATE_CONFIG")
+            for name in ("init", "gateway", "worker", "beat")}
+    assert seen == {name: "/etc/ticketgate/config.toml" for name in seen}

@@ -119,7 +119,7 @@ def _notice(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     notice = sub.add_parser("notice", help="maintenance, incident and advisory notices"
                             ).add_subparsers(dest="sub", required=True)
     p = notice.add_parser("create", help="create a notice (a draft: `notice send` sends it)")
-    p.add_argument("kind", choices=[k.value for k in NoticeKind])
+    p.add_argument("kind", type=str.lower, choices=[k.value for k in NoticeKind])
     p.add_argument("--title", required=True)
     p.add_argument("--impact", required=True, help="possible service impact")
     p.add_argument("--start", help="ISO time (maintenance: required; incident: when it began); "
@@ -128,7 +128,7 @@ def _notice(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--link", help="more information (advisories: required)")
     p.add_argument("--details", default="", help="description, restoration activities")
     p.add_argument("--recommendation", default="", help="what recipients should do")
-    p.add_argument("--window", choices=[w.value for w in Window],
+    p.add_argument("--window", type=str.lower, choices=[w.value for w in Window],
                    help="planned maintenance window (default weekly)")
     p.add_argument("--org", action="append", default=[], help="an organization (repeat); "
                    "default: all, or those using --component")
@@ -180,7 +180,7 @@ def _notice(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         dest="report", required=True)
     p = report.add_parser("add", help="mail ORG's open/closed cases on a schedule")
     p.add_argument("org")
-    p.add_argument("--every", required=True, choices=[c.value for c in Cadence])
+    p.add_argument("--every", required=True, type=str.lower, choices=[c.value for c in Cadence])
     p.add_argument("--to", action="append", default=[], help="recipient (default: the "
                    "organization's distribution list)")
     p.add_argument("--first", help="first due time (default: one period from now)")

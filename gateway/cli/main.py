@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ticketgate", description=__doc__)
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    p.add_argument("--log-format", choices=[f.value for f in LogFormat],
+    p.add_argument("--log-format", type=_lower, choices=[f.value for f in LogFormat],
                    default=os.environ.get("TICKETGATE_LOG_FORMAT", "auto"),
                    help="log lines as JSON or text (auto, the default: text on a terminal, "
                    "else JSON; also TICKETGATE_LOG_FORMAT)")
@@ -271,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.celery_args = [*extra, *args.celery_args]
     else:
         args = parser.parse_args(argv)
+    if args.log_format not in {f.value for f in LogFormat}:
+        # Only the environment's default gets here (argparse checks the option's choices, not
+        # its default): a wrong setting is exit 2 and one line, not a ValueError traceback.
+        fail(f"log format must be auto, json or text, not {args.log_format!r} "
+             "(environment TICKETGATE_LOG_FORMAT)")
+        return 2
     # The long-running commands log each mail, decision, send and clock job at INFO; the
     # one-shot ones print their result and log only what went wrong.
     quiet = logging.INFO if args.command in SERVICES else logging.WARNING
