@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from gateway.cli.commands import _actor, _read_files, _runtime
 from gateway.cli.output import emit
 from gateway.http import queries
-from workflows.cases import assignment, notes
+from workflows.cases import assignment, directory, notes
 from workflows.outbound.files import Limits
 from workflows.search import index as search_index
 from workflows.search.query import search
@@ -45,6 +45,8 @@ def case_list(args: argparse.Namespace) -> int:
     with rt.db.transaction() as s:
         if args.assignee:
             assignment.find_user(s, args.assignee)  # an unknown owner is an error, not []
+        if args.org:
+            directory.find_organization(s, args.org)  # so is an unknown organization
         page = 1
         while True:
             listing = queries.case_page(s, status=args.status, organization=args.org,

@@ -55,6 +55,15 @@ def test_status_and_org_filters_combine_with_owner(cli, desk):
     assert [c["number"] for c in listed] == ["CASE-1002"]
 
 
+def test_unknown_org_filter_is_an_error_naming_the_close_match(cli, desk):
+    """`case list --org acme` on a desk with Acme: an error offering 'Acme', not an empty list
+    (a typo would read as "Acme has no cases")."""
+    listed = cli("case", "list", "--org", "acme", "--json")
+    assert listed.code != 0
+    assert listed.out == []
+    assert "no organization named 'acme' (did you mean 'Acme'?)" in listed.err
+
+
 def test_case_list_without_json_is_a_table(cli, desk, capsys):
     """People read a table; the owner column says who has it."""
     users(cli, ANALYST)

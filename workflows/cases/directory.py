@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.errors import NotFound, Refused
@@ -67,7 +67,12 @@ def add_organization(
 def find_organization(session: Session, name: str) -> Organization:
     org = session.scalars(select(Organization).where(Organization.name == name.strip())).first()
     if org is None:
-        raise NotFound(f"no organization named {name!r}")
+        # Names are exact (two organizations may differ only in case); a name that differs
+        # only in case is offered, as people type "acme" for "Acme".
+        like = session.scalars(select(Organization.name).where(
+            func.lower(Organization.name) == name.strip().lower())).first()
+        hint = f" (did you mean {like!r}?)" if like else ""
+        raise NotFound(f"no organization named {name!r}{hint}")
     return org
 
 
