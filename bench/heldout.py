@@ -104,7 +104,8 @@ def score(name: str, want: dict, got: dict, fam: Figures,  # type: ignore[type-a
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
-    ap.add_argument("--expect", type=Path, help="expectations file (default FOLDER/expectations.json)")
+    ap.add_argument("--expect", type=Path,
+                    help="expectations file (default FOLDER/expectations.json)")
     ap.add_argument("--cli", default=shutil.which("ticketgate") or str(
         Path(sys.executable).with_name("ticketgate")))
     ap.add_argument("--misses", action="store_true", help="list every shortfall")
