@@ -5,7 +5,8 @@ mail from Amazon's notification senders; ``parsing.bounce.extract`` and ``parsin
 then read the bounce or complaint from the JSON with ``read_bounce`` / ``read_complaint``.
 
 The format is Amazon's documented notification object ("Amazon SES notification contents"):
-``notificationType`` Bounce or Complaint; ``bounce.bounceType`` Permanent or Transient
+``notificationType`` Bounce, Complaint or Delivery (a success: ``parsing.classify`` keeps it
+out of cases as an automatic notice); ``bounce.bounceType`` Permanent or Transient
 (Undetermined counts as permanent: SES itself suppresses it); ``bounce.bouncedRecipients``
 with ``emailAddress``, ``action``, ``status`` and ``diagnosticCode``; ``complaint``
 ``.complainedRecipients`` and ``complaintFeedbackType``; ``mail.commonHeaders.messageId`` or
@@ -24,13 +25,14 @@ from parsing.model import Bounce, Complaint, DeliveryAction, FailedRecipient
 MAX_JSON = 256 * 1024
 MAX_RECIPIENTS = 100
 SENDER_DOMAINS = ("amazonaws.com", "amazonses.com")
-_TYPE = re.compile(r'^\s*\{.{0,200}?"(?:notificationType|eventType)"\s*:\s*"(Bounce|Complaint)"',
-                   re.S)
+_TYPE = re.compile(
+    r'^\s*\{.{0,200}?"(?:notificationType|eventType)"\s*:\s*"(Bounce|Complaint|Delivery)"', re.S)
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 def notification_type(text_head: str) -> str | None:
-    """"Bounce" or "Complaint" when the text is an SES notification object, else None."""
+    """"Bounce", "Complaint" or "Delivery" when the text is an SES notification object, else
+    None."""
     match = _TYPE.match(text_head)
     return match.group(1) if match else None
 
