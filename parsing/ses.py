@@ -27,13 +27,19 @@ MAX_RECIPIENTS = 100
 SENDER_DOMAINS = ("amazonaws.com", "amazonses.com")
 _TYPE = re.compile(
     r'^\s*\{.{0,200}?"(?:notificationType|eventType)"\s*:\s*"(Bounce|Complaint|Delivery)"', re.S)
+# An "email-json" SNS subscription delivers Amazon SNS's own envelope instead ("Amazon SNS
+# message and JSON formats": Type Notification, MessageId, TopicArn, Message, Timestamp,
+# Signature...): the SES notification is the Message, a JSON text inside a JSON string.
+_SNS_TYPE = re.compile(
+    r'^\s*\{.{0,400}?"Type"\s*:\s*"Notification".{0,400}?"Message"\s*:\s*"\{\s*'
+    r'\\"(?:notificationType|eventType)\\"\s*:\s*\\"(Bounce|Complaint|Delivery)\\"', re.S)
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 def notification_type(text_head: str) -> str | None:
     """"Bounce", "Complaint" or "Delivery" when the text is an SES notification object, else
     None."""
-    match = _TYPE.match(text_head)
+    match = _TYPE.match(text_head) or _SNS_TYPE.match(text_head)
     return match.group(1) if match else None
 
 
@@ -97,8 +103,12 @@ def _load(text: str) -> dict[str, Any] | None:
     body = text[:MAX_JSON].lstrip()
     if not body.startswith("{"):
         return None
+    decoder = json.JSONDecoder(strict=False)
     try:
-        obj, _ = json.JSONDecoder(strict=False).raw_decode(body)
+        obj, _ = decoder.raw_decode(body)
+        if isinstance(obj, dict) and obj.get("Type") == "Notification" and isinstance(
+                obj.get("Message"), str):
+            obj = decoder.decode(obj["Message"][:MAX_JSON])  # the SNS envelope (_SNS_TYPE)
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None
