@@ -36,6 +36,10 @@ _STATUS = bounce_text.ENHANCED_STATUS
 _RETURNED_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*([^\r\n]+)", re.I | re.M)
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
+# RFC 3464 2.3 per-recipient fields at the start of a line of the text: a report whose
+# message/delivery-status part was not recognised (no Content-Type, a broken boundary) still
+# carries its fields, inline.
+_INLINE_DSN = re.compile(r"^(?:final|original)-recipient[ \t]*:", re.I | re.M)
 
 QMAIL_SENTINEL = "This is the qmail-send program"
 EXIM_SENTINEL = "This message was created automatically by mail delivery software"
@@ -92,8 +96,15 @@ def extract(
     if original is None and len(in_reply_to) == 1:
         original = in_reply_to[0]  # Exchange and Gmail answer our mail: In-Reply-To is it
     delayed_hint = bool(_DELAY_SUBJECT.search(subject))
-    reporting, recipients = _rfc3464(delivery_status)
+    if not delivery_status and _INLINE_DSN.search(text):
+        delivery_status = [text]
+    reporting, recipients, delivered = _rfc3464(delivery_status)
     fmt = "rfc3464"
+    if delivered and not recipients:
+        # Every recipient the report names was delivered, relayed or expanded (RFC 3464
+        # 2.3.3): a success report, e.g. one asked for with NOTIFY=SUCCESS (RFC 3461 4.1).
+        # Its prose ("250 2.1.5 Ok") must not be read as a failure.
+        return _bounce(original, (), fmt, reporting, unnamed_final=False)
     if not recipients:
         listed = _split_header(failed_header)
         excluded = frozenset(a.lower() for a in exclude)
@@ -138,10 +149,12 @@ def _anchored(report: str) -> bool:
     return bounce_text.anchored(report)
 
 
-def _rfc3464(reports: list[str]) -> tuple[str | None, list[FailedRecipient]]:
-    """Failed or delayed recipients of RFC 3464 section 2.3 groups, and the Reporting-MTA."""
+def _rfc3464(reports: list[str]) -> tuple[str | None, list[FailedRecipient], int]:
+    """Failed or delayed recipients of RFC 3464 section 2.3 groups, the Reporting-MTA, and how
+    many groups report a success (Action delivered, relayed, expanded or a 2.x.x Status)."""
     reporting: str | None = None
     found: dict[str, FailedRecipient] = {}
+    delivered = 0
     for report in reports:
         for fields in _groups(report.replace("\r\n", "\n")[:MAX_SCAN]):
             if "reporting-mta" in fields and reporting is None:
@@ -157,19 +170,25 @@ def _rfc3464(reports: list[str]) -> tuple[str | None, list[FailedRecipient]]:
             if not code:
                 in_diagnostic = _STATUS.search(diagnostic)
                 code = in_diagnostic.group(0) if in_diagnostic else None
+            if action.startswith(("deliver", "relay", "expand")) or (
+                    (code or "")[:1] == "2" and not action.startswith(("fail", "delay"))):
+                # RFC 3464 2.3.3 delivered/relayed/expanded (Postfix's address verification
+                # says "deliverable"), RFC 3463 2: class 2 is success.
+                delivered += 1
+                continue
             if action.startswith("delay") or (not action.startswith("fail") and (code or "")[:1]
                                               == "4"):
                 kind = DeliveryAction.DELAYED
             elif action.startswith("fail") or (not action and (code or "")[:1] == "5"):
                 kind = DeliveryAction.FAILED
             else:
-                continue  # delivered, relayed, expanded (RFC 3464 2.3.3): not a failure
+                continue  # an Action we do not know, without a 4.x.x or 5.x.x Status
             found[recipient] = FailedRecipient(
                 recipient, kind, code, " ".join(diagnostic.split())[:300],
                 _typed_value(fields.get("remote-mta", "")) or None)
             if len(found) >= MAX_RECIPIENTS:
                 break
-    return reporting, list(found.values())
+    return reporting, list(found.values()), delivered
 
 
 def _groups(report: str) -> list[dict[str, str]]:

@@ -39,8 +39,11 @@ _COPY_MARKERS = re.compile(
 )
 _ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,128}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}"
                       r"\.[A-Za-z]{2,24}")
-# "not accepting mail from x@y": an address the report mentions as the sender, not a recipient.
-_FROM_ADDRESS = re.compile(r"\bfrom[\s<\"']{1,3}(" + _ADDRESS.pattern + ")", re.I)
+# "not accepting mail from x@y", "MAIL FROM:<x@y>": an address the report mentions as the
+# sender, not a recipient.
+_FROM_ADDRESS = re.compile(r"\bfrom:?[\s<\"']{1,3}(" + _ADDRESS.pattern + ")", re.I)
+# A transcript's "RCPT TO:<x@y>" names the recipient of the session (RFC 5321 3.3).
+_RCPT_TO = re.compile(r"\brcpt to:[\s<\"']{0,3}(" + _ADDRESS.pattern + ")", re.I)
 ENHANCED_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _SMTP_REPLY = re.compile(r"(?<![\d.#])([45])([0-5])(\d)(?=[ \-])")
 
@@ -113,6 +116,9 @@ def recipients_in(report: str, *, exclude: frozenset[str], delayed_hint: bool,
     if not addresses:
         addresses = _after_anchors(report, exclude)
     if not addresses:
+        # No sentence we know, but a transcript: the recipients are what it gave RCPT TO.
+        addresses = [a for a in _RCPT_TO.findall(report) if _candidate(a, exclude)]
+    if not addresses:
         senders = {a.strip(".-").lower() for a in _FROM_ADDRESS.findall(report)}
         candidates = dict.fromkeys(a for a in _addresses(report) if _candidate(a, exclude))
         addresses = [a for a in list(candidates)[:MAX_CANDIDATES] if a.lower() not in senders]
@@ -150,6 +156,7 @@ def _after_anchors(report: str, exclude: frozenset[str]) -> list[str]:
 def _listed_addresses(span: str) -> list[str]:
     addresses: list[str] = []
     gap = 0
+    previous = ""
     for line in span.split("\n")[:60]:
         here = [a for a in _ADDRESS.findall(line) if ".." not in a
                 and not re.search(r"\bfrom[\s<\"']{1,3}" + re.escape(a), line, re.I)]
@@ -165,9 +172,17 @@ def _listed_addresses(span: str) -> list[str]:
             gap = 0
         elif addresses:
             gap += 1 if line.strip() == "" else 0
-            if gap >= 2 or _looks_like_section(line):
+            # A heading ("The following text was generated ...:") opens a paragraph of its
+            # own; right under an address the same shape is that recipient's error (GMX:
+            # "SMTP error from remote server after RCPT command:").
+            if gap >= 2 or _is_rule(line) or (_is_heading(line) and _opens_paragraph(previous)):
                 break
+        previous = line
     return addresses
+
+
+def _opens_paragraph(previous: str) -> bool:
+    return not previous.strip() or _is_rule(previous)
 
 
 def _is_prose(line: str) -> bool:
@@ -176,10 +191,13 @@ def _is_prose(line: str) -> bool:
     return len(before.split()) > 8
 
 
-def _looks_like_section(line: str) -> bool:
+def _is_rule(line: str) -> bool:
+    return line.strip().startswith(("---", "___", "***", "==="))
+
+
+def _is_heading(line: str) -> bool:
     stripped = line.strip()
-    return stripped.startswith(("---", "___", "***", "===")) or (stripped.endswith(":") and (
-        "@" not in stripped and len(stripped.split()) > 2))
+    return stripped.endswith(":") and "@" not in stripped and len(stripped.split()) > 2
 
 
 def _addresses(text: str) -> list[str]:
@@ -219,7 +237,9 @@ def _signals(report: str) -> tuple[bool, bool, str | None]:
 
 
 def _status_in(text: str) -> str | None:
-    enhanced = ENHANCED_STATUS.search(text)
+    # RFC 3463 2: class 2 is success. A transcript shows the 2.x.x replies to the commands
+    # that went through before the one that failed ("250 2.1.5 Ok", then "451 4.3.0").
+    enhanced = next((m for m in ENHANCED_STATUS.finditer(text) if m.group(1) != "2"), None)
     if enhanced:
         return enhanced.group(0)
     reply = _SMTP_REPLY.search(text)

@@ -169,6 +169,17 @@ def _report_text(f: Facts) -> bool:
             and _machine_sender(f))
 
 
+@rule("machine_transcript", "a machine sender quoting an SMTP transcript that failed at RCPT TO")
+def _machine_transcript(f: Facts) -> bool:
+    # Apache James and others title the report "Re: <our subject>": the reply prefix of a
+    # person is no sign here, the transcript is (a person forwarding one is no machine sender).
+    if not _machine_sender(f):  # the cheap test first: nearly every mail stops here
+        return False
+    head = f.text_head[:4096]
+    return (words.TRANSCRIPT_RCPT.search(head) is not None
+            and words.TRANSCRIPT_FAILURE.search(head) is not None)
+
+
 def _from_amazon(f: Facts) -> bool:
     return f.sender is not None and f.sender.domain.endswith(ses.SENDER_DOMAINS)
 
@@ -184,6 +195,14 @@ def _ses_bounce(f: Facts) -> bool:
 @rule("ses_complaint_notification", "an Amazon SES complaint notification (JSON) from Amazon")
 def _ses_complaint(f: Facts) -> bool:
     return _from_amazon(f) and ses.notification_type(f.text_head) == "Complaint"
+
+
+@rule("jmrp_report", "a complaint of Microsoft's Junk Mail Reporting Program (staff@hotmail.com)")
+def _jmrp(f: Facts) -> bool:
+    # Microsoft's JMRP partner FAQ: complaints in the "RFC822 Attachment" format are forwarded
+    # from staff@hotmail.com with the reported mail attached (not an RFC 5965 report).
+    return (f.sender is not None and f.sender.email == "staff@hotmail.com"
+            and f.content_type.startswith("multipart/"))
 
 
 @rule("arf_report", "multipart/report; report-type=feedback-report (ARF, RFC 5965)")
@@ -248,6 +267,12 @@ def _challenge(f: Facts) -> bool:
             and words.CHALLENGE_TEXT.search(f.text_head[:4096]) is not None)
 
 
+@rule("ses_delivery_notification", "an Amazon SES delivery notification (JSON) from Amazon")
+def _ses_delivery(f: Facts) -> bool:
+    # A success report: no failure to act on, and nothing a person wrote.
+    return _from_amazon(f) and ses.notification_type(f.text_head) == "Delivery"
+
+
 @rule("mdn_report", "multipart/report; report-type=disposition-notification (read receipt)")
 def _mdn(f: Facts) -> bool:
     return f.content_type == "multipart/report" and f.report_type == "disposition-notification"
@@ -279,9 +304,12 @@ def _precedence_bulk(f: Facts) -> bool:
     return bool(f.tokens("precedence") & {"bulk", "list", "junk"})
 
 
-@rule("x_mailing_list", "X-Mailing-List or Mailing-List (ezmlm, older list managers)")
+_LIST_MANAGER_HEADERS = frozenset({"x-mailing-list", "mailing-list", "x-ml-name", "x-mlserver"})
+
+
+@rule("x_mailing_list", "X-Mailing-List, Mailing-List (ezmlm) or X-ML-Name/X-MLServer (fml)")
 def _x_mailing_list(f: Facts) -> bool:
-    return f.has("x-mailing-list") or f.has("mailing-list")
+    return not _LIST_MANAGER_HEADERS.isdisjoint(f.headers)
 
 
 _CAMPAIGN_HEADERS = (
@@ -310,8 +338,10 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
     (_exim, AutomationClass.BOUNCE),
     (_x_failed, AutomationClass.BOUNCE),
     (_report_text, AutomationClass.BOUNCE),
+    (_machine_transcript, AutomationClass.BOUNCE),
     (_ses_bounce, AutomationClass.BOUNCE),
     (_arf, AutomationClass.COMPLAINT),
+    (_jmrp, AutomationClass.COMPLAINT),
     (_ses_complaint, AutomationClass.COMPLAINT),
     (_auto_submitted, AutomationClass.AUTO_REPLY),
     (_x_autoreply, AutomationClass.AUTO_REPLY),
@@ -320,6 +350,7 @@ RULES: tuple[tuple[Rule, AutomationClass], ...] = (
     (_inbox_rules, AutomationClass.AUTO_REPLY),
     (_suppress, AutomationClass.AUTO_REPLY),
     (_challenge, AutomationClass.AUTO_REPLY),
+    (_ses_delivery, AutomationClass.AUTO_REPLY),
     (_mdn, AutomationClass.AUTO_REPLY),
     (_list_id, AutomationClass.LIST),
     (_list_unsubscribe, AutomationClass.LIST),
@@ -339,7 +370,7 @@ PRECEDENCE = (
 
 # Rules that return False unless the mail has one of these fields, is a multipart/report or
 # comes from Amazon: a mail with none of the three (nearly every reply) is tried against the
-# other ten only, in table order: parse 1,823k -> 1,810k instructions a bench mail (callgrind),
+# other twelve only, in table order: parse 1,823k -> 1,810k instructions a bench mail (callgrind),
 # classify 16 -> 12.7 us CPU (loaded box, best of 5 x 20k). tests/parsing/test_parse_caches.py
 # checks this against trying every rule.
 GATED_BY_FIELD: dict[Rule, frozenset[str]] = {
@@ -354,11 +385,11 @@ GATED_BY_FIELD: dict[Rule, frozenset[str]] = {
     _list_unsubscribe: frozenset({"list-unsubscribe"}),
     _list_headers: _LIST_HEADERS,
     _precedence_bulk: frozenset({"precedence"}),
-    _x_mailing_list: frozenset({"x-mailing-list", "mailing-list"}),
+    _x_mailing_list: _LIST_MANAGER_HEADERS,
     _esp_bulk: frozenset({"feedback-id"}),
 }
 GATED_BY_REPORT = frozenset({_dsn_report, _arf, _mdn})  # content type multipart/report
-GATED_BY_AMAZON = frozenset({_ses_bounce, _ses_complaint})  # _from_amazon
+GATED_BY_AMAZON = frozenset({_ses_bounce, _ses_complaint, _ses_delivery})  # _from_amazon
 _GATE_FIELDS = frozenset().union(*GATED_BY_FIELD.values())
 _UNGATED_RULES = tuple(
     (r, cls) for r, cls in RULES

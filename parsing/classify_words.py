@@ -54,7 +54,7 @@ WEAK_BOUNCE_SUBJECT = re.compile(
 
 
 MACHINE_LOCAL_PART = re.compile(
-    r"daemon|postmaster|mailer|delivery|system|admin|gateway|^gw|gw\d|smtp|mta|imss|notif"
+    r"daemon|post[_.-]?master|mailer|delivery|system|admin|gateway|^gw|gw\d|smtp|mta|imss|notif"
     r"|no-?reply|bounce|mail-?server|virus|scanner",
     re.I,
 )
@@ -69,16 +69,26 @@ REPORT_OPENINGS = re.compile(
     r"|permanent fatal errors|transient non-fatal errors|following recipients could not be"
     r"|message with subject:.{0,200}could not be delivered|could not be delivered to one or more"
     r"|following recipients cannot be delivered|this is a delivery status notification"
-    r"|your message could not be delivered to\s|following (?:mail|message) could not be delivered",
+    r"|your message could not be delivered to\s|following (?:mail|message) could not be delivered"
+    r"|could not be delivered to:",
     re.I | re.S,
 )
+
+
+# An SMTP transcript quoted by a mail system: the RCPT TO it gave and a failure reply at the
+# start of a line (RFC 5321 4.2: 4yz transient, 5yz permanent).
+TRANSCRIPT_RCPT = re.compile(r"^\W{0,12}RCPT TO:", re.I | re.M)
+TRANSCRIPT_FAILURE = re.compile(r"^\W{0,12}[45][0-5]\d[ -]", re.M)
 
 
 REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|odp|antw|ответ|回复|答复)\s*:", re.I)
 
 
 REPORT_SUBJECT_WORDS = re.compile(
-    r"deliver|undeliver|returned|failure|failed|error|non[- ]?remis|warning|notification|bounce",
+    r"deliver|undeliver|returned|failure|failed|error|non[- ]?remis|warning|notification|bounce"
+    # The same words in Japanese, as Japanese carriers title their reports ("error", "non-
+    # delivery", "delivery", "returned").
+    r"|エラー|不達|配信|返送",
     re.I,
 )
 

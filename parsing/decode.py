@@ -149,8 +149,20 @@ def _guess(data: bytes) -> str:
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
 
 
+def _raw_iso2022(value: str) -> str:
+    """A header that carries ISO-2022-JP (RFC 1468) as raw escape sequences instead of
+    encoded-words, as Japanese mail systems long wrote it (KDDI's "メールエラー通知"): the
+    bytes are 7-bit, so they arrive as ASCII text with ESC in it."""
+    try:
+        return value.encode("ascii").decode("iso2022_jp")
+    except (UnicodeError, LookupError):
+        return value
+
+
 def decode_words(value: str) -> tuple[str, str | None]:
     """Decode RFC 2047 encoded-words in an (unfolded) header value."""
+    if "\x1b" in value:
+        value = _raw_iso2022(value)
     if "=?" not in value:
         return value, None
     out: list[str] = []

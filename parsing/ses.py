@@ -5,7 +5,8 @@ mail from Amazon's notification senders; ``parsing.bounce.extract`` and ``parsin
 then read the bounce or complaint from the JSON with ``read_bounce`` / ``read_complaint``.
 
 The format is Amazon's documented notification object ("Amazon SES notification contents"):
-``notificationType`` Bounce or Complaint; ``bounce.bounceType`` Permanent or Transient
+``notificationType`` Bounce, Complaint or Delivery (a success: ``parsing.classify`` keeps it
+out of cases as an automatic notice); ``bounce.bounceType`` Permanent or Transient
 (Undetermined counts as permanent: SES itself suppresses it); ``bounce.bouncedRecipients``
 with ``emailAddress``, ``action``, ``status`` and ``diagnosticCode``; ``complaint``
 ``.complainedRecipients`` and ``complaintFeedbackType``; ``mail.commonHeaders.messageId`` or
@@ -24,14 +25,21 @@ from parsing.model import Bounce, Complaint, DeliveryAction, FailedRecipient
 MAX_JSON = 256 * 1024
 MAX_RECIPIENTS = 100
 SENDER_DOMAINS = ("amazonaws.com", "amazonses.com")
-_TYPE = re.compile(r'^\s*\{.{0,200}?"(?:notificationType|eventType)"\s*:\s*"(Bounce|Complaint)"',
-                   re.S)
+_TYPE = re.compile(
+    r'^\s*\{.{0,200}?"(?:notificationType|eventType)"\s*:\s*"(Bounce|Complaint|Delivery)"', re.S)
+# An "email-json" SNS subscription delivers Amazon SNS's own envelope instead ("Amazon SNS
+# message and JSON formats": Type Notification, MessageId, TopicArn, Message, Timestamp,
+# Signature...): the SES notification is the Message, a JSON text inside a JSON string.
+_SNS_TYPE = re.compile(
+    r'^\s*\{.{0,400}?"Type"\s*:\s*"Notification".{0,400}?"Message"\s*:\s*"\{\s*'
+    r'\\"(?:notificationType|eventType)\\"\s*:\s*\\"(Bounce|Complaint|Delivery)\\"', re.S)
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
 def notification_type(text_head: str) -> str | None:
-    """"Bounce" or "Complaint" when the text is an SES notification object, else None."""
-    match = _TYPE.match(text_head)
+    """"Bounce", "Complaint" or "Delivery" when the text is an SES notification object, else
+    None."""
+    match = _TYPE.match(text_head) or _SNS_TYPE.match(text_head)
     return match.group(1) if match else None
 
 
@@ -95,8 +103,12 @@ def _load(text: str) -> dict[str, Any] | None:
     body = text[:MAX_JSON].lstrip()
     if not body.startswith("{"):
         return None
+    decoder = json.JSONDecoder(strict=False)
     try:
-        obj, _ = json.JSONDecoder(strict=False).raw_decode(body)
+        obj, _ = decoder.raw_decode(body)
+        if isinstance(obj, dict) and obj.get("Type") == "Notification" and isinstance(
+                obj.get("Message"), str):
+            obj = decoder.decode(obj["Message"][:MAX_JSON])  # the SNS envelope (_SNS_TYPE)
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None

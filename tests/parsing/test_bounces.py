@@ -38,6 +38,8 @@ def test_corpus_message_reads_as_expected(name: str) -> None:
         return
     if want["kind"] != "bounce":
         assert mail.automation is not AutomationClass.BOUNCE
+        if want["kind"] in ("auto_reply", "list"):  # machine mail of another kind: never human
+            assert mail.automation is AutomationClass(want["kind"])
         return
     assert mail.automation is AutomationClass.BOUNCE
     assert mail.bounce is not None
@@ -45,6 +47,8 @@ def test_corpus_message_reads_as_expected(name: str) -> None:
     if want["recipients"]:
         final = set(want.get("failed", want["recipients"] if want["permanent"] else []))
         assert {r.address for r in mail.bounce.recipients if r.permanent} == final
+        assert mail.bounce.permanent is want["permanent"]
+    elif "permanent" in want:  # a report naming no failure (a success DSN) is never final
         assert mail.bounce.permanent is want["permanent"]
     if "status" in want:
         assert {r.status for r in mail.bounce.recipients} == {want["status"]}
