@@ -143,6 +143,14 @@ def _machine_sender(f: Facts) -> bool:
     return not local or words.MACHINE_LOCAL_PART.search(local) is not None
 
 
+def _daemon_sender(f: Facts) -> bool:
+    """The mail system itself: the null reverse-path or a daemon's own mailbox."""
+    if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
+        return True
+    local = f.sender.email.partition("@")[0] if f.sender else ""
+    return words.DAEMON_LOCAL_PART.search(local) is not None
+
+
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
 def _qmail(f: Facts) -> bool:
     return bounce.QMAIL_SENTINEL in f.text_head
@@ -174,6 +182,11 @@ def _machine_transcript(f: Facts) -> bool:
     # Apache James and others title the report "Re: <our subject>": the reply prefix of a
     # person is no sign here, the transcript is (a person forwarding one is no machine sender).
     if not _machine_sender(f):  # the cheap test first: nearly every mail stops here
+        return False
+    # A reply from a person's role address (admin@, it-system@) pasting a transcript into
+    # "Re: <case subject>" is the customer's answer: on a reply, only a mail system's own
+    # sender (the null reverse-path, postmaster, MAILER-DAEMON; RFC 5321 4.5.5) will do.
+    if words.REPLY_PREFIX.match(f.subject) and not _daemon_sender(f):
         return False
     head = f.text_head[:4096]
     return (words.TRANSCRIPT_RCPT.search(head) is not None

@@ -75,6 +75,11 @@ REPORT_OPENINGS = re.compile(
 )
 
 
+# The mailboxes of a mail system itself (RFC 5321 4.5.1: postmaster; MAILER-DAEMON by
+# custom), as against role addresses people write from (admin@, system@).
+DAEMON_LOCAL_PART = re.compile(r"mailer-?daemon|post[_.-]?master|^daemon$", re.I)
+
+
 # An SMTP transcript quoted by a mail system: the RCPT TO it gave and a failure reply at the
 # start of a line (RFC 5321 4.2: 4yz transient, 5yz permanent).
 TRANSCRIPT_RCPT = re.compile(r"^\W{0,12}RCPT TO:", re.I | re.M)

@@ -278,3 +278,26 @@ def test_feedback_id_alone_is_human() -> None:
     assert parse(mail("Subject: x\nFeedback-ID: 1:2:3:ses")).automation is AutomationClass.HUMAN
     parsed = parse(mail("Subject: x\nFeedback-ID: 1:2:3:ses\nX-Campaign-Id: 42"))
     assert parsed.automation_rules == ("esp_bulk",)
+
+
+
+TRANSCRIPT = ("Our relay refused it again, here is the session:\n"
+              ">>> RCPT TO:<orders@partner.example>\n"
+              "<<< 550 5.1.1 <orders@partner.example>: Recipient address rejected\n")
+
+
+def transcript_mail(sender: str, subject: str) -> bytes:
+    return (f"From: {sender}\nTo: care@desk.example\nSubject: {subject}\n"
+            f"Message-ID: <t1@acme.example>\n\n{TRANSCRIPT}").replace("\n", "\r\n").encode()
+
+
+def test_transcript_pasted_by_a_role_address_into_a_reply_is_human() -> None:
+    """admin@ answering its case with the SMTP session it saw: the customer's reply."""
+    parsed = parse(transcript_mail("admin@acme.example", "Re: [CASE-1001] Orders bounce"))
+    assert parsed.automation is AutomationClass.HUMAN
+
+
+def test_transcript_from_postmaster_titled_as_a_reply_is_a_bounce() -> None:
+    """A mail system that titles its transcript "Re: <subject>" (Apache James does)."""
+    parsed = parse(transcript_mail("post_master@relay.example", "Re: Orders"))
+    assert parsed.automation is AutomationClass.BOUNCE
