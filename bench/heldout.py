@@ -110,7 +110,10 @@ def main() -> int:
         Path(sys.executable).with_name("ticketgate")))
     ap.add_argument("--misses", action="store_true", help="list every shortfall")
     args = ap.parse_args()
-    expectations = json.loads((args.expect or args.folder / "expectations.json").read_text())
+    expect = args.expect or args.folder / "expectations.json"
+    if not expect.is_file():
+        ap.error(f"no expectations file {expect} (give one with --expect)")
+    expectations = json.loads(expect.read_text())
     names = [name for name in sorted(expectations) if (args.folder / name).is_file()]
     if len(names) < len(expectations):  # e.g. samples since moved into tests/fixtures/
         print(f"{len(expectations) - len(names)} expected files not in {args.folder}: skipped",
