@@ -27,7 +27,10 @@ def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
              "(redis://... or amqp://...) or broker_url in [gateway]")
         return None
     extra = [a for a in (args.celery_args or []) if a != "--"]
-    return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, *extra]
+    # Celery's own default is WARNING, which would hide the mail.decided, mail.sent and
+    # clock.job lines these services promise at INFO; a --loglevel given after it wins.
+    level = "--loglevel=DEBUG" if args.verbose else "--loglevel=INFO"
+    return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, level, *extra]
 
 
 def _exec(args: argparse.Namespace, program: str) -> int:
