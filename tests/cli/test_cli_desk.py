@@ -191,6 +191,19 @@ def test_owner_who_opted_in_is_mailed_on_a_customer_reply(cli, desk, tmp_path):
     assert cli("case", "list", "--assignee", ANALYST, "--json").out[0]["unread"] is True
 
 
+def test_owner_mail_gives_the_status_the_reply_left_the_case_in(cli, desk, tmp_path):
+    """CASE-1001 awaits info; the customer's reply reopens it: the owner reads "open"."""
+    users(cli, ANALYST, notify=True)
+    cli("case", "assign", "CASE-1001", "--to", ANALYST)
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(reply_to(outbox(tmp_path)[0], sender="alice@acme.example"))
+    cli("ingest", str(reply))
+    [raw] = [m for m in outbox(tmp_path) if f"To: {ANALYST}".encode() in m]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It is now open." in " ".join(text.split())
+
+
 def test_owner_who_did_not_opt_in_is_not_mailed(cli, desk, tmp_path):
     """By default only the console tells the owner."""
     users(cli, ANALYST)
