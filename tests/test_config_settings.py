@@ -152,6 +152,15 @@ def test_a_broker_url_of_no_broker_is_refused_by_the_worker_in_one_line(tmp_path
     assert "pw-32" not in done.stderr
 
 
+def test_the_worker_stops_at_start_in_one_line_when_its_database_is_unreachable(tmp_path):
+    """Exit 3 as `serve` does, not a worker that reports ready and fails every task."""
+    assert _cli(tmp_path, "init").returncode == 0
+    done = _cli(tmp_path, "worker", TICKETGATE_BROKER_URL="redis://127.0.0.1:9/0",
+                TICKETGATE_DATABASE_URL=f"sqlite:///{tmp_path}/missing/ticketgate.db")
+    assert (done.returncode, done.stderr.count("\n")) == (3, 1), done.stderr
+    assert done.stderr.startswith("ticketgate: error: ")
+
+
 @pytest.mark.parametrize("url", ["support.example/cases/{number}", "https://support.example/",
                                  "https://support.example/{number}/{id}"])
 def test_a_customer_case_url_without_one_number_place_is_refused(tmp_path, url):
