@@ -198,6 +198,18 @@ class GatewayConfig(BaseModel):
                              "postgresql+psycopg://user@host/db or sqlite:////path/ticketgate.db")
         return url
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, url: str | None) -> str | None:
+        # Checked here, not by kombu: a wrong scheme let the listener take mail it could never
+        # publish, and `ticketgate worker` died in a traceback (KeyError: No such transport).
+        # The URL may hold a password: the message does not repeat it.
+        if url is not None and not re.match(r"(redis|rediss|sentinel|amqp|amqps|pyamqp)://",
+                                            url, re.IGNORECASE):
+            raise ValueError("is not a broker URL: expected redis://host:6379/0 or "
+                             "amqp://user:password@host:5672//")
+        return url
+
     @field_validator("customer_case_url")
     @classmethod
     def _customer_case_url(cls, url: str | None) -> str | None:

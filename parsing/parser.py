@@ -44,14 +44,17 @@ _WINDOW_AFTER = 80  # longer than any token (about 40) or "ticket number #123456
 MAX_WINDOWS = 500  # per keyword
 
 
-def parse(raw: bytes, *, key: bytes | None = None) -> ParsedMail:
-    """Everything routing needs from one raw message. Never raises; see ``defects``."""
+def parse(raw: bytes, *, key: bytes | None = None, loop_id: str | None = None) -> ParsedMail:
+    """Everything routing needs from one raw message. Never raises; see ``defects``.
+
+    ``loop_id``: our X-Ticketgate-Loop value; only that value marks our own mail come back
+    (None: any value does)."""
     try:
         data = bytes(raw)
     except (TypeError, ValueError):
         data = str(raw).encode("utf-8", "replace")
     try:
-        return _parse(data, key)
+        return _parse(data, key, loop_id)
     except Exception as exc:
         # Last resort at the edge of untrusted input: a parser bug must not lose the message.
         # The worker keeps the raw bytes; this defect makes the failure visible and replayable.
@@ -63,7 +66,7 @@ def parse(raw: bytes, *, key: bytes | None = None) -> ParsedMail:
         )
 
 
-def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
+def _parse(raw: bytes, key: bytes | None, loop_id: str | None) -> ParsedMail:
     tree = mime.parse_tree(raw)
     defects: list[Defect] = []
     if not raw.strip():
@@ -115,6 +118,7 @@ def _parse(raw: bytes, key: bytes | None) -> ParsedMail:
             text_head=text[:CLASSIFY_HEAD],
             hops=len(fields.get("received", [])),
             key=key,
+            loop_id=loop_id,
         )
     )
     bounce_info = None

@@ -76,18 +76,20 @@ class WorkerProcess:
         assert self._proc is not None
         return self._proc.pid
 
-    def start(self, *, via_cli: bool = False) -> None:
-        """Start the worker and wait until it consumes (it logs ``ready.``).
+    def start(self, *, via_cli: bool = False, loglevel: str | None = "INFO") -> None:
+        """Start the worker and wait until it consumes (it logs ``ready.``, at INFO).
 
         ``via_cli``: through ``ticketgate worker`` (which execs Celery); otherwise Celery's own
-        ``celery -A gateway.celery_app worker``, one interpreter start cheaper.
+        ``celery -A gateway.celery_app worker``, one interpreter start cheaper. ``loglevel``
+        None: no ``--loglevel``, as a user who types the documented command runs it.
         """
         if via_cli:
             program = [str(Path(sys.executable).with_name("ticketgate")), "worker", "--"]
         else:
             program = [sys.executable, "-m", "celery", "-A", "gateway.celery_app", "worker"]
+        level = [f"--loglevel={loglevel}"] if loglevel else []
         argv = [*program, "--pool=prefork", "--concurrency=1", f"--hostname={self.nodename}",
-                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+                *level, "--without-gossip", "--without-mingle", "--without-heartbeat"]
         self._starts += 1
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(argv, env=self._env, stdout=log,

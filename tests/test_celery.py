@@ -138,6 +138,20 @@ def test_submitted_messages_are_processed_by_a_worker(rt, people, dispatcher, cl
     assert [(_row(rt, i).reason, _row(rt, i).attempts) for i in ids] == [("new_case", 1)] * 3
 
 
+@ONE_BROKER
+def test_ticketgate_worker_logs_each_decision_at_info_without_options(rt, people, dispatcher,
+                                                                      settings, broker_url, queue):
+    """README: ``worker`` logs mail.decided at INFO; Celery alone would start at WARNING."""
+    proc = WorkerProcess(settings, broker_url, queue)
+    try:
+        proc.start(via_cli=True, loglevel=None)
+        dispatcher.submit([_accept(rt, people["alice"])])
+        wait_until(lambda: b'"mail.decided"' in proc.log_path.read_bytes(),
+                   "a mail.decided line in the worker's log", worker=proc)
+    finally:
+        proc.stop()
+
+
 def test_task_delivered_twice_applies_once(rt, people, dispatcher, worker):
     """At-least-once delivery: a duplicate message for the same id opens no second case."""
     first = _accept(rt, people["alice"], 1)

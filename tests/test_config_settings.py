@@ -144,6 +144,23 @@ def test_a_malformed_database_url_is_refused_with_one_line_that_hides_it(tmp_pat
     assert "(environment TICKETGATE_DATABASE_URL)" in done.stderr
 
 
+def test_a_broker_url_of_no_broker_is_refused_by_the_worker_in_one_line(tmp_path):
+    """`ticketgate worker` on ftp://... stops with the setting named, not kombu's traceback."""
+    done = _cli(tmp_path, "worker", TICKETGATE_BROKER_URL="ftp://guest:pw-32@mq/")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("ticketgate: error: [gateway] broker_url is not a broker URL")
+    assert "pw-32" not in done.stderr
+
+
+def test_the_worker_stops_at_start_in_one_line_when_its_database_is_unreachable(tmp_path):
+    """Exit 3 as `serve` does, not a worker that reports ready and fails every task."""
+    assert _cli(tmp_path, "init").returncode == 0
+    done = _cli(tmp_path, "worker", TICKETGATE_BROKER_URL="redis://127.0.0.1:9/0",
+                TICKETGATE_DATABASE_URL=f"sqlite:///{tmp_path}/missing/ticketgate.db")
+    assert (done.returncode, done.stderr.count("\n")) == (3, 1), done.stderr
+    assert done.stderr.startswith("ticketgate: error: ")
+
+
 @pytest.mark.parametrize("url", ["support.example/cases/{number}", "https://support.example/",
                                  "https://support.example/{number}/{id}"])
 def test_a_customer_case_url_without_one_number_place_is_refused(tmp_path, url):

@@ -26,6 +26,7 @@ from workflows.secret import SecretMissing, load_secret
 if TYPE_CHECKING:
     from parsing.model import Bounce
     from workflows.runtime import Runtime
+    from workflows.settings import Settings
 
 BATCH = 200
 MAX_MESSAGE = 50 * 1024 * 1024  # a single file larger than this is refused, not read
@@ -147,10 +148,10 @@ def _ingest(rt: Runtime, paths: list[str], mailbox: str) -> list[str]:
     return problems
 
 
-def _key_if_initialized(args: argparse.Namespace) -> bytes | None:
+def _key_if_initialized(settings: Settings) -> bytes | None:
     """The secret when this home has one, so references show as valid or invalid."""
     try:
-        return load_secret(load_settings(args.config).secret_path)
+        return load_secret(settings.secret_path)
     except SecretMissing:
         return None
 
@@ -172,9 +173,10 @@ def _bounce_view(bounce: Bounce | None) -> dict[str, object] | None:
 
 def parse_files(args: argparse.Namespace) -> int:
     problems: list[str] = []
-    key = _key_if_initialized(args)
+    settings = load_settings(args.config)
+    key = _key_if_initialized(settings)
     for src, raw in _sources(args.paths, problems):
-        mail = parse(raw, key=key)
+        mail = parse(raw, key=key, loop_id=settings.instance_id)
         emit({
             "source": src,
             "message_id": mail.message_id,

@@ -24,7 +24,9 @@ COMMANDS, LIFECYCLE, INGEST = "gateway.cli.commands", "gateway.cli.lifecycle", "
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, no usage dump
-        fail(f"{self.prog}: {message} (see --help)")
+        # fail() already says "ticketgate: error:"; a subcommand's parser adds which one.
+        where = "" if self.prog == "ticketgate" else f"{self.prog}: "
+        fail(f"{where}{message} (see --help)")
         raise SystemExit(2)
 
 

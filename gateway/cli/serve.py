@@ -32,7 +32,7 @@ from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing
 from workflows.settings import Settings
-from workflows.storage.db import DatabaseUnavailable
+from workflows.storage.db import DatabaseUnavailable, DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def _runtime(settings: Settings) -> Runtime:
     fresh ``make run`` accepts mail at once)."""
     try:
         return build_runtime(settings)
+    except DatabaseUnreachable:
+        raise  # a server down or a wrong URL: say so in one line, do not try to initialize
     except (DatabaseUnavailable, SecretMissing) as exc:
         log.warning("%s; initializing %s", exc, settings.home)
         initialize(settings)

@@ -14,9 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from gateway.cli.output import fail
 from gateway.config import load_settings
+
+if TYPE_CHECKING:
+    from workflows.settings import Settings
 
 
 def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
@@ -27,7 +31,10 @@ def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
              "(redis://... or amqp://...) or broker_url in [gateway]")
         return None
     extra = [a for a in (args.celery_args or []) if a != "--"]
-    return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, *extra]
+    # Celery's own default is WARNING, which would hide the mail.decided, mail.sent and
+    # clock.job lines these services promise at INFO; a --loglevel given after it wins.
+    level = "--loglevel=DEBUG" if args.verbose else "--loglevel=INFO"
+    return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, level, *extra]
 
 
 def _exec(args: argparse.Namespace, program: str) -> int:
@@ -46,7 +53,18 @@ def _exec(args: argparse.Namespace, program: str) -> int:
 
 def worker(args: argparse.Namespace) -> int:
     """Run a Celery worker consuming the ticketgate queue (``TICKETGATE_QUEUE``)."""
+    settings = load_settings(args.config)
+    if settings.broker_url:
+        _check_runtime(settings)
     return _exec(args, "worker")
+
+
+def _check_runtime(settings: Settings) -> None:
+    """Raise (exit 3, one line) unless the database and the secret are there, as ``serve``
+    does: a worker without them reports ready, then fails every task it takes."""
+    from gateway.app import build_runtime  # lazy: the database layer, for this check only
+
+    build_runtime(settings).db.dispose()
 
 
 def beat(args: argparse.Namespace) -> int:

@@ -147,7 +147,9 @@ def _error(request: Request, status: int, message: str,
            headers: dict[str, str] | None = None) -> Response:
     if _is_api(request) or request.url.path in ("/metrics", "/healthz"):
         return JSONResponse({"error": {"status": status, "message": message}}, status, headers)
-    principal = session_principal(request) if status != 401 else None
+    # A 503 is the database down: the session and the layout's counts live there, so the page
+    # says it without them (looking the session up would fail again, into a bare 500).
+    principal = session_principal(request) if status not in (401, 503) else None
     if principal is not None:
         return pages.page(request, principal, "error.html", status=status,
                           title=f"Error {status}", message=message)

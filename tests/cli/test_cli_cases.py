@@ -211,3 +211,10 @@ def test_parse_json_shows_a_complaint(cli):
     assert shown["automation"] == "complaint"
     assert shown["complaint"]["original_message_id"] == (
         "f6fbba8a761ce682e1b00a323a21b372@example.net")
+
+
+def test_an_unknown_option_is_said_once_without_a_repeated_program_name(cli):
+    """argparse's root parser reports it: "ticketgate: error: ticketgate: ..." said twice."""
+    run = cli("case", "close", "CASE-1001", "--bogus")
+    assert (run.code, run.err) == (
+        2, "ticketgate: error: unrecognized arguments: --bogus (see --help)\n")

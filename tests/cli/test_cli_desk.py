@@ -200,6 +200,35 @@ def test_owner_who_opted_in_is_mailed_on_a_customer_reply(cli, desk, tmp_path):
     assert cli("case", "list", "--assignee", ANALYST, "--json").out[0]["unread"] is True
 
 
+def test_owner_mail_gives_the_status_the_reply_left_the_case_in(cli, desk, tmp_path):
+    """CASE-1001 awaits info; the customer's reply reopens it: the owner reads "open"."""
+    users(cli, ANALYST, notify=True)
+    cli("case", "assign", "CASE-1001", "--to", ANALYST)
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(reply_to(outbox(tmp_path)[0], sender="alice@acme.example"))
+    cli("ingest", str(reply))
+    [raw] = [m for m in outbox(tmp_path) if f"To: {ANALYST}".encode() in m]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It is now open." in " ".join(text.split())
+
+
+def test_owner_mail_of_a_reply_linked_from_triage_gives_the_new_status(cli, desk, tmp_path):
+    """A mail without a reference, linked by hand to CASE-1001 (awaiting info): "open"."""
+    users(cli, ANALYST, notify=True)
+    cli("case", "assign", "CASE-1001", "--to", ANALYST)
+    mail = tmp_path / "no-ref.eml"
+    mail.write_bytes(new_mail(sender="alice@acme.example", subject="the model"))
+    cli("ingest", str(mail))
+    [item] = cli("triage", "list").out
+    assert cli("triage", "link", str(item["id"]), "CASE-1001").code == 0
+    cli("timers", "run")  # the owner's mail goes out with the next outbox pass
+    [raw] = [m for m in outbox(tmp_path) if f"To: {ANALYST}".encode() in m]
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "It is now open." in " ".join(text.split())
+
+
 def test_owner_who_did_not_opt_in_is_not_mailed(cli, desk, tmp_path):
     """By default only the console tells the owner."""
     users(cli, ANALYST)

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import smtplib
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -117,3 +119,20 @@ def test_listener_role_hands_mail_to_the_broker(tmp_path, database_url):
         srv.ensure_dead()
         client.delete(queue)
         client.close()
+
+
+def test_an_unreachable_database_stops_the_start_in_one_line(tmp_path):
+    """An initialized home, its database gone: exit 3 with the reason, not a warning that it
+    is "initializing" the home followed by the migration's log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETGATE_")}
+    env["TICKETGATE_HOME"] = str(tmp_path / "home")
+    ticketgate = [sys.executable, "-c", "import sys; from gateway.cli import main; "
+                  "sys.exit(main(sys.argv[1:]))"]
+    subprocess.run([*ticketgate, "init"], env=env, check=True, capture_output=True, timeout=60)
+    env["TICKETGATE_DATABASE_URL"] = "postgresql+psycopg://desk@127.0.0.1:9/desk"  # closed
+    done = subprocess.run([*ticketgate, "serve", "--smtp", "127.0.0.1:0", "--http",
+                           "127.0.0.1:0"], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 3
+    assert line.startswith("ticketgate: error: cannot reach the database: "), line

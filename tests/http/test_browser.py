@@ -93,6 +93,23 @@ def test_sign_in_and_link_a_mail_to_its_case(desk, page):
     _shot(page, "case")
 
 
+def test_a_subject_of_one_long_word_stays_inside_the_triage_page(desk, page):
+    """A mail whose subject is one 2,000-letter word: the queue, the item and the case list
+    still fit the window (no sideways scroll pushing the other columns out of sight)."""
+    ingest(desk.rt, new_mail(sender="alice@acme.example", subject="A" * 2000))
+    _sign_in(page)
+    page.wait_for_selector("a.subject")
+    widths = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    in_queue = page.evaluate(widths)
+    page.click("a.subject")
+    page.wait_for_selector("section.why")
+    on_item = page.evaluate(widths)
+    page.click("text=Open a new case for the sender")  # alice is a contact of Acme
+    page.wait_for_url("**/cases/CASE-*")
+    page.goto("/cases")
+    assert (in_queue, on_item, page.evaluate(widths)) == (0, 0, 0)
+
+
 def test_discard_a_mail(desk, page):
     """Noise is discarded from its page and leaves the queue."""
     ingest(desk.rt, new_mail(sender="promo@else.example", subject="Cheap watches"))

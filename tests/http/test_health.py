@@ -16,6 +16,7 @@ from workflows.cases import service as cases
 from workflows.domain import MessageStatus
 from workflows.inbound.intake import Envelope, accept
 from workflows.outbound.outbox import TransportError, send_queued
+from workflows.storage.db import Database
 from workflows.storage.models import InboundMessage
 
 
@@ -109,3 +110,16 @@ def test_the_health_page_shows_case_mail_waiting_for_a_retry(desk, admin):
     assert "<b>1</b> deferred" in retries.split("Notice deliveries")[0]
     waiting = page.split("Case mail deferred or failed")[1].split("</section>")[0]
     assert number in waiting and "451 4.3.0 mailbox busy" in waiting
+
+
+def test_console_page_says_503_when_the_database_is_down(desk, admin, tmp_path):
+    """A signed-in analyst's page during an outage: the API's 503, not a bare 500 (the error
+    page must not look up the session in the database that is down)."""
+    down = dataclasses.replace(desk.rt, db=Database(f"sqlite:///{tmp_path}/missing/x.db"))
+    handle = start_http_server(down, "127.0.0.1", 0)
+    try:
+        response = httpx.get(f"{handle.url}/cases", cookies=admin.cookies, timeout=30)
+    finally:
+        handle.stop()
+    assert response.status_code == 503
+    assert "the database is unavailable" in response.text

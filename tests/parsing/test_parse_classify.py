@@ -48,6 +48,13 @@ def test_loop_header_means_our_own_mail() -> None:
     assert parsed.automation_rules == ("loop_header",)
 
 
+def test_loop_header_of_another_instance_is_not_a_loop() -> None:
+    """With our instance id given, only that value is ours; another desk's is not."""
+    raw = mail("Subject: hi\nX-Ticketgate-Loop: vendor-desk")
+    assert parse(raw, loop_id="ticketgate").automation is AutomationClass.HUMAN
+    assert parse(raw, loop_id="Vendor-Desk ").automation is AutomationClass.LOOP
+
+
 def test_own_message_id_is_a_loop_when_it_verifies() -> None:
     """Our Message-IDs are signed; a mail carrying one as its own id is ours."""
     mid = reference.make_message_id("CASE-1001", KEY, "support.example.com")

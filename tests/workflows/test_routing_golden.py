@@ -209,6 +209,13 @@ def test_our_own_mail_coming_back_is_a_loop(rt, awaiting):
     assert updates(rt) == []
 
 
+def test_another_desks_loop_header_is_not_our_loop(rt, awaiting):
+    """A customer whose own desk runs ticketgate stamps its instance id, not ours: a reply."""
+    reply = b"X-Ticketgate-Loop: acme-care\r\n" + raw("gmail-reply-threaded.eml")
+    result = ingest(rt, reply)
+    assert (result.outcome, result.reason, result.case_status) == ("linked", "reply", "open")
+
+
 def test_list_mail_is_recorded_but_changes_nothing(rt, awaiting):
     """List traffic quoting a reference is noted on the case; the status stays."""
     result = ingest(rt, raw("list-mail-with-token.eml"))

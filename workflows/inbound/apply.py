@@ -162,6 +162,9 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
           mail: ParsedMail, decision: Decision, now: dt.datetime) -> Applied:
     case_number = decision.case_number
     outbound: list[OutboundMessage] = []
+    # The owner's mail says the status the reply left the case in: the ChangeStatus effect
+    # comes after AddUpdate, so it is written once every effect is applied.
+    replies: list[tuple[Case, AddedUpdate]] = []
     blocked = False
     for effect in decision.effects:
         match effect:
@@ -169,7 +172,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 case = _case(session, number)
                 update = add_update(session, settings, case, row, mail, kind, now)
                 if kind is UpdateKind.REPLY:
-                    _notify_owner(session, settings, key, case, update, now, outbound)
+                    replies.append((case, update))
             case ChangeStatus(number, _to, event):
                 set_status(session, _case(session, number), event, now)
             case FlagEscalated(number):
@@ -232,6 +235,8 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
             case RecordNoticeInquiry(notice_id):
                 # The triage item (QueueTriage, same decision) shows the notice through this.
                 record_inquiry(session, notice_id, row.id, now)
+    for case, update in replies:
+        _notify_owner(session, settings, key, case, update, now, outbound)
     case_id = _case(session, case_number).id if case_number else None
     trace = list(decision.trace)
     if blocked:

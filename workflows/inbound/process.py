@@ -227,7 +227,7 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
     for inbound_id, raw in raws:
         started = time.monotonic()
         try:
-            mail = parse(raw, key=rt.key)
+            mail = parse(raw, key=rt.key, loop_id=rt.settings.instance_id)
         except Exception:  # parse never raises; if it did, the transaction meets it again
             log.exception("message #%s: parsing ahead failed", inbound_id)
             continue
@@ -268,7 +268,7 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
                             mail, seconds = ahead[row.id]
                             started -= seconds
                         else:
-                            mail = parse(row.raw, key=rt.key)
+                            mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
                         mails.append(mail)
                         budget.charge(started, "parse")
                     prefetch(session, rows, (m.from_.email for m in mails if m.from_), mails)
@@ -300,7 +300,7 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     began = time.perf_counter()
     started = time.monotonic()
     if mail is None:
-        mail = parse(row.raw, key=rt.key)
+        mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
     set_columns(session, row, defects=[f"{d.where}: {d.description}" for d in mail.defects][:50],
                 automation=mail.automation.value,
                 from_address=mail.from_.email if mail.from_ else None,

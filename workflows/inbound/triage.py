@@ -62,19 +62,23 @@ def _attach_message(session: Session, settings: Settings, key: bytes, row: Inbou
     Info / Solution Proposed back to Open, exactly as if it had carried the reference."""
     mail = parse(row.raw, key=key)
     added = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
-    # The owner hears of it as of any reply; the mail (if they asked for one) goes out with
-    # the next outbox pass.
-    assignment.on_customer_reply(session, settings, key, case, added.author, added.visible_text,
-                                 now)
     session.execute(update(Attachment).where(Attachment.inbound_message_id == row.id)
                     .values(case_id=case.id))
     row.case_id = case.id
-    if not flip_status or mail.from_ is None:
-        return
+    if flip_status and mail.from_ is not None:
+        _flip_on_reply(session, case, mail.from_.email, now)
+    # The owner hears of it as of any reply, with the status it left the case in; the mail (if
+    # they asked for one) goes out with the next outbox pass.
+    assignment.on_customer_reply(session, settings, key, case, added.author, added.visible_text,
+                                 now)
+
+
+def _flip_on_reply(session: Session, case: Case, sender_email: str, now: dt.datetime) -> None:
+    """Awaiting Info / Solution Proposed -> Open when the sender may update the case."""
     contact = session.scalars(select(Contact).where(
-        Contact.email == mail.from_.email, Contact.removed_at.is_(None))).first()
+        Contact.email == sender_email, Contact.removed_at.is_(None))).first()
     sender = (SenderView(contact.email, contact.id, contact.organization_id, contact.designated)
-              if contact else SenderView(mail.from_.email))
+              if contact else SenderView(sender_email))
     status = CaseStatus(case.status)
     if sender.may_update(case_view(case)) and (
         next_status(status, CaseEvent.CUSTOMER_REPLIED) is not status

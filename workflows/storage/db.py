@@ -38,6 +38,10 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or is not initialized; nothing was changed."""
 
 
+class DatabaseUnreachable(DatabaseUnavailable):
+    """No connection at all (a server down, a wrong host or port): initializing cannot help."""
+
+
 def _sqlite_pragmas(synchronous: str):
     def on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see on_begin).
@@ -172,7 +176,7 @@ class Database:
                     current = list(conn.execute(
                         text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
         except OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot reach the database: {exc.orig}") from exc
+            raise DatabaseUnreachable(f"cannot reach the database: {exc.orig}") from exc
         if current != [SCHEMA_HEAD]:
             raise DatabaseUnavailable(
                 "the database is not initialized or is out of date: run `ticketgate init`"
