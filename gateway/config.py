@@ -228,7 +228,7 @@ def _id_domain(value: str) -> str:
 # Settings built here from more than one value, or renamed; every other field of ``Settings``
 # that the model has under the same name is copied as it is.
 _BUILT = {"home", "database_url", "mailboxes", "from_address", "message_id_domain", "smtp",
-          "imap", "sla_targets", "relay"}
+          "imap", "sla_targets", "relay", "instance_id"}
 
 
 def to_settings(model: GatewayConfig) -> Settings:
@@ -244,13 +244,17 @@ def to_settings(model: GatewayConfig) -> Settings:
     same = {f.name: getattr(model, f.name) for f in dataclasses.fields(Settings)
             if f.name in GatewayConfig.model_fields and f.name not in _BUILT}
     relay = model.relay
+    id_domain = _id_domain(model.message_id_domain
+                           or mailboxes[0].address.rpartition("@")[2] or "localhost")
     return Settings(
         home=home,
         database_url=model.database_url or f"sqlite:///{home / 'ticketgate.db'}",
         mailboxes=mailboxes,
         from_address=model.from_address or mailboxes[0].address,
-        message_id_domain=_id_domain(model.message_id_domain
-                                     or mailboxes[0].address.rpartition("@")[2] or "localhost"),
+        message_id_domain=id_domain,
+        # One value per desk unless set: a shared default made every other ticketgate desk's
+        # mail, its analysts' replies included, look like our own mail come back (a loop).
+        instance_id=model.instance_id or f"ticketgate.{id_domain}",
         smtp=SmtpSettings(**smtp),
         imap=_imap(model.imap, mailboxes),
         sla_targets=_sla_targets(model.sla),

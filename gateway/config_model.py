@@ -128,7 +128,8 @@ class GatewayConfig(BaseModel):
                                        env="TICKETGATE_FROM")
     message_id_domain: str | None = setting(None, "right side of our Message-IDs; unset: the "
                                             "first mailbox's domain")
-    instance_id: str = setting("ticketgate", "value of X-Ticketgate-Loop on all we send")
+    instance_id: str | None = setting(None, "value of X-Ticketgate-Loop on all we send; "
+                                      "unset: ticketgate.<message_id_domain>")
     escalation_address: str | None = setting(None, "where escalation requests are mailed")
     trusted_authserv_ids: tuple[str, ...] = setting(
         (), "`authserv-id`s whose Authentication-Results are believed")

@@ -167,3 +167,15 @@ def test_a_customer_case_url_without_one_number_place_is_refused(tmp_path, url):
     done = _cli(tmp_path, "config", "show", TICKETGATE_CUSTOMER_CASE_URL=url)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "customer_case_url must be an http(s) URL with {number}" in done.stderr
+
+
+def test_each_desk_has_its_own_loop_id_unless_one_is_set(tmp_path):
+    """Two desks left at the defaults stamp different X-Ticketgate-Loop values, so each reads
+    the other's mail as mail, not as its own come back; a configured id is kept."""
+    def desk(domain: str, **extra: str) -> Settings:
+        path = write(tmp_path, f'[[mailbox]]\naddress = "care@{domain}"\n')
+        return load_settings(path, env(tmp_path, **extra))
+
+    assert (desk("acme.example").instance_id, desk("desk.example").instance_id,
+            desk("desk.example", TICKETGATE_INSTANCE_ID="desk-eu").instance_id) == (
+        "ticketgate.acme.example", "ticketgate.desk.example", "desk-eu")
