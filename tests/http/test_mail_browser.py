@@ -46,3 +46,18 @@ def test_chromium_shows_the_case_report_without_markup(tab, rt, people):
     shown = _shown(tab, report_sample(rt))
     assert [line for line in shown if MARKUP_AS_TEXT.search(line)] == []
     assert any("Europe/Berlin" in line for line in shown)
+
+
+LONG_WORD = "https://files.acme.example/" + "x" * 400  # a pasted link, an id, a hash
+
+
+@pytest.mark.parametrize("sample", [s for s in SAMPLES if s.typed], ids=lambda s: s.name)
+def test_a_long_word_wraps_inside_the_window(tab, sample: MailSample):
+    """A customer's unbroken 400-letter word (a pasted link) wraps: the mail does not scroll
+    sideways in a 900-pixel window, pushing the rest of each line out of sight."""
+    html = sample.html()
+    assert SECOND in html
+    tab.set_content(html.replace(SECOND, LONG_WORD), wait_until="load")
+    overflow = tab.evaluate("document.documentElement.scrollWidth"
+                            " - document.documentElement.clientWidth")
+    assert overflow == 0
