@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from gateway.cli.commands import _actor, _runtime
-from gateway.cli.output import emit
+from gateway.cli.output import emit, fail
+from workflows.domain import OutboundStatus
 from workflows.outbound.health import mail_health
 
 
@@ -35,4 +36,9 @@ def case_resend(args: argparse.Namespace) -> int:
         assert row is not None
         emit({"message_id": row.message_id, "status": row.status, "attempts": row.attempts,
               "last_error": row.last_error})
+        refused = row.status == OutboundStatus.FAILED.value
+        error = row.last_error
+    if refused:  # refused again for good: say so, as a script checking $? expects
+        fail(f"the relay refused {args.message_id} again: {error}")
+        return 1
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -13,6 +14,8 @@ def _default(value: Any) -> Any:
         return dataclasses.asdict(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if isinstance(value, dt.date):  # ISO 8601 with its "T", as the API writes times
+        return value.isoformat()
     return str(value)
 
 

@@ -35,9 +35,11 @@ def test_a_failed_case_mail_is_sent_again_with_its_message_id(cli, sink, refusin
 
 
 def test_a_resend_refused_again_stays_failed_with_the_new_error(cli, sink, refusing_desk):  # noqa: F811
+    """Still failed, with the relay's new answer; exit 1 and one line, as a script expects."""
     done = cli("case", "resend", refusing_desk)
-    assert done.code == 0 and done.out[0]["status"] == "failed"
+    assert done.code == 1 and done.out[0]["status"] == "failed"
     assert "relay access denied" in done.out[0]["last_error"]
+    assert "refused" in done.err and "relay access denied" in done.err
 
 
 def test_a_sent_mail_is_not_sent_again(cli, sink, refusing_desk):  # noqa: F811

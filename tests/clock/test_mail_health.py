@@ -20,6 +20,8 @@ def test_health_counts_deferred_and_failed_case_mail(rt, people, sink, ticketgat
     assert done.code == 0, done.err
     health = done.out[0]
     assert (health["case_mail"]["deferred"], health["case_mail"]["failed"]) == (1, 1)
-    assert health["case_mail_next_retry"] is not None
+    # ISO 8601 as the API writes times, so scripts parse it (fromisoformat takes both, not all
+    # tools do): "2026-...T...", not "2026-... ..."
+    assert "T" in health["case_mail_next_retry"] and " " not in health["case_mail_next_retry"]
     waiting = {(m["case"], m["status"], m["attempts"]) for m in health["waiting"]}
     assert waiting == {(number, "deferred", 1), (number, "failed", 1)}

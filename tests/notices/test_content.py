@@ -92,6 +92,16 @@ def test_a_first_update_on_the_next_local_day_names_its_day(nrt, desk, sink, clo
     assert "starting\n16:10 MST" in denver
 
 
+def test_a_one_minute_cadence_reads_in_the_singular(nrt, desk, sink):
+    """A desk that updates every minute says "every 1 minute", in both parts."""
+    rt = dataclasses.replace(nrt, settings=dataclasses.replace(
+        nrt.settings, notice_follow_up_minutes=1))
+    create_and_send(rt, NoticeKind.INCIDENT)
+    mail = sink[0].to(desk["acme"])[0]
+    assert "every 1 minute until" in " ".join(body(mail).split())
+    assert "every 1 minute until" in " ".join(html(mail).split())
+
+
 def test_advisory_carries_details_impact_and_link(nrt, desk, sink):
     """Advisories: details, possible impacts, a link to more information."""
     create_and_send(nrt, NoticeKind.ADVISORY, title="TLS 1.0 retirement",
