@@ -145,8 +145,11 @@ def _guess(data: bytes) -> str:
 
 
 # RFC 2047 section 2: encoded-word = "=?" charset "?" encoding "?" encoded-text "?=". The
-# classes exclude "?" and whitespace, so every attempt ends at the next "?": linear time.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
+# classes exclude "?", so every attempt ends at the next "?": linear time. Section 2 also
+# forbids spaces in an encoded-word, but mailers write them ("=?us-ascii?Q?ABC / 123?=") and
+# readers (Zammad, Python's email.header) decode them: shown raw, the subject is unreadable.
+# Spaces and tabs only: values arrive unfolded, and a line break still ends an attempt.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\r\n]*)\?=")
 
 
 def _raw_iso2022(value: str) -> str:
