@@ -28,6 +28,10 @@ MAX_SUBJECT = 16 * 1024
 # character parser; anything with quotes, comments or groups goes to getaddresses.
 _SIMPLE_MAILBOX = re.compile(r"\s*([^\"<>,;:()\\]*?)\s*<([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)>\s*")
 _BARE_ADDRESS = re.compile(r"\s*([^<>\s,;:()\"\\@]+@[^<>\s,;:()\"\\]+)\s*")
+# An RFC 2047 encoded-word as _quote_special_words looks for it: "?" and '"' cannot occur in
+# it, so quoting it needs no escapes; the text class stops at the next "?": linear time.
+_WORD = re.compile(r'=\?[^?\s"]{1,64}\?[bBqQ]\?([^?"\r\n]*)\?=')
+_SPECIALS = frozenset(',;:<>@()[]\\ \t')
 _MSG_ID = re.compile(r"<([^<>\s]{1,998})>")
 _COMMENT = re.compile(r"\([^()]*\)")
 # RFC 5322 3.3's date-time as nearly every client writes it: "Mon, 2 Dec 2026 10:14:00 +0100",
@@ -70,6 +74,7 @@ def addresses(values: list[str], where: str) -> tuple[tuple[Address, ...], list[
         defects.append(Defect(where, f"field longer than {MAX_ADDRESS_INPUT} characters; cut"))
         joined = joined[:MAX_ADDRESS_INPUT]
     # Parse before decoding RFC 2047: a decoded display name may contain "," or "<".
+    joined = _quote_special_words(joined)
     pairs = _simple_pairs(joined)
     if pairs is None:
         try:
@@ -92,6 +97,49 @@ def addresses(values: list[str], where: str) -> tuple[tuple[Address, ...], list[
     if rejected:
         defects.append(Defect(where, "unparsable mailbox skipped"))
     return tuple(found), defects
+
+
+def _quote_special_words(value: str) -> str:
+    """Encoded-words that hold an address special, each made one quoted-string.
+
+    RFC 2047 5(3) keeps "," and the other specials out of an encoded-word in a phrase, but
+    mailers write "=?iso-8859-1?Q?B=FCrling,=20Andreas?= <a@example.com>": read as RFC 5322
+    syntax, the comma splits the name into two broken mailboxes ("=20Andreas?=" the name of
+    the one kept). Quoted, the word stays one display name and decodes as any other. Words
+    already inside a quoted-string or a comment, or free of specials, are left as they are.
+    """
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    pos = 0
+    quoted = False
+    depth = 0
+    escaped = False
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and depth == 0:
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == "=" and depth == 0:
+            match = _WORD.match(value, i)
+            if match and not _SPECIALS.isdisjoint(match.group(1)):
+                out.append(value[pos:i])
+                out.append('"' + match.group(0) + '"')
+                pos = i = match.end()
+                continue
+        i += 1
+    out.append(value[pos:])
+    return "".join(out)
 
 
 def _simple_pairs(value: str) -> list[tuple[str, str]] | None:
