@@ -92,12 +92,14 @@ def extract(
         if from_ses is not None:
             return from_ses
     report = bounce_text.report_section(text)
-    original = _returned_id(message_headers) or _id_in(text[len(report):]) or _id_in(text)
+    inline = not delivery_status and _INLINE_DSN.search(text) is not None
+    if inline:
+        delivery_status = [text]
+    original = (_returned_id(message_headers) or (_id_after_dsn(text) if inline else None)
+                or _id_in(text[len(report):]) or _id_in(text))
     if original is None and len(in_reply_to) == 1:
         original = in_reply_to[0]  # Exchange and Gmail answer our mail: In-Reply-To is it
     delayed_hint = bool(_DELAY_SUBJECT.search(subject))
-    if not delivery_status and _INLINE_DSN.search(text):
-        delivery_status = [text]
     reporting, recipients, delivered = _rfc3464(delivery_status)
     fmt = "rfc3464"
     if delivered and not recipients:
@@ -287,6 +289,18 @@ def _returned_id(message_headers: list[list[tuple[str, str]]]) -> str | None:
                 if found:
                     return found
     return None
+
+
+def _id_after_dsn(text: str) -> str | None:
+    """The returned message's Message-ID in a report read as text: after the last recipient group.
+
+    RFC 3462 2 orders a report as notice, delivery-status, returned message; a report quoted
+    whole in another mail (a provider forwarding its relay's bounce as text) carries the
+    quoted report's own header, Message-ID included, before its fields, so only a Message-ID
+    after them is the returned one.
+    """
+    starts = [match.end() for match in _INLINE_DSN.finditer(text)]
+    return _id_in(text[starts[-1]:]) if starts else None
 
 
 def _id_in(text: str) -> str | None:
