@@ -144,22 +144,26 @@ def _weak_bounce_subject(f: Facts) -> bool:
     return words.WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
 
 
+def _null_sender(f: Facts) -> bool:
+    """The null reverse-path of a delivery report (RFC 5321 4.5.5), or Exim's failed list."""
+    return f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients")
+
+
+def _local_part(f: Facts) -> str:
+    return f.sender.email.partition("@")[0] if f.sender else ""
+
+
 def _machine_sender(f: Facts) -> bool:
     """Signs in the envelope and headers that no person sent this (the body aside)."""
-    if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
+    if _null_sender(f) or f.first("auto-submitted").lower() not in ("", "no"):
         return True
-    if f.first("auto-submitted").lower() not in ("", "no"):
-        return True
-    local = f.sender.email.partition("@")[0] if f.sender else ""
+    local = _local_part(f)
     return not local or words.MACHINE_LOCAL_PART.search(local) is not None
 
 
 def _daemon_sender(f: Facts) -> bool:
     """The mail system itself: the null reverse-path or a daemon's own mailbox."""
-    if f.first("return-path").replace(" ", "") == "<>" or f.has("x-failed-recipients"):
-        return True
-    local = f.sender.email.partition("@")[0] if f.sender else ""
-    return words.DAEMON_LOCAL_PART.search(local) is not None
+    return _null_sender(f) or words.DAEMON_LOCAL_PART.search(_local_part(f)) is not None
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
