@@ -67,13 +67,18 @@ def add_organization(
 def find_organization(session: Session, name: str) -> Organization:
     org = session.scalars(select(Organization).where(Organization.name == name.strip())).first()
     if org is None:
-        # Names are exact (two organizations may differ only in case); a name that differs
-        # only in case is offered, as people type "acme" for "Acme".
-        like = session.scalars(select(Organization.name).where(
-            func.lower(Organization.name) == name.strip().lower())).first()
-        hint = f" (did you mean {like!r}?)" if like else ""
-        raise NotFound(f"no organization named {name!r}{hint}")
+        raise organization_missing(session, name)
     return org
+
+
+def organization_missing(session: Session, name: str) -> NotFound:
+    """The error for an organization ``name`` that does not exist. Names are exact (two
+    organizations may differ only in case); one that differs only in case is offered, as
+    people type "acme" for "Acme"."""
+    like = session.scalars(select(Organization.name).where(
+        func.lower(Organization.name) == name.strip().lower())).first()
+    hint = f" (did you mean {like!r}?)" if like else ""
+    return NotFound(f"no organization named {name!r}{hint}")
 
 
 def add_contact(

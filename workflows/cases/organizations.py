@@ -24,7 +24,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.cases.directory import find_organization, normalize_domain, zone_problem
+from workflows.cases.directory import (
+    find_organization,
+    normalize_domain,
+    organization_missing,
+    zone_problem,
+)
 from workflows.cases.service import audit
 from workflows.clock.calendar import (
     DEFAULT_HOURS,
@@ -275,7 +280,7 @@ def update_organization(session: Session, settings: Settings, *, name: str,
     org = session.scalars(select(Organization).where(Organization.name == name.strip())
                           .with_for_update(key_share=True)).first()
     if org is None:
-        raise NotFound(f"no organization named {name!r}")
+        raise organization_missing(session, name)
     old = settings_of(org)
     new = _proposed(org, change)
     changed = {f for f in OrgField if old.value(f) != new.value(f)}

@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from workflows.cases.directory import find_organization
 from workflows.domain import CaseStatus
-from workflows.errors import NotFound, Refused
+from workflows.errors import Refused
 from workflows.notices.mailings import add_parts, open_mailing
 from workflows.notices.model import Cadence, Purpose
 from workflows.notices.render import OrgFacts, RenderedNotice, render_template
@@ -64,9 +65,7 @@ def advance(due: dt.datetime, cadence: Cadence, zone: str) -> dt.datetime:
 def schedule_report(session: Session, *, org_name: str, cadence: Cadence,
                     recipients: Sequence[str], first_due: dt.datetime | None, now: dt.datetime
                     ) -> NoticeReportSchedule:
-    org = session.scalars(select(Organization).where(Organization.name == org_name)).first()
-    if org is None:
-        raise NotFound(f"no organization named {org_name!r}")
+    org = find_organization(session, org_name)
     addresses = [checked_address(a).lower() for a in recipients]
     if not addresses and not org.notify:
         raise Refused(f"{org.name} has no distribution list: give --to ADDRESS")

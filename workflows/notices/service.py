@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.directory import find_organization
 from workflows.cases.service import audit
 from workflows.clock.calendar import BusinessCalendar
 from workflows.errors import NotFound, Refused
@@ -89,11 +90,7 @@ def _audience(session: Session, request: NoticeRequest) -> list[Organization]:
     if request.organizations:
         orgs = []
         for name in dict.fromkeys(request.organizations):
-            org = session.scalars(select(Organization).where(
-                Organization.name == name.strip())).first()
-            if org is None:
-                raise NotFound(f"no organization named {name!r}")
-            orgs.append(org)
+            orgs.append(find_organization(session, name))
         return orgs
     everyone = list(session.scalars(select(Organization).order_by(Organization.name)))
     if not request.components:
@@ -354,9 +351,7 @@ def set_agents(session: Session, ref: str, agents: Sequence[tuple[str, int]]) ->
 
 def set_profile(session: Session, org_name: str, *, agents: int | None,
                 components: Sequence[str] | None) -> NoticeProfile:
-    org = session.scalars(select(Organization).where(Organization.name == org_name)).first()
-    if org is None:
-        raise NotFound(f"no organization named {org_name!r}")
+    org = find_organization(session, org_name)
     profile = session.get(NoticeProfile, org.id)
     if profile is None:
         profile = NoticeProfile(organization_id=org.id, agents=None, components=[])
@@ -383,10 +378,7 @@ def add_blackout(session: Session, *, org_name: str | None, starts_at: dt.dateti
                       f"{lead.days} days (use --force --why TEXT to record it anyway)")
     org_id = None
     if org_name:
-        org = session.scalars(select(Organization).where(Organization.name == org_name)).first()
-        if org is None:
-            raise NotFound(f"no organization named {org_name!r}")
-        org_id = org.id
+        org_id = find_organization(session, org_name).id
     row = NoticeBlackout(organization_id=org_id, starts_at=starts_at, ends_at=ends_at,
                          reason=reason.strip(), created_by=actor, created_at=now)
     session.add(row)
