@@ -91,17 +91,12 @@ def _env(autoescape: bool) -> jinja2.Environment:
     ))
 
 
-# Around every case mail's HTML: a customer's unbroken word (a pasted link, an id) wraps
-# instead of widening the mail past the reader's window. Inline, since mail clients drop
-# <style>; both properties, as some engines know only the older word-break value.
-WRAP_STYLE = "overflow-wrap:anywhere;word-break:break-word"
-
-
 def render(name: str, context: dict[str, Any]) -> tuple[str, str]:
     """The (text, html) bodies of ``templates/mail/<name>``; HTML is autoescaped."""
     text = _env(False).get_template(f"mail/{name}.txt.j2").render(context)
     html = _env(True).get_template(f"mail/{name}.html.j2").render(context)
-    return text, f'<div style="{WRAP_STYLE}">{html}</div>'
+    # The wrap style around the whole mail: see htmltext.WRAP_STYLE.
+    return text, f'<div style="{htmltext.WRAP_STYLE}">{html}</div>'
 
 
 # The names the rest of the code base knows; the rules live in ``workflows.outbound.headers``.

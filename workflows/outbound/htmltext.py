@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n+")
 
+# Around every HTML mail we send (case mail's outer div, notices' <body>): a customer's
+# unbroken word (a pasted link, an id) wraps instead of widening the mail past the reader's
+# window. Inline, since mail clients drop <style>; both properties, as some engines know only
+# the older word-break value. Templates read it as the global ``wrap_style``.
+WRAP_STYLE = "overflow-wrap:anywhere;word-break:break-word"
+
 
 def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n")
@@ -57,9 +63,10 @@ def lines(text: object) -> Markup:
 
 
 def install(env: jinja2.Environment) -> jinja2.Environment:
-    """Add ``paragraphs`` and ``lines`` to ``env``; returns it."""
+    """Add ``paragraphs`` and ``lines`` and the global ``wrap_style`` to ``env``; returns it."""
     env.filters["paragraphs"] = paragraphs
     env.filters["lines"] = lines
+    env.globals["wrap_style"] = WRAP_STYLE
     return env
 
 
