@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from workflows.settings import Settings
 
 
-def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
+def _celery_argv(args: argparse.Namespace, program: str, settings: Settings
+                 ) -> list[str] | None:
     """The command line to exec, or None (after a one-line error) when no broker is set."""
-    settings = load_settings(args.config)
     if not settings.broker_url:
         fail(f"`ticketgate {program}` needs a broker: set TICKETGATE_BROKER_URL "
              "(redis://... or amqp://...) or broker_url in [gateway]")
@@ -37,8 +37,8 @@ def _celery_argv(args: argparse.Namespace, program: str) -> list[str] | None:
     return [sys.executable, "-m", "celery", "-A", "gateway.celery_app", program, level, *extra]
 
 
-def _exec(args: argparse.Namespace, program: str) -> int:
-    argv = _celery_argv(args, program)
+def _exec(args: argparse.Namespace, program: str, settings: Settings) -> int:
+    argv = _celery_argv(args, program, settings)
     if argv is None:
         return 2
     if args.config:
@@ -56,7 +56,7 @@ def worker(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if settings.broker_url:
         _check_runtime(settings)
-    return _exec(args, "worker")
+    return _exec(args, "worker", settings)
 
 
 def _check_runtime(settings: Settings) -> None:
@@ -69,4 +69,4 @@ def _check_runtime(settings: Settings) -> None:
 
 def beat(args: argparse.Namespace) -> int:
     """Run Celery beat: the periodic sweep and the clock's pass (``run_timers``)."""
-    return _exec(args, "beat")
+    return _exec(args, "beat", load_settings(args.config))
