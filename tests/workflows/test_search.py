@@ -92,3 +92,29 @@ def test_every_reply_of_a_processed_batch_is_found_on_its_own_update(rt, people)
             doc = s.scalars(select(SearchDocument).where(
                 SearchDocument.body.contains(f"zq{i}x"))).one()
             assert doc.update_id == update_id
+
+
+def test_a_hit_in_an_update_s_text_shows_that_text_without_its_author(rt, people):
+    """The snippet is the words around the hit in what was written; the author is shown on
+    the hit of its own (``author``), not run on after the last sentence."""
+    number = open_case(rt)
+    with rt.db.transaction() as s:
+        notes.add_note(s, rt.settings, number=number, body="Vendor ticket VX-99812 opened",
+                       actor="ana@desk.example", now=rt.now())
+    with rt.db.transaction() as s:
+        [hit] = query.search(s, "VX-99812").items
+    # (PostgreSQL marks "VX" and "-99812" as two hits, SQLite the whole word: the text is
+    # the same.)
+    assert "".join(f.text for f in hit.snippet).strip() == "Vendor ticket VX-99812 opened"
+    assert any(f.hit for f in hit.snippet)
+
+
+def test_a_hit_on_an_update_s_author_shows_the_author(rt, people):
+    """Searching for who wrote an update finds it, and its snippet shows the name found."""
+    number = open_case(rt)
+    with rt.db.transaction() as s:
+        notes.add_note(s, rt.settings, number=number, body="Called the vendor",
+                       actor="ana@desk.example", now=rt.now())
+    with rt.db.transaction() as s:
+        [hit] = [h for h in query.search(s, "ana@desk.example").items if h.source == "note"]
+    assert "ana" in "".join(f.text for f in hit.snippet if f.hit)

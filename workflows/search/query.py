@@ -121,9 +121,14 @@ def _pg_sql(tsquery: str) -> tuple[str, str]:
     # The tsquery is written out in each query, not shared through a CTE: the planner then
     # sees the words and estimates how many rows match, so a common word is found walking the
     # primary key backwards (newest first, stopping at the window) instead of every match.
+    # An update's snippet comes from its text where the text matches, else from its author:
+    # headlined together, a short reply's snippet ran on into the author's address (SQLite's
+    # snippet() picks the best column in the same way). Only the page's rows are headlined, so
+    # the to_tsvector here runs for at most a page of bodies.
     headline = (f"ts_headline('{TS_CONFIG}', CASE WHEN d.update_id IS NULL THEN "
                 "d.number || ' ' || d.subject || ' ' || d.people || ' ' || d.organization "
-                f"ELSE d.body || ' ' || d.people END, {tsquery}, :options)")
+                f"WHEN to_tsvector('{TS_CONFIG}', d.body) @@ ({tsquery}) THEN d.body "
+                f"ELSE d.people END, {tsquery}, :options)")
     # PostgreSQL evaluates a costly output column (ts_headline) after the sort and limit.
     rows = f"""
 SELECT d.id, ts_rank_cd(d.search_tsv, {tsquery}) AS score, {headline} AS snip
