@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--severity", type=_lower, default="medium",
                    choices=["incident", "critical", "high", "medium", "low"])
     a.add_argument("--type", type=_lower, default="support")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=Lazy(COMMANDS, "case_open"))
     a = case.add_parser("post", help="send an analyst's update to the case contact")
     a.add_argument("number")
@@ -116,13 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                    const="propose_solution")
     a.add_argument("--cc", action="append", default=[], metavar="ADDRESS",
                    help="copy this address on the thread, this post and later ones (repeat)")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit; the update's author)")
     a.set_defaults(run=Lazy(COMMANDS, "case_post"), action=None)
     a = case.add_parser("close", help="close a case (resolved, or --cancelled)")
     a.add_argument("number")
     a.add_argument("--cancelled", action="store_true")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=Lazy(COMMANDS, "case_close"))
     a = case.add_parser("reopen", help="reopen a case closed 30 days ago or less")
     a.add_argument("number")
+    a.add_argument("--as", dest="actor", default=None, help="who acts (audit)")
     a.set_defaults(run=Lazy(COMMANDS, "case_reopen"))
     a = case.add_parser("resend", help="send a failed case mail again (its Message-ID, as "
                         "`ticketgate health` lists it)")

@@ -218,3 +218,12 @@ def test_an_unknown_option_is_said_once_without_a_repeated_program_name(cli):
     run = cli("case", "close", "CASE-1001", "--bogus")
     assert (run.code, run.err) == (
         2, "ticketgate: error: unrecognized arguments: --bogus (see --help)\n")
+
+
+def test_post_as_names_the_update_s_author(cli, desk):
+    """`case post --as WHO` writes the update in that analyst's name, as `case note --as`."""
+    posted = cli("case", "post", "CASE-1001", "--body", "Firmware 4.2 fixes it.",
+                 "--as", "ana@desk.example")
+    assert posted.code == 0, posted.err
+    updates = cli("case", "show", "CASE-1001").out[0]["updates"]
+    assert updates[-1]["author"] == "ana@desk.example"
