@@ -25,3 +25,13 @@ def test_parse_json_reads_a_header_with_several_unindented_folds(cli, tmp_path):
     [shown] = cli("parse", str(mail), "--json").out
     assert (shown["from"], shown["subject"]) == ("web@example.cz", "Contact from Server")
     assert shown["visible_reply"] == "Contact form"
+
+
+def test_parse_json_names_the_recipient_of_a_report_that_lost_its_details(cli):
+    """Postfix's "Delivery report unavailable" (Sisimai's lhost-postfix-64): the returned
+    message had one recipient, so that one failed, and the diagnostic says where it came from."""
+    [shown] = cli("parse", str(BOUNCES / "sisimai" / "lhost-postfix-64.eml"), "--json").out
+    assert shown["failed_recipients"] == ["xxxx@wanadoo.fr"]
+    [recipient] = shown["bounce"]["recipients"]
+    assert (recipient["status"], recipient["permanent"]) == (None, True)
+    assert "delivery report unavailable" in recipient["diagnostic"]
