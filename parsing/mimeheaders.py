@@ -160,12 +160,11 @@ def _damage_run(buf: bytes, pos: int, end: int, before: list[tuple[bytes, bytes]
     run of damage inside it; else -1 (the body starts at ``pos``).
 
     Damage: at most ``_DAMAGE_RUN`` non-empty lines (one above the first field: folds need a
-    field to continue), right after them a field, and from there
-    the block holds a field every message has, no second copy of a field a header holds once
-    (``_ONCE_ONLY``, counting the fields ``before``), and then the empty line that ends a
-    header (RFC 5322 2.1). A reply sent without that empty line fails it: its text runs on
-    past a few lines, or reaches a quoted "From:/Sent:/To:/Subject:" block, whose From repeats
-    the header's own."""
+    field to continue), right after them a field, and from there the block holds a field every
+    message has, no second copy of a field a header holds once (``_ONCE_ONLY``, counting the
+    fields ``before``), and then the empty line that ends a header (RFC 5322 2.1). A reply
+    sent without that empty line fails it: its text runs on past a few lines, or reaches a
+    quoted "From:/Sent:/To:/Subject:" block, whose From repeats the header's own."""
     resume = -1
     # Above the first field only a banner line: several lines there are a body sent alone.
     for _ in range(_DAMAGE_RUN if before else 1):
