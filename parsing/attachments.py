@@ -52,6 +52,19 @@ _TYPES = {
     "wav": "audio/wav",
     "mp4": "video/mp4",
 }
+# The extension a described part gets (``described_name``): the types above, and the parts of
+# a report (RFC 3462 2: the status, the returned header or message) read as text or as mail.
+_EXTENSIONS = {
+    **{ctype: ext for ext, ctype in reversed(_TYPES.items())},
+    "text/html": "html",
+    "message/global": "eml",
+    "message/delivery-status": "txt",
+    "message/global-delivery-status": "txt",
+    "message/disposition-notification": "txt",
+    "message/feedback-report": "txt",
+    "text/rfc822-headers": "txt",
+    "message/global-headers": "txt",
+}
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255})\r?$", re.M)
 _UU_END = re.compile(rb"^end\r?$", re.M)
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')  # not allowed in Windows names
@@ -80,14 +93,41 @@ def filename(part: Part, disposition_params: dict[str, str]) -> str | None:
 
 
 def forwarded_name(part: Part) -> str:
-    """A filename for an attached message: its subject plus ``.eml``, or forwarded.eml."""
+    """A filename for an attached message: its subject plus ``.eml``, else its
+    Content-Description plus ``.eml``, else forwarded.eml.
+
+    The subject goes first: it tells which mail came back or was forwarded, where the
+    descriptions senders write on such parts are generic (Postfix's "Undelivered Message",
+    Mutt's "forwarded message")."""
     subject = part.inner.get("Subject") if part.inner is not None else None
     if subject:
-        decoded, _ = decode_words(subject)
-        cleaned = _UNSAFE_NAME.sub("_", " ".join(decoded.split()))[:150].strip(" .")
+        cleaned = _clean_name(subject)
         if cleaned:
             return cleaned + ".eml"
-    return "forwarded.eml"
+    return described_name(part) or "forwarded.eml"
+
+
+def described_name(part: Part) -> str | None:
+    """A display name for a part that has no filename, from its Content-Description (RFC 2045
+    8: the sender's words about the part; RFC 2047 5 allows encoded-words in it), with the
+    extension of its type added: a report's "Delivery report" part becomes
+    ``Delivery report.txt``. None without a description."""
+    description = part.get("Content-Description")
+    cleaned = _clean_name(description) if description else ""
+    if not cleaned:
+        return None
+    extension = _EXTENSIONS.get(part.content_type) or (
+        "txt" if part.content_type.startswith("text/") else None)
+    if extension and not cleaned.lower().endswith("." + extension):
+        cleaned += "." + extension
+    return cleaned
+
+
+def _clean_name(value: str) -> str:
+    """Encoded-words decoded, whitespace collapsed, characters a file name cannot hold replaced,
+    at most 150 characters, no leading or trailing dot or space."""
+    decoded, _ = decode_words(value[:1000])
+    return _UNSAFE_NAME.sub("_", " ".join(decoded.split()))[:150].strip(" .")
 
 
 def content_id(value: str | None) -> str | None:

@@ -14,7 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from parsing import tnef
-from parsing.attachments import content_id, extract_uuencoded, filename, forwarded_name, guess_type
+from parsing.attachments import (
+    content_id,
+    described_name,
+    extract_uuencoded,
+    filename,
+    forwarded_name,
+    guess_type,
+)
 from parsing.decode import decode_text, decodes_nul_free, unflow
 from parsing.htmltext import html_to_text
 from parsing.mime import Part, Tree, parse_params
@@ -81,6 +88,8 @@ def extract(tree: Tree) -> Content:
             content.delivery_status.append(decode_text(payload[:65536], "utf-8")[0])
         elif ctype in _RETURNED_HEADER_TYPES:
             content.message_headers.append(parse_headers(payload, 0, len(payload))[0])
+        if name is None:  # no filename (RFC 2183 2.3): the sender's description of the part
+            name = described_name(part)
         cid = content_id(part.get("Content-ID"))
         inline = disposition == "inline" or (
             not disposition and cid is not None and part.parent_type == "multipart/related"

@@ -14,6 +14,9 @@ Readers, most structured first, the first that names a recipient wins:
    Postfix, Sendmail, Exchange, Gmail, Yahoo, Notes, GroupWise and others.
 4. GNU Mailman's detectors (``flufl.bounce``), for the odd formats it has collected over twenty
    years (SMTP32, Netscape, LLNL, Sina, Yale, CAI wireless ...).
+5. A report that says it lost its per-recipient part (Postfix's "Delivery report unavailable",
+   or a delivery-status part without any recipient group): the returned message's one
+   recipient, when its header names exactly one (``_returned_recipient``).
 A delayed report (RFC 3464 2.3.3 "delayed", 4.x.x) never makes a recipient permanent.
 """
 
@@ -25,7 +28,7 @@ import re
 import warnings
 
 from parsing import bounce_text, ses
-from parsing.headers import message_id
+from parsing.headers import addresses, message_id
 from parsing.model import Bounce, DeliveryAction, FailedRecipient
 
 MAX_SCAN = 256 * 1024  # characters of a report read
@@ -40,6 +43,10 @@ _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
 # message/delivery-status part was not recognised (no Content-Type, a broken boundary) still
 # carries its fields, inline.
 _INLINE_DSN = re.compile(r"^(?:final|original)-recipient[ \t]*:", re.I | re.M)
+# Postfix writes this line instead of the recipients when it cannot read the mail's bounce log
+# (src/bounce/bounce_notify_util.c); its delivery-status part then has no recipient group.
+_REPORT_UNAVAILABLE = re.compile(r"^[ \t]*--- delivery report unavailable ---", re.I | re.M)
+_RECEIVED_FOR = re.compile(r"\bfor[ \t]+<?([^\s<>;@]+@[^\s<>;]+)>?", re.I)
 
 QMAIL_SENTINEL = "This is the qmail-send program"
 EXIM_SENTINEL = "This message was created automatically by mail delivery software"
@@ -121,6 +128,14 @@ def extract(
         recipients = [
             FailedRecipient(r.address, r.action, r.status, r.diagnostic) for r in found
         ]
+    if not recipients and (_REPORT_UNAVAILABLE.search(report) or (
+            delivery_status and not any(_INLINE_DSN.search(d) for d in delivery_status))):
+        returned = _returned_recipient(message_headers, exclude)
+        if returned is not None:
+            delayed = delayed_hint or bounce_text.says_delayed(report)
+            recipients = [FailedRecipient(
+                returned, DeliveryAction.DELAYED if delayed else DeliveryAction.FAILED, None,
+                "delivery report unavailable; recipient from the returned message's header")]
     # A report that names nobody is final unless it says it is a delay warning.
     unnamed_final = not (delayed_hint or bounce_text.says_delayed(report))
     return _bounce(original, tuple(recipients[:MAX_RECIPIENTS]), fmt, reporting, unnamed_final)
@@ -279,6 +294,37 @@ def _with_flufl(found: tuple[bounce_text.TextRecipient, ...], flufl: tuple[set[s
         result.append(bounce_text.TextRecipient(address, action, described.status,
                                                 described.diagnostic))
     return tuple(result)
+
+
+def _returned_recipient(message_headers: list[list[tuple[str, str]]],
+                        exclude: tuple[str, ...]) -> str | None:
+    """The one address the returned message was for, or None when it names none or several.
+
+    Read from its header (RFC 3462 2: the report's third part): To and Cc, and the envelope
+    trace a relay leaves there, X-Original-To, Delivered-To and Received's "for <address>"
+    (RFC 5321 4.4), which Postfix writes only for a transaction with one recipient. At least
+    one of the four fields, and all of them together, must name the same single address, and
+    there must be no Bcc field (recipients the header does not show): the report said some
+    recipient failed, so when the message had only one, it is that one; with two or more,
+    which failed is a guess, and none is taken."""
+    if len(message_headers) != 1:
+        return None
+    named: set[str] = set()
+    listed: list[str] = []
+    for name, value in message_headers[0]:
+        key = name.lower()
+        if key == "bcc":
+            return None
+        if key in ("to", "cc", "x-original-to", "delivered-to"):
+            listed.append(value)
+        elif key == "received":
+            named.update(m.group(1).strip(".").lower() for m in _RECEIVED_FOR.finditer(value))
+    found, _ = addresses(listed, "returned message")
+    named.update(a.email for a in found)
+    if len(named) != 1 or len(found) == 0:
+        return None
+    (address,) = named
+    return None if address in {e.lower() for e in exclude} else address
 
 
 def _returned_id(message_headers: list[list[tuple[str, str]]]) -> str | None:

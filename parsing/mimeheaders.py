@@ -34,6 +34,13 @@ _MESSAGE_FIELD = re.compile(
     rb"(?:from|to|cc|subject|date|message-id|mime-version|content-type|received|return-path"
     rb"|reply-to|sender)[ \t]*:", re.I)
 _STRAY_LOOKAHEAD = 200  # lines looked at past a non-header line of a message's header
+_DAMAGE_RUN = 4  # non-field lines in a row that may still be damage inside a message's header
+# Fields a message's header holds at most once (RFC 5322 3.6's table; RFC 2045 for the MIME
+# ones). A second one past a run of text lines is a quoted header block in the body.
+_ONCE_ONLY = frozenset((
+    b"from", b"sender", b"reply-to", b"to", b"cc", b"bcc", b"subject", b"date", b"message-id",
+    b"in-reply-to", b"references", b"mime-version", b"content-type",
+    b"content-transfer-encoding"))
 
 
 def guess_legacy_charset(value: bytes) -> str:
@@ -112,11 +119,12 @@ def read_fields(
 
     A line that is neither a field nor a fold ends the header (RFC 5322 2.1: the body follows
     an empty line; without one the stdlib starts the body there too). In a message's own
-    header (``message``), when the block goes on past that line with a field every message has
-    and then ends with the empty line, the line is damage inside the header instead: a relay's
-    banner above it ("---- Original email message ----") or a fold that lost its leading
-    space. Ending there would lose the From and Subject below it; the line is kept as part of
-    the field before it (dropped when it is the first), and reported."""
+    header (``message``) a short run of such lines can be damage inside the header instead: a
+    relay's banner above it ("---- Original email message ----") or folds that lost their
+    leading space (a Received field's "by ...", "for ...", date lines). Ending there would lose
+    the From and Subject below it, so the run is kept as part of the field before it (dropped
+    when it is the first), and reported, when ``_damage_run`` finds the header going on past
+    it."""
     raw: list[tuple[bytes, bytes]] = []
     body_start = end
     while pos < end:
@@ -124,12 +132,13 @@ def read_fields(
             body_start = buf.find(b"\n", pos, end) + 1  # the empty line (RFC 5322 2.1)
             break
         match = _FIELD.match(buf, pos, end)
-        if match is None and message and _header_goes_on(buf, pos, end):
-            eol = buf.find(b"\n", pos, end)  # found: _header_goes_on saw the lines after it
+        resume = -1 if match is not None or not message else _damage_run(buf, pos, end, raw)
+        if resume > 0:
             if raw and len(raw) <= MAX_HEADERS:
-                raw[-1] = (raw[-1][0], raw[-1][1] + b" " + buf[pos:eol].strip())
+                damage = b" ".join(buf[pos:resume].split())
+                raw[-1] = (raw[-1][0], raw[-1][1] + b" " + damage)
             problems.append("non-header line inside the header block, read as part of it")
-            pos = eol + 1
+            pos = resume
             continue
         if match is None:
             problems.append("MissingHeaderBodySeparatorDefect: body starts at a non-header line")
@@ -146,24 +155,50 @@ def read_fields(
     return _decode_fields(raw, buf, start, body_start, problems), body_start
 
 
-def _header_goes_on(buf: bytes, pos: int, end: int) -> bool:
-    """Whether the non-field line at ``pos`` is one line of damage inside the header: the line
-    right after it is a field, and the block holds a field every message has and then the empty
-    line that ends a header (RFC 5322 2.1). A line of text followed by more text is the body
-    begun without its empty line, even when a quoted "From:" block comes further down."""
-    seen = False
-    eol = buf.find(b"\n", pos, end)
-    if eol < 0 or _FIELD.match(buf, eol + 1, end) is None:
-        return False
-    for _ in range(_STRAY_LOOKAHEAD):
+def _damage_run(buf: bytes, pos: int, end: int, before: list[tuple[bytes, bytes]]) -> int:
+    """Where the header resumes after the non-field line at ``pos``, when that line starts a
+    run of damage inside it; else -1 (the body starts at ``pos``).
+
+    Damage: at most ``_DAMAGE_RUN`` non-empty lines (one above the first field: folds need a
+    field to continue), right after them a field, and from there the block holds a field every
+    message has, no second copy of a field a header holds once (``_ONCE_ONLY``, counting the
+    fields ``before``), and then the empty line that ends a header (RFC 5322 2.1). A reply
+    sent without that empty line fails it: its text runs on past a few lines, or reaches a
+    quoted "From:/Sent:/To:/Subject:" block, whose From repeats the header's own."""
+    resume = -1
+    # Above the first field only a banner line: several lines there are a body sent alone.
+    for _ in range(_DAMAGE_RUN if before else 1):
+        eol = buf.find(b"\n", pos, end)
         if eol < 0:
-            return False
+            return -1
         pos = eol + 1
         if buf.startswith(b"\n", pos, end) or buf.startswith(b"\r\n", pos, end):
-            return seen
+            return -1
+        if _FIELD.match(buf, pos, end) is not None:
+            resume = pos
+            break
+    if resume < 0:
+        return -1
+    once = {name.lower() for name, _ in before} & _ONCE_ONLY
+    seen = False
+    for _ in range(_STRAY_LOOKAHEAD):
+        if buf.startswith(b"\n", pos, end) or buf.startswith(b"\r\n", pos, end):
+            return resume if seen else -1
+        match = _FIELD.match(buf, pos, end)
+        if match is None:  # a later run of damage: judged on its own when reached
+            eol = buf.find(b"\n", pos, end)
+            if eol < 0:
+                return -1
+            pos = eol + 1
+            continue
+        name = match.group(1).lower()
+        if name in once:
+            return -1
+        if name in _ONCE_ONLY:
+            once.add(name)
         seen = seen or _MESSAGE_FIELD.match(buf, pos, end) is not None
-        eol = buf.find(b"\n", pos, end)
-    return False
+        pos = match.end()
+    return -1
 
 
 def _decode_fields(

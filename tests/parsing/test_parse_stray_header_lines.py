@@ -86,3 +86,81 @@ def test_a_mime_part_header_is_not_stretched() -> None:
     ))
     assert parsed.from_ is not None and parsed.from_.email == "pat@example.org"
     assert "Forwarded message follows" in parsed.text
+
+
+def test_several_unindented_fold_lines_keep_sender_and_subject() -> None:
+    """The shape of Zammad's test mail068 (a relay's banner, then a Received field whose
+    three continuation lines lost their indent): the header goes on below the damage."""
+    parsed = parse(raw(
+        "---- Original email message ----\n"
+        "Return-Path: web@shop.example.cz\n"
+        "Received: from mail.shop.example.cz ([192.0.2.7])\n"
+        "by mx.example.cz with ESMTP\n"
+        "for helpdesk@example.cz;\n"
+        "Thu, 2 Aug 2018 16:58:16 +0200\n"
+        "To: helpdesk@example.cz\n"
+        "Subject: Contact from Server\n"
+        "From: web@shop.example.cz\n"
+        "Date: Thu, 2 Aug 2018 16:58:28 +0200\n"
+        "\n"
+        "Contact form\n"
+    ))
+    assert parsed.from_ is not None and parsed.from_.email == "web@shop.example.cz"
+    assert parsed.subject == "Contact from Server"
+    assert parsed.text.strip() == "Contact form"
+    received = parsed.header("Received")
+    assert received is not None and received.endswith("for helpdesk@example.cz; "
+                                                      "Thu, 2 Aug 2018 16:58:16 +0200")
+
+
+def test_reply_without_separator_keeps_its_lines_before_a_quoted_block() -> None:
+    """Three text lines, then an Outlook quote block and the empty line: the block repeats the
+    header's From, so the lines are the customer's reply, not damage inside the header."""
+    parsed = parse(raw(
+        "From: pat@example.org\n"
+        "To: desk@example.com\n"
+        "Subject: Re: Printer\n"
+        "Thanks, that fixed it.\n"
+        "The jam is gone.\n"
+        "Best, Pat\n"
+        "From: lee@example.com\n"
+        "Sent: Monday\n"
+        "Subject: Printer\n"
+        "\n"
+        "Please try the other tray.\n"
+    ))
+    assert parsed.subject == "Re: Printer"
+    for line in ("Thanks, that fixed it.", "The jam is gone.", "Best, Pat"):
+        assert line in parsed.visible_reply
+
+
+def test_a_long_run_of_text_lines_is_the_body() -> None:
+    """More lines of text in a row than a damaged fold leaves: the body, even when fields that
+    the header lacks follow them."""
+    lines = "".join(f"Line {n} of my reply\n" for n in range(5))
+    parsed = parse(raw(
+        "From: pat@example.org\n"
+        "Subject: Re: Printer\n"
+        + lines
+        + "To: desk@example.com\n"
+        "\n"
+        "Tail.\n"
+    ))
+    assert parsed.subject == "Re: Printer"
+    assert "Line 0 of my reply" in parsed.text and "Line 4 of my reply" in parsed.text
+
+
+def test_text_lines_above_any_field_stay_the_body() -> None:
+    """A body with no header of its own (a reply's text, then an Outlook quote block): above
+    the first field only one banner line may be damage, so both text lines stay the body."""
+    parsed = parse(raw(
+        "This is a reply from Outlook!\n"
+        "________________________________\n"
+        "From: Discourse <info@example.org>\n"
+        "Sent: Thursday, 28 January 2016 8:16 p.m.\n"
+        "Subject: (no subject)\n"
+        "\n"
+        "Lorem ipsum.\n"
+    ))
+    assert parsed.from_ is None
+    assert "This is a reply from Outlook!" in parsed.visible_reply
