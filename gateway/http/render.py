@@ -19,6 +19,8 @@ from gateway.http.reasons import REASON_TEXT
 from workflows.notices.timefmt import zone_of
 from workflows.outbound import htmltext
 
+# templates/ beside the packages: the checkout's, or the copy a wheel installs there
+# (pyproject.toml's package-data), found the same way in both.
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 CONSOLE = TEMPLATES / "console"
 STATIC = CONSOLE / "static"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 # The console script's entry point, run by this interpreter (no dependence on PATH).
@@ -24,7 +25,11 @@ class ServeProcess:
     """``ticketgate serve --smtp 127.0.0.1:PORT`` with its own home, log and environment."""
 
     def __init__(self, home: Path, *, database_url: str | None = None,
-                 extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+                 extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 command: Sequence[str] = (sys.executable, "-c", _MAIN),
+                 cwd: Path | None = None) -> None:
+        """``command`` is what runs ``ticketgate`` (an installed console script, say), in
+        ``cwd`` (default: the test's)."""
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.port = free_port()
@@ -34,6 +39,8 @@ class ServeProcess:
         # by this SMTP port, as two free_port() calls in a row may return the same number).
         http = () if "--http" in extra_args else ("--http", "127.0.0.1:0")
         self.args = ("serve", "--smtp", f"127.0.0.1:{self.port}", *http, *extra_args)
+        self.command = tuple(command)
+        self.cwd = cwd
         self.env = {**os.environ, "TICKETGATE_HOME": str(home), **(env or {})}
         for name in ("TICKETGATE_BROKER_URL", "TICKETGATE_CONFIG", "TICKETGATE_DATABASE_URL"):
             if name not in (env or {}):
@@ -54,8 +61,8 @@ class ServeProcess:
         collected (an error under ``filterwarnings = error``) would fail some later test.
         """
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-c", _MAIN, *self.args],
-                                         env=self.env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen([*self.command, *self.args], env=self.env,
+                                         cwd=self.cwd, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

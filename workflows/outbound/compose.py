@@ -40,6 +40,8 @@ from workflows.storage.models import Case, InboundMessage, OutboundMessage
 if TYPE_CHECKING:
     import jinja2
 
+# templates/ beside the packages: the checkout's, or the copy a wheel installs there
+# (pyproject.toml's package-data), found the same way in both.
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 DESK_NAME = "Customer Care"  # only when settings.desk_name is blank: see identity_of
 
