@@ -143,6 +143,16 @@ class GatewayConfig(BaseModel):
     http_host: str = setting("127.0.0.1", "console and API listen address (`serve --http`)")
     http_port: int = setting(8080, "console and API listen port", ge=0, le=65535)
     reopen_days: int = setting(30, "how long a closed case may be reopened", ge=0)
+    new_cases_per_sender: int = setting(
+        10, "cases one designated contact's new mail may open within `new_cases_window_hours` "
+        "(mailbox policy `open_case`); past it their new mail waits in triage as "
+        "`new_case_flood`, unacknowledged (a mail loop with another desk's autoresponder)",
+        ge=1)
+    new_cases_window_hours: float = setting(24.0, "the window `new_cases_per_sender` counts in",
+                                            gt=0)
+    new_case_ack_minutes: float = setting(
+        10.0, "one \"case opened\" acknowledgement per sender this often: a case their new mail "
+        "opens sooner is opened unacknowledged (0: acknowledge every case)", ge=0)
     sqlite_synchronous: str = setting("FULL", "SQLite durability: `FULL` survives power loss, "
                                       "`NORMAL` only crashes", pattern="(?i)^(full|normal)$")
     care_team_address: str | None = setting(None, "SLA warnings and breaches; unset: recorded")

@@ -76,6 +76,10 @@ class Reason(StrEnum):
     NO_REFERENCE = "no_reference"
     NEW_MAIL = "new_mail"
     UNKNOWN_SENDER = "unknown_sender"
+    # New mail from a designated contact whose mail already opened its share of cases lately
+    # (``Settings.new_cases_per_sender``): most likely another desk's autoresponder answering
+    # our acknowledgements (RFC 3834 2), so it waits for a person instead of opening a case.
+    NEW_CASE_FLOOD = "new_case_flood"
     REOPEN_REQUEST = "reopen_request"
     CLOSED_TOO_LONG = "closed_too_long"
     AUTO_REPLY = "auto_reply"

@@ -151,6 +151,14 @@ class Settings:
     # customers carries no link, since the console (public_url) needs a staff login.
     customer_case_url: str | None = None
     reopen_days: int = 30
+    # Mail loops with another help desk (workflows.inbound.decide, NewCaseFlood and NewMail): new
+    # mail from one designated contact opens at most this many cases within the window (a day,
+    # so that a slow autoresponder cannot keep a loop going under an hourly count either); past
+    # it the mail waits in triage, unacknowledged. And one "case opened" acknowledgement per
+    # sender per ``new_case_ack_minutes`` (0: every case), so a loop cannot run at mail speed.
+    new_cases_per_sender: int = 10
+    new_cases_window_hours: float = 24.0
+    new_case_ack_minutes: float = 10.0
     sqlite_synchronous: str = "FULL"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     imap: tuple[ImapAccount, ...] = ()

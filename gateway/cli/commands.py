@@ -10,6 +10,7 @@ from pathlib import Path
 from gateway.app import build_runtime, initialize
 from gateway.cli.output import emit
 from gateway.config import load_settings
+from gateway.http.reasons import REASON_TEXT
 from workflows.cases import directory, organizations, views
 from workflows.cases import mail as case_mail
 from workflows.cases import service as cases
@@ -176,6 +177,8 @@ def case_show(args: argparse.Namespace) -> int:
 def _triage_json(line: views.TriageLine) -> dict[str, object]:
     data = dataclasses.asdict(line)
     data["from"] = data.pop("from_address")
+    # The reason in words, what to do included (the API's ``why``, the console's line).
+    data["why"] = REASON_TEXT.get(line.reason, "")
     return data
 
 

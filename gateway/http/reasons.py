@@ -18,6 +18,11 @@ REASON_TEXT: dict[str, str] = {
     "new_mail": "New mail without a case reference, to a mailbox that sends new mail to "
                 "triage.",
     "unknown_sender": "New mail from someone who is not a designated contact.",
+    "new_case_flood": "New mail from a designated contact whose mail already opened its "
+                      "limit of cases lately (new_cases_per_sender): most likely another "
+                      "desk's autoresponder answering our acknowledgements, so it was not "
+                      "acknowledged. Discard it, or, if a person wrote it, open it as a case "
+                      "or link it to the suggested one (that sender's latest).",
     "reopen_request": "A reply to a case closed recently: reopen it, or open a new case.",
     "closed_too_long": "A reply to a case closed too long ago to reopen; the sender was asked "
                        "to open a new case.",

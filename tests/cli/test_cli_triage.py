@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.http.reasons import REASON_TEXT
 from tests.support import new_mail, reply_to
 
 
@@ -25,6 +26,13 @@ def test_triage_list_shows_reason_and_suggestion(cli, desk, tmp_path):
     [item] = cli("triage", "list").out
     assert (item["reason"], item["suggested_case"], item["from"]) == (
         "no_reference", "CASE-1001", "alice@acme.example")
+
+
+def test_triage_list_says_the_reason_in_words(cli, desk, tmp_path):
+    """``why``: the console's and the API's sentence for the reason, what to do included."""
+    ingest_bytes(cli, tmp_path, new_mail(sender="x@stranger.example"))
+    [item] = cli("triage", "list").out
+    assert item["why"] == REASON_TEXT["new_mail"]
 
 
 def test_triage_list_filters_by_reason(cli, desk, tmp_path):

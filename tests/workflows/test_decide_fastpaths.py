@@ -84,6 +84,8 @@ _CASES = [  # (snapshot changes, mail changes): one or more for every rule of th
     ({}, {"tokens": (), "case_numbers": ("CASE-1001",)}),
     ({}, {"tokens": ()}),
     ({"mailbox": Mailbox(CARE, policy=MailboxPolicy.OPEN_CASE)}, {"tokens": ()}),
+    ({"mailbox": Mailbox(CARE, policy=MailboxPolicy.OPEN_CASE), "new_cases_per_sender": 1,
+      "sender_new_cases": ("CASE-1001",)}, {"tokens": ()}),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -187,10 +188,13 @@ def test_every_outbound_kind_has_both_templates():
 
 
 def test_automated_mail_past_the_hourly_limit_is_held_back(rt, people):
-    """A sender that keeps writing to an open_case mailbox cannot make us answer without end."""
+    """A sender that keeps writing to an open_case mailbox cannot make us answer without end:
+    the hourly cap holds even with the new-case limits (workflows.inbound.floods) turned off."""
     from tests.support import ingest, new_mail
 
     limit = rt.settings.automated_per_hour
+    rt = dataclasses.replace(rt, settings=dataclasses.replace(
+        rt.settings, new_case_ack_minutes=0, new_cases_per_sender=limit + 1))
     for i in range(limit + 1):
         ingest(rt, new_mail(sender=people["alice"], subject=f"Loop {i}",
                             message_id=f"<loop-{i}@acme.example>"), mailbox="new@desk.example")

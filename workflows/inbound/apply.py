@@ -42,6 +42,7 @@ from workflows.inbound.decision import (
     RecordNoticeInquiry,
     SendMail,
 )
+from workflows.inbound.floods import remember_opened
 from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound.compose import Parent, queue_mail
@@ -195,18 +196,20 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                           inbound_id=row.id, reason=reason.value, blocked=True)
                 elif mail.automation is AutomationClass.HUMAN:
                     store_attachments(session, settings, row, mail, None, now)
-            case OpenCase(org_id, contact_id, subject):
+            case OpenCase(org_id, contact_id, subject, acknowledge):
                 contact = session.get(Contact, contact_id)
                 assert contact is not None
                 case = open_case(session, organization_id=org_id, contact=contact,
                                  subject=subject, now=now, actor=ACTOR)
                 case_number = case.number
+                remember_opened(session, case)
                 assignment.auto_assign(session, settings, case, row.mailbox, now)
                 update = add_update(session, settings, case, row, mail, UpdateKind.REPLY, now)
                 _notify_owner(session, settings, key, case, update, now, outbound)
-                outbound.append(case_mail.queue_acknowledgement(
-                    session, settings, key, case=case, contact=contact, now=now,
-                    parent=Parent(row.message_id, mail.references)))
+                if acknowledge:
+                    outbound.append(case_mail.queue_acknowledgement(
+                        session, settings, key, case=case, contact=contact, now=now,
+                        parent=Parent(row.message_id, mail.references)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:

@@ -17,7 +17,14 @@ from typing import ClassVar
 
 from parsing import AutomationClass, ParsedMail, TokenCandidate
 from workflows.cases.state import CaseEvent, next_status
-from workflows.domain import CaseStatus, OutboundKind, Outcome, Reason, UpdateKind
+from workflows.domain import (
+    CaseStatus,
+    MailboxPolicy,
+    OutboundKind,
+    Outcome,
+    Reason,
+    UpdateKind,
+)
 from workflows.inbound.decision import (
     AddUpdate,
     CaseView,
@@ -31,6 +38,7 @@ from workflows.inbound.decision import (
     QueueTriage,
     RecordComplaint,
     RecordNoticeInquiry,
+    SenderView,
     SendMail,
     Snapshot,
 )
@@ -295,6 +303,30 @@ class BareNumber(Rule):
         return None
 
 
+class NewCaseFlood(Rule):
+    """Another help desk's autoresponder that marks nothing as automated (no Auto-Submitted,
+    RFC 3834 5) answers each acknowledgement with a new mail, which opens a case, which we
+    acknowledge: a ticket ping-pong. Its mail looks like a person's, so the count is the tell:
+    past ``new_cases_per_sender`` cases opened by one sender's mail within the window, the
+    next waits for a person, unanswered, which ends the exchange (RFC 3834 2: a responder
+    must not answer the same sender without end). A person who did write that much loses
+    nothing: the item can be opened as a case, or linked, like any other in triage."""
+
+    name = "new_case_flood"
+    description = ("new mail from a sender whose mail opened its share of cases lately waits "
+                   "in triage, unanswered: a loop with another desk's autoresponder")
+
+    def check(self, ctx: _Context) -> Decision | None:
+        snap = ctx.snap
+        if len(snap.sender_new_cases) < snap.new_cases_per_sender \
+                or _case_opener(ctx.snap) is None:
+            return None
+        ctx.trace.append(f"no reference; the sender's mail opened {len(snap.sender_new_cases)} "
+                         f"cases in {snap.new_cases_window_hours:g} h (limit "
+                         f"{snap.new_cases_per_sender}): held, not acknowledged")
+        return _triage(ctx, Reason.NEW_CASE_FLOOD, snap.sender_new_cases[0])
+
+
 class NewMail(Rule):
     name = "new_mail"
     description = "mail without a reference follows its mailbox's policy (triage or open a case)"
@@ -304,17 +336,35 @@ class NewMail(Rule):
         ctx.trace.append(f"no reference; mailbox {ctx.snap.mailbox.address} policy {policy}")
         if policy == "triage":
             return _triage(ctx, Reason.NEW_MAIL, None)
-        sender = ctx.snap.sender
-        if sender is None or not sender.designated or sender.contact_id is None:
+        sender = _case_opener(ctx.snap)
+        if sender is None:
             ctx.trace.append("sender is not a designated contact")
             return _triage(ctx, Reason.UNKNOWN_SENDER, None)
-        assert sender.organization_id is not None
+        assert sender.organization_id is not None and sender.contact_id is not None
         subject = ctx.mail.subject or "(no subject)"
+        acknowledge = not ctx.snap.acknowledged_lately
+        if not acknowledge:
+            # One acknowledgement per sender per window (RFC 3834 2): a peer autoresponder
+            # answering each one must not get the next at mail speed. The case is opened all
+            # the same; its number reaches the sender with the desk's first answer.
+            ctx.trace.append("a case opened for this sender was acknowledged moments ago: "
+                             "this one is not")
         return ctx.decision(
             Outcome.LINKED,
             Reason.NEW_CASE,
-            effects=(OpenCase(sender.organization_id, sender.contact_id, subject),),
+            effects=(OpenCase(sender.organization_id, sender.contact_id, subject,
+                              acknowledge=acknowledge),),
         )
+
+
+def _case_opener(snap: Snapshot) -> SenderView | None:
+    """The sender, when their new mail to this mailbox opens a case: a mailbox of policy
+    ``open_case`` and a designated contact (DOMAIN: Inbound mail)."""
+    sender = snap.sender
+    if snap.mailbox.policy is not MailboxPolicy.OPEN_CASE or sender is None \
+            or not sender.designated or sender.contact_id is None:
+        return None
+    return sender
 
 
 CHAIN: tuple[Rule, ...] = (
@@ -329,6 +379,7 @@ CHAIN: tuple[Rule, ...] = (
     InvalidReference(),
     NoticeInquiry(),
     BareNumber(),
+    NewCaseFlood(),
     NewMail(),
 )
 

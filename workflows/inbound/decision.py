@@ -69,6 +69,14 @@ class Snapshot:
     closed_notice_recently_sent: bool = False  # we told this sender "open a new case" lately
     quoted_notice: NoticeView | None = None  # a notice reference the mail quotes
     bounced_notice_delivery: int | None = None  # the notice delivery a bounce reports on
+    # New mail to an ``open_case`` mailbox from a designated contact (else left empty): the
+    # cases that sender's new mail opened within ``new_cases_window_hours``, newest first (at
+    # most ``new_cases_per_sender`` of them), and whether we sent that address a "case opened"
+    # acknowledgement within ``new_case_ack_minutes``. Loop protection (RFC 3834 2).
+    sender_new_cases: tuple[str, ...] = ()
+    new_cases_per_sender: int = 10
+    new_cases_window_hours: float = 24.0
+    acknowledged_lately: bool = False
 
     def case(self, number: str | None) -> CaseView | None:
         for case in self.cases:
@@ -108,11 +116,13 @@ class QueueTriage:
 
 @dataclass(frozen=True, slots=True)
 class OpenCase:
-    """Open a case for the sender (a designated contact) and acknowledge it."""
+    """Open a case for the sender (a designated contact) and acknowledge it, unless the
+    sender had an acknowledgement moments ago (``acknowledge`` false: loop protection)."""
 
     organization_id: int
     contact_id: int
     subject: str
+    acknowledge: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
-from workflows.domain import CaseStatus, OutboundKind, Resolution
+from workflows.domain import CaseStatus, MailboxPolicy, OutboundKind, Resolution
+from workflows.inbound import floods
 from workflows.inbound.decision import CaseView, OutboundView, SenderView, Snapshot
 from workflows.notices.bounces import delivery_by_message_id
 from workflows.notices.inquiries import find_quoted_notice
@@ -206,6 +207,18 @@ def load_snapshot(
         ):
             recently = recently or sender.email in recipients
 
+    opened: tuple[str, ...] = ()
+    acked = False
+    # Loop protection (workflows.inbound.floods): only for mail that may open a case.
+    if mailbox.policy is MailboxPolicy.OPEN_CASE and sender is not None and sender.designated \
+            and sender.contact_id is not None and mail.automation is AutomationClass.HUMAN \
+            and not mail.valid_tokens:
+        opened = floods.recent_new_cases(
+            session, sender.contact_id, now - dt.timedelta(hours=settings.new_cases_window_hours),
+            settings.new_cases_per_sender)
+        acked = settings.new_case_ack_minutes > 0 and floods.acknowledged_lately(
+            session, sender.email, now - dt.timedelta(minutes=settings.new_case_ack_minutes))
+
     return Snapshot(
         now=now,
         mailbox=mailbox,
@@ -219,6 +232,10 @@ def load_snapshot(
         closed_notice_recently_sent=recently,
         quoted_notice=quoted_notice,
         bounced_notice_delivery=bounced_notice,
+        sender_new_cases=opened,
+        new_cases_per_sender=settings.new_cases_per_sender,
+        new_cases_window_hours=settings.new_cases_window_hours,
+        acknowledged_lately=acked,
     )
 
 

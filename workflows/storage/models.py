@@ -64,6 +64,9 @@ class CaseSequence(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # A contact's cases of the last hours: loop protection counts them for each new mail that
+    # could open one (workflows.inbound.floods).
+    __table_args__ = (Index("ix_cases_contact_created", "contact_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     family: Mapped[str] = mapped_column(String(8))
