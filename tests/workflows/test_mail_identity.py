@@ -8,11 +8,14 @@ import email
 import email.policy
 
 import pytest
+from sqlalchemy import select
 
 from gateway.config import ConfigError, load_settings
 from tests.support import ingest, new_mail, open_case, post
+from workflows.domain import OutboundKind
 from workflows.inbound import triage
 from workflows.settings import Mailbox
+from workflows.storage.models import OutboundMessage
 
 SIGNATURE = "Kind regards,\nThe Acme Desk · +49 30 1234"
 
@@ -47,6 +50,19 @@ def test_a_case_speaks_for_the_mailbox_its_first_mail_came_to(rt, people):
     reply = parsed(post(rt, opened.case_number))
     assert reply["From"].addresses[0].display_name == "Intake Desk"
     assert "The Acme Desk" not in reply.get_body(("plain",)).get_content()
+
+
+def test_the_acknowledgement_of_mail_to_an_open_case_mailbox_speaks_for_it(rt, people):
+    """The "case opened" reply to mail that came to new@ (policy open_case) is from "Intake
+    Desk" like every later mail of the case, not from the desk's name."""
+    opened = ingest(rt, new_mail(sender=people["alice"], subject="Scanner"),
+                    mailbox="new@desk.example")
+    with rt.db.transaction() as s:
+        ack = s.scalars(select(OutboundMessage).where(
+            OutboundMessage.kind == OutboundKind.NEW_CASE_ACK.value)).one()
+        assert ack.case_id is not None and opened.case_number
+        raw = ack.raw
+    assert parsed(raw)["From"].addresses[0].display_name == "Intake Desk"
 
 
 def test_triage_open_uses_the_mailbox_of_the_triaged_mail(rt, people):

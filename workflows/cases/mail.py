@@ -27,16 +27,19 @@ from workflows.storage.models import Case, Contact, OutboundMessage
 
 
 def queue_acknowledgement(session: Session, settings: Settings, key: bytes, *, case: Case,
-                          contact: Contact, now: dt.datetime,
-                          parent: Parent | None = None) -> OutboundMessage:
+                          contact: Contact, now: dt.datetime, parent: Parent | None = None,
+                          mailbox: Mailbox | None = None) -> OutboundMessage:
     """"Case N opened": the number, and the reference (in the subject and the footer) that
-    ties the contact's replies to the case. Automated (RFC 3834: no autoresponder answers)."""
+    ties the contact's replies to the case. Automated (RFC 3834: no autoresponder answers).
+    ``mailbox``: the one the case's first mail came to, when the caller has it: in the
+    transaction that opens the case from mail, that mail is not yet on the case, so
+    ``case_mailbox`` would fall back to the first mailbox."""
     return queue_mail(
         session, settings, key, kind=OutboundKind.NEW_CASE_ACK, case=case,
         to=(contact.email,), subject=f"Case {case.number} opened: {case.subject}",
         context={"contact_name": contact.name, "contact_email": contact.email,
                  "subject": case.subject},
-        automated=True, now=now, parent=parent)
+        automated=True, now=now, parent=parent, mailbox=mailbox)
 
 
 def acknowledge_if_configured(session: Session, settings: Settings, key: bytes, *,
@@ -48,7 +51,7 @@ def acknowledge_if_configured(session: Session, settings: Settings, key: bytes, 
     if not box.acknowledge or contact is None:
         return None
     return queue_acknowledgement(session, settings, key, case=case, contact=contact, now=now,
-                                 parent=parent)
+                                 parent=parent, mailbox=box)
 
 
 def closed_mail_if_configured(session: Session, settings: Settings, key: bytes, *,
