@@ -84,7 +84,7 @@ _CASE_CONTEXTS: dict[OutboundKind, dict[str, object]] = {
                               "due_at": "2026-03-02 18:00 CET (Europe/Berlin)",
                               "due_at_utc": "2026-03-02 17:00 UTC", "case_url": URL},
     OutboundKind.UNANSWERED_ESCALATION: {"subject": "A & B", "severity": "high",
-                                         "organization": "Acme", "hours": "1",
+                                         "organization": "Acme", "waited": "1 business hour",
                                          "opened_at": "2026-03-02 09:00 CET (Europe/Berlin)",
                                          "case_url": URL},
     OutboundKind.CASE_ESCALATED: {"contact_name": "Alice", "original": "CASE-1001",

@@ -49,3 +49,17 @@ def test_an_sla_warning_names_the_time_the_target_is_missed(rt, people, sink, tg
     (mail,) = [m for m in sink[0].to(TEAM) if "SLA" in str(m["Subject"])]
     assert f"({missed:%Y-%m-%d %H:%M} UTC)" in _text(mail)
     assert f"({missed:%Y-%m-%d %H:%M} UTC)" in str(mail.get_body(("html",)).get_content())
+
+
+def test_the_unanswered_escalation_counts_its_business_hour_in_english(rt, people, sink, tg):
+    """High, unanswered an hour (business hours, as its response target): "1 business hour",
+    not "1 hour(s)", in both parts."""
+    number = open_case(rt, severity=Severity.HIGH)
+    timers = {t["kind"]: t for t in tg("case", "show", number).out[0]["timers"]}
+    due = dt.datetime.fromisoformat(timers["unanswered_escalation"]["due_at"])
+    assert tg("timers", "run", "--at", due.isoformat()).code == 0
+    (mail,) = sink[0].to("managers@desk.example")
+    html = str(mail.get_body(("html",)).get_content())
+    for part in (_text(mail), html):
+        assert "hour(s)" not in part
+        assert "no answer from the care team 1 business hour after it was opened" in part
