@@ -1,0 +1,39 @@
+"""Follow-up mail counts in English when a desk sets its numbers to 1 (``follow_up_days =
+[1, 2, 3]``, ``reopen_days = 1``): "1 business day", "within 1 day", read as the contact
+receives them after ``ticketgate timers run --at`` on a real SMTP sink."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.clock.conftest import _MAIN, WAIT, Done, ticketgate_env
+from tests.support import open_case, post
+
+ALICE = "alice@acme.example"
+
+
+def test_reminder_and_close_say_one_business_day_and_one_day(rt, people, settings, sink):
+    env = ticketgate_env(settings, sink[1]) | {"TICKETGATE_FOLLOW_UP_DAYS": "1,2,3",
+                                                "TICKETGATE_REOPEN_DAYS": "1"}
+
+    def tg(*argv: str) -> Done:
+        proc = subprocess.run([sys.executable, "-c", _MAIN, *argv], env=env,
+                              capture_output=True, text=True, timeout=WAIT, check=False)
+        return Done(proc.returncode, [json.loads(line) for line in proc.stdout.splitlines()
+                                      if line.strip()], proc.stderr)
+
+    number = open_case(rt)
+    post(rt, number)  # Awaiting Info: the follow-up timer starts
+    timers = {t["kind"]: t for t in tg("case", "show", number).out[0]["timers"]}
+    for kind in ("follow_up_1", "follow_up_2", "follow_up_close"):
+        assert tg("timers", "run", "--at", timers[kind]["due_at"]).code == 0
+        timers = {t["kind"]: t for t in tg("case", "show", number).out[0]["timers"]}
+    first, _, closed = sink[0].to(ALICE)
+    for mail, words in ((first, ("it has been 1 business day.",)),
+                        (closed, ("for 3 business days", "within 1 day "))):
+        for kind in ("plain", "html"):
+            part = mail.get_body((kind,)).get_content()
+            assert all(w in part for w in words), part
+            assert "1 business days" not in part and "1 days" not in part
