@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from tests.clock.conftest import _MAIN, WAIT, Done, ticketgate_env
+from tests.clock.conftest import _MAIN, WAIT, Done, ticketgate, ticketgate_env  # noqa: F401
 from tests.support import open_case, post
 
 ALICE = "alice@acme.example"
@@ -37,3 +37,18 @@ def test_reminder_and_close_say_one_business_day_and_one_day(rt, people, setting
             part = mail.get_body((kind,)).get_content()
             assert all(w in part for w in words), part
             assert "1 business days" not in part and "1 days" not in part
+
+
+def test_a_reminder_says_a_reply_puts_the_case_back_to_open(rt, people, sink, ticketgate):  # noqa: F811
+    """The case waits Awaiting Info, it is not closed: a reply sends it back to Open (DOMAIN:
+    "the status flips back to Open"), it does not "reopen" it, which the closed mail promises
+    for closed cases."""
+    number = open_case(rt)
+    post(rt, number)
+    timers = {t["kind"]: t for t in ticketgate("case", "show", number).out[0]["timers"]}
+    assert ticketgate("timers", "run", "--at", timers["follow_up_1"]["due_at"]).code == 0
+    [reminder] = sink[0].to(ALICE)
+    for kind in ("plain", "html"):
+        part = reminder.get_body((kind,)).get_content()
+        assert "the case goes back to Open as soon as your reply arrives" in part
+        assert "reopens" not in part
