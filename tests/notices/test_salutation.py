@@ -36,3 +36,19 @@ def test_every_notice_kind_starts_its_first_sentence_with_a_capital(nrt, desk, s
             assert found is not None, mail["Subject"]
             openings[f"{mail['Subject']} ({kind})"] = found.group(1)
     assert {k: v for k, v in openings.items() if not v.isupper()} == {}
+
+
+def test_the_rca_mail_labels_the_incident_description_it_repeats(nrt, desk, sink, clock):
+    """The incident's description ("Engineers are failing over the trunk.") was written while
+    it lasted; in the RCA mail, days later, it stands under a heading saying so, not as a bare
+    paragraph that reads as today's news."""
+    incident = create_and_send(nrt, NoticeKind.INCIDENT,
+                               details="Engineers are failing over the SIP trunk.")
+    clock.current = NOW + dt.timedelta(minutes=40)
+    service.all_clear(nrt, incident, "Log out and back in.", actor="ic")
+    service.deliver_rca(nrt, incident, "https://status.desk.example/rca/1", actor="ic")
+    rca = sink[0].to(desk["wombat"])[-1]
+    text = rca.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = rca.get_body(("html",)).get_content()
+    assert "The incident as we described it:\nEngineers are failing over" in text
+    assert "<h3>The incident as we described it</h3>" in html
