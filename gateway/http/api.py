@@ -92,6 +92,9 @@ Filter = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
 StatusFilter = Annotated[str, Query(
     pattern=f"^({'|'.join(s.value for s in CaseStatus)})?$",
     description="one of " + ", ".join(s.value for s in CaseStatus))]
+ReasonFilter = Annotated[str, Query(
+    pattern=f"^({'|'.join(sorted(REASON_TEXT))})?$",
+    description="one of " + ", ".join(sorted(REASON_TEXT)))]
 SortOrder = Annotated[str, Query(
     pattern=f"^(-?({'|'.join(s.value for s in CaseSort)}))?$",
     description=", ".join(s.value for s in CaseSort) + "; '-' reverses")]
@@ -223,7 +226,8 @@ def _triage_out(row: queries.TriageRow) -> TriageItemOut:
 
 
 @router.get("/triage", response_model=TriageList, tags=["triage"])
-def list_triage(request: Request, _p: Annotated[Principal, TRIAGE_READ], reason: Filter = "",
+def list_triage(request: Request, _p: Annotated[Principal, TRIAGE_READ],
+                reason: ReasonFilter = "",
                 mailbox: Filter = "", organization: Filter = "",
                 age: queries.Age = queries.Age.ANY,
                 state: Annotated[str, Query(pattern=r"^(pending|linked|opened|reopened|"

@@ -133,3 +133,12 @@ def test_every_triage_reason_is_counted_and_explained(desk, client):
     listed = client.get("/api/v1/triage", headers=desk.bearer()).json()
     assert listed["counts"]["ambiguous_sender"] == 1
     assert listed["items"][0]["why"] == REASON_TEXT["ambiguous_sender"]
+
+
+def test_an_unknown_triage_reason_is_a_422_naming_the_reasons(desk, client):
+    """?reason=new-mail (a typo) is refused like an unknown case status, not answered with
+    an empty queue that reads as "nothing waits"."""
+    got = client.get("/api/v1/triage?reason=new-mail", headers=desk.bearer())
+    assert got.status_code == 422
+    assert "new_mail" in got.json()["error"]["message"]
+    assert client.get("/api/v1/triage?reason=new_mail", headers=desk.bearer()).status_code == 200
