@@ -75,3 +75,22 @@ def test_the_notice_form_fits_a_narrow_window(desk, browser, server, width):  # 
         assert tab.evaluate(OVERFLOW) == 0
     finally:
         context.close()
+
+
+def test_the_case_list_keeps_status_and_waiting_on_words_whole(desk, narrow):
+    """At 900 px the status badge "solution_proposed" and "customer" under "Waiting on" stay
+    on one line each (they broke as "solutio / n_prop / osed", "custome / r"), at 400 px too
+    (the table scrolls inside itself there)."""
+    number = open_case(desk.rt, subject="Headset question")
+    post(desk.rt, number, action="propose_solution")
+    narrow.goto("/cases")
+    badge = narrow.locator("td .badge", has_text="solution_proposed")
+    waiting = narrow.locator("td.waiting-on", has_text="customer")
+    line = narrow.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+    badge_box = badge.bounding_box()
+    assert badge_box is not None
+    assert badge_box["height"] < 1.5 * line
+    text_height = narrow.evaluate(
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " return r.getBoundingClientRect().height; }", waiting.element_handle())
+    assert text_height < 1.5 * line
