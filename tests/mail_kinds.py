@@ -61,7 +61,8 @@ def html_part(raw: bytes) -> str:
 
 
 _CASE_CONTEXTS: dict[OutboundKind, dict[str, object]] = {
-    OutboundKind.ANALYST_POST: {"body": TYPED, "request_info": True, "propose_solution": False},
+    OutboundKind.ANALYST_POST: {"body": TYPED, "request_info": True, "propose_solution": False,
+                                "closes_after_days": 10},
     OutboundKind.NEW_CASE_ACK: {"contact_name": "Alice & Bob", "contact_email": "a@acme.example",
                                 "subject": "Printer & fire"},
     OutboundKind.CLOSED_TOO_LONG: {"closed_on": "2026-01-02 (Europe/Berlin)", "reopen_days": 30},

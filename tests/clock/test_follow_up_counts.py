@@ -52,3 +52,19 @@ def test_a_reminder_says_a_reply_puts_the_case_back_to_open(rt, people, sink, ti
         part = reminder.get_body((kind,)).get_content()
         assert "the case goes back to Open as soon as your reply arrives" in part
         assert "reopens" not in part
+
+
+def test_a_proposed_solution_says_the_case_closes_without_an_answer(rt, people, sink,
+                                                                    ticketgate):  # noqa: F811
+    """"No reply is needed" was followed by reminders "we are still waiting for your answer":
+    the proposal now says that without an answer the case closes as resolved after the
+    desk's 10 business days, with reminders before; a reply sends it back to Open."""
+    number = open_case(rt)
+    done = ticketgate("case", "post", number, "--body", "Restart it.", "--propose-solution")
+    assert done.code == 0, done.err
+    [proposal] = sink[0].to(ALICE)
+    for kind in ("plain", "html"):
+        part = " ".join(proposal.get_body((kind,)).get_content().split())
+        assert ("without an answer the case is closed as resolved after 10 business days, "
+                "with reminders before") in part
+        assert "reply to this email and the case goes back to Open" in part
