@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.domain import OutboundKind, OutboundStatus
-from workflows.outbound.compose import Parent, case_mailbox, queue_mail
+from workflows.outbound.compose import Parent, case_mailbox, parent_of_outbound, queue_mail
 from workflows.settings import Mailbox, Settings
 from workflows.storage.models import Case, Contact, OutboundMessage
 
@@ -66,7 +66,18 @@ def closed_mail_if_configured(session: Session, settings: Settings, key: bytes, 
         to=(contact.email,), subject=f"Case {case.number} closed: {case.subject}",
         context={"contact_name": contact.name, "subject": case.subject,
                  "resolution": case.resolution, "reopen_days": settings.reopen_days},
-        automated=True, now=now)
+        automated=True, now=now, parent=parent_of_outbound(_last_to_contact(session, case)))
+
+
+# The case's own thread with its contact: what a "closed" mail answers (RFC 5322 3.6.4).
+_THREAD_KINDS = (OutboundKind.ANALYST_POST.value, OutboundKind.NEW_CASE_ACK.value,
+                 OutboundKind.FOLLOW_UP_REMINDER.value)
+
+
+def _last_to_contact(session: Session, case: Case) -> OutboundMessage | None:
+    return session.scalars(select(OutboundMessage).where(
+        OutboundMessage.case_id == case.id, OutboundMessage.kind.in_(_THREAD_KINDS))
+        .order_by(OutboundMessage.id.desc()).limit(1)).first()
 
 
 def queued_ids(session: Session, case_id: int) -> list[int]:
