@@ -10,7 +10,8 @@ Whether a desk-opened case is acknowledged and a closed case announced is a per-
 (``acknowledge`` and ``notify_closed`` on ``[[mailbox]]``, both off by default): the guides
 promise "an e-mail notification assigning your ticket number" (PureEngage 4.6), but a desk
 that opens cases by hand on the phone may not want one. A case's mailbox is the one its first
-mail came to; a case an analyst opened uses the first ``[[mailbox]]``.
+mail came to (an escalation's: its original's); a case an analyst opened uses the first
+``[[mailbox]]``.
 """
 
 from __future__ import annotations
