@@ -64,7 +64,7 @@ from gateway.http.case_columns import CaseSort
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.reasons import REASON_TEXT
-from workflows.cases import views
+from workflows.cases import directory, views
 from workflows.cases.assignment import find_user
 from workflows.domain import CaseStatus
 from workflows.errors import NotFound
@@ -136,6 +136,8 @@ def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter
     with rt.db.transaction() as s:
         if assignee and not unassigned:
             find_user(s, assignee)  # an unknown owner is a 404, not an empty list
+        if organization:
+            directory.find_organization(s, organization)  # so is an unknown organization
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page,
                                     per_page=per_page, assignee=assignee or None,
