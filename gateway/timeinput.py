@@ -39,6 +39,9 @@ def zone_named(name: str) -> ZoneInfo:
                              "Europe/Berlin, America/Denver or UTC") from None
 
 
+YEARS = (1970, 9000)  # the years a typed time may fall in
+
+
 def read_time(value: str, zone: str) -> ReadTime:
     """``value`` (ISO 8601: ``2026-03-07T23:00``, ``2026-03-07T23:00-07:00``, ``...Z``,
     ``2026-03-07``) as an instant; without an offset it is read in ``zone``."""
@@ -49,6 +52,10 @@ def read_time(value: str, zone: str) -> ReadTime:
         raise TimeInputError(f"{value!r} is not a time: expected ISO 8601 like "
                              "2026-03-07T23:00 (read in the desk's zone) or "
                              "2026-03-07T23:00-07:00") from None
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        # Year 1 or 9999 parses, but the clock's arithmetic (a month back, a quarter ahead)
+        # overflows datetime there: out of range, said here rather than as a failed job.
+        raise TimeInputError(f"{value!r} is out of range: a year from {YEARS[0]} to {YEARS[1]}")
     if parsed.tzinfo is not None:
         offset = parsed.utcoffset() or dt.timedelta(0)
         return ReadTime(parsed.astimezone(dt.UTC), _offset_text(offset), assumed=False)

@@ -61,7 +61,8 @@ def html_part(raw: bytes) -> str:
 
 
 _CASE_CONTEXTS: dict[OutboundKind, dict[str, object]] = {
-    OutboundKind.ANALYST_POST: {"body": TYPED, "request_info": True, "propose_solution": False},
+    OutboundKind.ANALYST_POST: {"body": TYPED, "request_info": True, "propose_solution": False,
+                                "closes_after_days": 10},
     OutboundKind.NEW_CASE_ACK: {"contact_name": "Alice & Bob", "contact_email": "a@acme.example",
                                 "subject": "Printer & fire"},
     OutboundKind.CLOSED_TOO_LONG: {"closed_on": "2026-01-02 (Europe/Berlin)", "reopen_days": 30},
@@ -84,7 +85,7 @@ _CASE_CONTEXTS: dict[OutboundKind, dict[str, object]] = {
                               "due_at": "2026-03-02 18:00 CET (Europe/Berlin)",
                               "due_at_utc": "2026-03-02 17:00 UTC", "case_url": URL},
     OutboundKind.UNANSWERED_ESCALATION: {"subject": "A & B", "severity": "high",
-                                         "organization": "Acme", "hours": "1",
+                                         "organization": "Acme", "waited": "1 business hour",
                                          "opened_at": "2026-03-02 09:00 CET (Europe/Berlin)",
                                          "case_url": URL},
     OutboundKind.CASE_ESCALATED: {"contact_name": "Alice", "original": "CASE-1001",

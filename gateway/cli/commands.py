@@ -85,6 +85,8 @@ def _case_json(rt: Runtime, number: str) -> dict[str, object]:
 
 
 def case_open(args: argparse.Namespace) -> int:
+    if not args.subject.strip():  # as the console and the API (gateway.http.actions.open_case)
+        raise Refused("a case needs a subject")
     rt = _runtime(args)
     with rt.db.transaction() as s:
         org = directory.find_organization(s, args.org)

@@ -112,11 +112,13 @@ def timers_run(args: argparse.Namespace) -> int:
     from workflows.clock.scheduler import run_pass
 
     rt = _runtime(args)
-    at = parse_at(args.at, rt.settings.desk_timezone) if args.at else rt.now()
+    # ``is not None``: an empty --at (a script's unset variable) is refused, not "now".
+    given = args.at is not None
+    at = parse_at(args.at, rt.settings.desk_timezone) if given else rt.now()
     report = run_pass(rt, at, dry_run=args.dry_run)
     # Says which zone a --at without an offset meant (issue 11: one meaning for time).
     emit({**dataclasses.asdict(report), "times_read_in": rt.settings.desk_timezone}
-         if args.at else report)
+         if given else report)
     failed = [f"{job.name} ({job.error})" for job in report.jobs if job.error]
     if failed:  # the others ran; what failed is due again on the next pass
         fail(f"clock job(s) failed: {'; '.join(failed)}")

@@ -16,6 +16,7 @@ from typing import NoReturn
 from gateway.cli import groups
 from gateway.cli.lazy import Lazy
 from gateway.cli.output import fail
+from gateway.http.reasons import REASON_TEXT
 from gateway.logs import LogFormat, configure_logging
 
 # The handlers' modules, imported by the command that runs (gateway.cli.lazy), not here.
@@ -177,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     triage = sub.add_parser("triage", help="mail waiting for an admin").add_subparsers(
         dest="sub", required=True)
     a = triage.add_parser("list")
-    a.add_argument("--reason", type=_lower)
+    # The triage reasons only: a typo ("new-mail") is a usage error, not an empty queue.
+    a.add_argument("--reason", type=_lower, choices=sorted(REASON_TEXT))
     a.add_argument("--all", action="store_true", help="resolved items too")
     a.set_defaults(run=Lazy(COMMANDS, "triage_list"))
     for name, helptext in (("show", "one item with its trace and mail"),

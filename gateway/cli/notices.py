@@ -17,6 +17,7 @@ import datetime as dt
 import sys
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.cli.commands import _actor, _runtime
 from gateway.cli.output import emit
@@ -28,7 +29,12 @@ from workflows.notices.delivery import Progress, requeue_uncertain, send_pending
 from workflows.notices.model import Cadence, NoticeKind, NoticeRequest, Window
 from workflows.notices.reports import schedule_report
 from workflows.settings import Settings
-from workflows.storage.models import NoticeBlackout, NoticeMailing, NoticeReportSchedule
+from workflows.storage.models import (
+    NoticeBlackout,
+    NoticeMailing,
+    NoticeReportSchedule,
+    Organization,
+)
 
 
 def _time(value: str | None, settings: Settings, option: str) -> dt.datetime | None:
@@ -234,11 +240,18 @@ def blackout_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _organization_names(session: Session) -> dict[int | None, str]:
+    return {org_id: name for org_id, name in
+            session.execute(select(Organization.id, Organization.name))}
+
+
 def blackout_list(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     with rt.db.transaction() as s:
+        names = _organization_names(s)
         for b in s.scalars(select(NoticeBlackout).order_by(NoticeBlackout.starts_at)):
-            emit({"id": b.id, "organization_id": b.organization_id,
+            # By name, as `blackout add` prints it and people type it (none: every one).
+            emit({"id": b.id, "organization": names.get(b.organization_id),
                   "starts_at": b.starts_at.isoformat(), "ends_at": b.ends_at.isoformat(),
                   "reason": b.reason})
     return 0
@@ -259,8 +272,10 @@ def report_add(args: argparse.Namespace) -> int:
 def report_list(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     with rt.db.transaction() as s:
+        names = _organization_names(s)
         for r in s.scalars(select(NoticeReportSchedule).order_by(NoticeReportSchedule.id)):
-            emit({"id": r.id, "organization_id": r.organization_id, "cadence": r.cadence,
+            emit({"id": r.id, "organization": names.get(r.organization_id),
+                  "cadence": r.cadence,
                   "recipients": r.recipients, "next_due_at": r.next_due_at.isoformat(),
                   "last_due_at": r.last_due_at.isoformat() if r.last_due_at else None})
     return 0

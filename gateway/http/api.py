@@ -64,7 +64,7 @@ from gateway.http.case_columns import CaseSort
 from gateway.http.ids import CaseNumber, RowId
 from gateway.http.mailview import mail_view
 from gateway.http.reasons import REASON_TEXT
-from workflows.cases import views
+from workflows.cases import directory, views
 from workflows.cases.assignment import find_user
 from workflows.domain import CaseStatus
 from workflows.errors import NotFound
@@ -92,6 +92,9 @@ Filter = Annotated[str, Query(max_length=200, pattern=NO_NUL)]
 StatusFilter = Annotated[str, Query(
     pattern=f"^({'|'.join(s.value for s in CaseStatus)})?$",
     description="one of " + ", ".join(s.value for s in CaseStatus))]
+ReasonFilter = Annotated[str, Query(
+    pattern=f"^({'|'.join(sorted(REASON_TEXT))})?$",
+    description="one of " + ", ".join(sorted(REASON_TEXT)))]
 SortOrder = Annotated[str, Query(
     pattern=f"^(-?({'|'.join(s.value for s in CaseSort)}))?$",
     description=", ".join(s.value for s in CaseSort) + "; '-' reverses")]
@@ -133,6 +136,8 @@ def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter
     with rt.db.transaction() as s:
         if assignee and not unassigned:
             find_user(s, assignee)  # an unknown owner is a 404, not an empty list
+        if organization:
+            directory.find_organization(s, organization)  # so is an unknown organization
         listing = queries.case_page(s, q=q, status=status or None,
                                     organization=organization or None, page=page,
                                     per_page=per_page, assignee=assignee or None,
@@ -223,7 +228,8 @@ def _triage_out(row: queries.TriageRow) -> TriageItemOut:
 
 
 @router.get("/triage", response_model=TriageList, tags=["triage"])
-def list_triage(request: Request, _p: Annotated[Principal, TRIAGE_READ], reason: Filter = "",
+def list_triage(request: Request, _p: Annotated[Principal, TRIAGE_READ],
+                reason: ReasonFilter = "",
                 mailbox: Filter = "", organization: Filter = "",
                 age: queries.Age = queries.Age.ANY,
                 state: Annotated[str, Query(pattern=r"^(pending|linked|opened|reopened|"

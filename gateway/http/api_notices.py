@@ -20,7 +20,7 @@ from gateway.http.accounts import Permission, Principal
 from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL, Line, Strict, Text
 from gateway.http.auth import ApiError, api_permission, runtime
-from gateway.timeinput import TimeInputError, zone_named
+from gateway.timeinput import YEARS, TimeInputError, zone_named
 from workflows.notices import service
 from workflows.notices import views as notice_views
 from workflows.notices.model import NoticeKind, NoticeRequest, Window
@@ -88,10 +88,13 @@ class MailedOut(BaseModel):
     without_list: list[str]
 
 
-def _aware(value: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
-    """A time without an offset is wall-clock time in ``zone`` (``gateway.timeinput``)."""
+def _aware(value: dt.datetime | None, zone: ZoneInfo, field: str) -> dt.datetime | None:
+    """A time without an offset is wall-clock time in ``zone`` (``gateway.timeinput``); a year
+    outside ``YEARS`` is refused there too (the rules' date arithmetic overflows on year 1)."""
     if value is None:
         return None
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ApiError(422, f"{field}: a year from {YEARS[0]} to {YEARS[1]}")
     return (value.replace(tzinfo=zone) if value.tzinfo is None else value).astimezone(dt.UTC)
 
 
@@ -119,7 +122,8 @@ def create(request: Request, body: NewNotice,
     wanted = NoticeRequest(
         kind=body.kind, title=body.title, impact=body.impact, details=body.details,
         recommendation=body.recommendation, link=body.link, window=body.window,
-        starts_at=_aware(body.starts_at, zone), ends_at=_aware(body.ends_at, zone),
+        starts_at=_aware(body.starts_at, zone, "starts_at"),
+        ends_at=_aware(body.ends_at, zone, "ends_at"),
         organizations=tuple(body.organizations), components=tuple(body.components),
         force_reason=body.force_reason)
     with rt.db.transaction() as s:

@@ -66,3 +66,14 @@ def test_closing_mails_the_contact_when_configured(cli, desk, tmp_path, configur
     (closed,) = mails(tmp_path, "Case CASE-1001 closed")
     text = closed.get_body(("plain",)).get_content()
     assert "as resolved" in text and "within 30 days" in text
+
+
+def test_the_closed_mail_continues_the_cases_thread(cli, desk, tmp_path, configure):
+    """"Case CASE-1001 closed" answers the case's last mail to the contact (In-Reply-To,
+    References), as the auto-close does, so the contact's mail program files it with the
+    conversation instead of starting a thread of its own."""
+    configure("notify_closed = true\n")
+    assert cli("case", "close", "CASE-1001").code == 0
+    (closed,) = mails(tmp_path, "Case CASE-1001 closed")
+    assert str(closed["In-Reply-To"]) == f"<{desk}>"
+    assert f"<{desk}>" in str(closed["References"])

@@ -108,6 +108,17 @@ def test_wrong_arguments_exit_2_without_usage_dump(cli):
     assert run.code == 2 and run.err.count("\n") == 1
 
 
+def test_a_case_without_a_subject_is_refused(cli, desk):
+    """An empty or blank --subject is one line and exit 1, as the console and the API refuse
+    it, not a case whose every mail reads "Case CASE-1002 opened: "."""
+    for subject in ("", "   "):
+        run = cli("case", "open", "--org", "Acme", "--contact", "alice@acme.example",
+                  "--subject", subject)
+        assert (run.code, run.out) == (1, [])
+        assert run.err.strip() == "ticketgate: error: a case needs a subject"
+    assert [line["number"] for line in cli("case", "list", "--json").out] == ["CASE-1001"]
+
+
 def test_option_values_are_case_insensitive(cli, desk):
     """--severity HIGH and --family TSUP work like their lower-case forms."""
     run = cli("case", "open", "--org", "Acme", "--contact", "alice@acme.example",

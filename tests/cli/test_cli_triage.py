@@ -134,3 +134,12 @@ def _with_attachment(raw: bytes) -> bytes:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     msg.add_attachment(b"log line\n", maintype="text", subtype="plain", filename="app.log")
     return msg.as_bytes()
+
+
+def test_an_unknown_triage_reason_is_a_usage_error(cli):
+    """`triage list --reason new-mail` (a typo of new_mail): one line naming the reasons,
+    exit 2, not an empty queue that reads as "nothing waits"."""
+    run = cli("triage", "list", "--reason", "new-mail")
+    assert (run.code, run.out) == (2, [])
+    assert run.err.count("\n") == 1 and "new_mail" in run.err
+    assert cli("triage", "list", "--reason", "NEW_MAIL").code == 0

@@ -37,6 +37,16 @@ def test_timers_run_runs_every_job(ticketgate):
     assert [job["error"] for job in done.out[0]["jobs"]] == [None] * len(NAMES)
 
 
+@pytest.mark.parametrize("at", ["", "0001-01-01T00:00Z", "9999-12-31T23:59Z"])
+def test_timers_run_refuses_a_time_it_cannot_run_at(ticketgate, at):
+    """An empty --at (a script's unset variable) is not "now", and a year the clock's date
+    arithmetic cannot reach (jobs failing with OverflowError) is not a time to run at: one
+    line, exit 2, nothing run."""
+    done = ticketgate("timers", "run", "--at", at)
+    assert (done.code, done.out) == (2, [])
+    assert done.err.count("\n") == 1 and done.err.startswith("ticketgate: error: --at ")
+
+
 def test_timers_run_dry_run_lists_every_job(ticketgate):
     """``--dry-run`` goes through the same registry: one entry per job, nothing done."""
     done = ticketgate("timers", "run", "--dry-run", "--at", "2026-03-02T09:00Z")

@@ -133,3 +133,21 @@ def test_every_triage_reason_is_counted_and_explained(desk, client):
     listed = client.get("/api/v1/triage", headers=desk.bearer()).json()
     assert listed["counts"]["ambiguous_sender"] == 1
     assert listed["items"][0]["why"] == REASON_TEXT["ambiguous_sender"]
+
+
+def test_an_unknown_triage_reason_is_a_422_naming_the_reasons(desk, client):
+    """?reason=new-mail (a typo) is refused like an unknown case status, not answered with
+    an empty queue that reads as "nothing waits"."""
+    got = client.get("/api/v1/triage?reason=new-mail", headers=desk.bearer())
+    assert got.status_code == 422
+    assert "new_mail" in got.json()["error"]["message"]
+    assert client.get("/api/v1/triage?reason=new_mail", headers=desk.bearer()).status_code == 200
+
+
+def test_cases_of_an_unknown_organization_are_a_404(desk, client):
+    """?organization=acme (for "Acme") is an error offering the name, as an unknown assignee
+    is and as `case list --org` is, not an empty list that reads as "no cases"."""
+    got = client.get("/api/v1/cases?organization=acme", headers=desk.bearer())
+    assert got.status_code == 404
+    assert got.json()["error"]["message"] == "no organization named 'acme' (did you mean 'Acme'?)"
+    assert client.get("/api/v1/cases?organization=Acme", headers=desk.bearer()).status_code == 200

@@ -43,6 +43,13 @@ def test_an_unknown_zone_is_a_422_naming_it(desk, client):
     assert made.status_code == 422 and "Mars/Olympus" in made.json()["error"]["message"]
 
 
+def test_a_year_out_of_range_is_a_422_not_a_500(desk, client):
+    """Year 1 parsed, then the blackout check overflowed datetime: "internal error"."""
+    made = _create(desk, client, starts_at="0001-01-01T00:00", ends_at="0001-01-01T03:00")
+    assert made.status_code == 422, made.text
+    assert "starts_at" in made.json()["error"]["message"]
+
+
 def test_the_schema_documents_the_zone(desk, client):
     """OpenAPI readers learn what a time without an offset means."""
     schema = client.get("/api/openapi.json", headers=desk.bearer()).json()[

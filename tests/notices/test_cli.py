@@ -143,3 +143,28 @@ def test_preview_flags_a_window_inside_an_organizations_business_hours(cli):
     assert flagged["business_hours"].startswith("inside business hours (08:00-18:00")
     assert "2 h of the window, from Fri 13 Mar 2026 09:00 MDT" in flagged["business_hours"]
     assert quiet["business_hours"] is None
+
+
+def test_availability_of_an_unknown_organization_is_exit_1(cli):
+    """--org names an organization that does not exist (a typo): one line, exit 1, not an
+    empty answer that reads as "no such month"; one that differs only in case is offered."""
+    run = cli("notice", "availability", "--month", "2026-03", "--org", "initech")
+    assert (run.code, run.out) == (1, [])
+    assert run.err.strip() == ("ticketgate: error: no organization named 'initech' "
+                               "(did you mean 'Initech'?)")
+    assert [a["organization"] for a in cli("notice", "availability", "--month", "2026-03",
+                                           "--org", "Initech").out] == ["Initech"]
+
+
+def test_blackout_and_report_lists_name_the_organization(cli):
+    """The lists name the organization as `blackout add` and `report add` print it (and as
+    people type it), not by its database id; a desk-wide blackout names none."""
+    assert cli("notice", "blackout", "add", "--org", "Initech", "--start", "2026-04-20",
+               "--end", "2026-04-22").code == 0
+    assert cli("notice", "blackout", "add", "--start", "2026-05-20", "--end",
+               "2026-05-22").code == 0
+    assert cli("notice", "report", "add", "Globex", "--every", "weekly", "--to",
+               "it@globex.example").code == 0
+    blackouts = cli("notice", "blackout", "list").out
+    assert [b.get("organization", "?") for b in blackouts] == ["Initech", None]
+    assert [r.get("organization") for r in cli("notice", "report", "list").out] == ["Globex"]

@@ -113,6 +113,17 @@ def test_advisory_carries_details_impact_and_link(nrt, desk, sink):
     assert 'href="https://status.desk.example/adv/tls"' in html(mail)
 
 
+def test_an_advisory_shows_no_times_and_so_names_no_zone(nrt, desk, sink):
+    """An advisory has no window nor start: its footer does not say "All times are shown in
+    Wombat's time zone" about times it does not show (a maintenance notice still does)."""
+    create_and_send(nrt, NoticeKind.ADVISORY)
+    create_and_send(nrt)
+    advisory, planned = sink[0].to(desk["wombat"])
+    assert "All times are shown" not in body(advisory)
+    assert "All times are shown" not in html(advisory)
+    assert "All times are shown in Wombat's time zone" in body(planned)
+
+
 def test_every_notice_carries_the_automated_headers(nrt, desk, sink):
     """Autoresponders stay quiet (RFC 3834), lists can be filtered (RFC 2919), loops are ours."""
     create_and_send(nrt, NoticeKind.INCIDENT)

@@ -10,7 +10,8 @@ Whether a desk-opened case is acknowledged and a closed case announced is a per-
 (``acknowledge`` and ``notify_closed`` on ``[[mailbox]]``, both off by default): the guides
 promise "an e-mail notification assigning your ticket number" (PureEngage 4.6), but a desk
 that opens cases by hand on the phone may not want one. A case's mailbox is the one its first
-mail came to; a case an analyst opened uses the first ``[[mailbox]]``.
+mail came to (an escalation's: its original's); a case an analyst opened uses the first
+``[[mailbox]]``.
 """
 
 from __future__ import annotations
@@ -21,22 +22,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.domain import OutboundKind, OutboundStatus
-from workflows.outbound.compose import Parent, case_mailbox, queue_mail
+from workflows.outbound.compose import Parent, case_mailbox, parent_of_outbound, queue_mail
 from workflows.settings import Mailbox, Settings
 from workflows.storage.models import Case, Contact, OutboundMessage
 
 
 def queue_acknowledgement(session: Session, settings: Settings, key: bytes, *, case: Case,
-                          contact: Contact, now: dt.datetime,
-                          parent: Parent | None = None) -> OutboundMessage:
+                          contact: Contact, now: dt.datetime, parent: Parent | None = None,
+                          mailbox: Mailbox | None = None) -> OutboundMessage:
     """"Case N opened": the number, and the reference (in the subject and the footer) that
-    ties the contact's replies to the case. Automated (RFC 3834: no autoresponder answers)."""
+    ties the contact's replies to the case. Automated (RFC 3834: no autoresponder answers).
+    ``mailbox``: the one the case's first mail came to, when the caller has it: in the
+    transaction that opens the case from mail, that mail is not yet on the case, so
+    ``case_mailbox`` would fall back to the first mailbox."""
     return queue_mail(
         session, settings, key, kind=OutboundKind.NEW_CASE_ACK, case=case,
         to=(contact.email,), subject=f"Case {case.number} opened: {case.subject}",
         context={"contact_name": contact.name, "contact_email": contact.email,
                  "subject": case.subject},
-        automated=True, now=now, parent=parent)
+        automated=True, now=now, parent=parent, mailbox=mailbox)
 
 
 def acknowledge_if_configured(session: Session, settings: Settings, key: bytes, *,
@@ -48,7 +52,7 @@ def acknowledge_if_configured(session: Session, settings: Settings, key: bytes, 
     if not box.acknowledge or contact is None:
         return None
     return queue_acknowledgement(session, settings, key, case=case, contact=contact, now=now,
-                                 parent=parent)
+                                 parent=parent, mailbox=box)
 
 
 def closed_mail_if_configured(session: Session, settings: Settings, key: bytes, *,
@@ -63,7 +67,18 @@ def closed_mail_if_configured(session: Session, settings: Settings, key: bytes, 
         to=(contact.email,), subject=f"Case {case.number} closed: {case.subject}",
         context={"contact_name": contact.name, "subject": case.subject,
                  "resolution": case.resolution, "reopen_days": settings.reopen_days},
-        automated=True, now=now)
+        automated=True, now=now, parent=parent_of_outbound(_last_to_contact(session, case)))
+
+
+# The case's own thread with its contact: what a "closed" mail answers (RFC 5322 3.6.4).
+_THREAD_KINDS = (OutboundKind.ANALYST_POST.value, OutboundKind.NEW_CASE_ACK.value,
+                 OutboundKind.FOLLOW_UP_REMINDER.value)
+
+
+def _last_to_contact(session: Session, case: Case) -> OutboundMessage | None:
+    return session.scalars(select(OutboundMessage).where(
+        OutboundMessage.case_id == case.id, OutboundMessage.kind.in_(_THREAD_KINDS))
+        .order_by(OutboundMessage.id.desc()).limit(1)).first()
 
 
 def queued_ids(session: Session, case_id: int) -> list[int]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from workflows.cases.state import CaseEvent, InvalidTransition, next_status
 from workflows.clock.store import on_status_event, start_case_clocks
+from workflows.clock.targets import NO_FOLLOW_UP
 from workflows.domain import (
     FIRST_NUMBER,
     CaseStatus,
@@ -184,7 +185,11 @@ def post_update(session: Session, settings: Settings, key: bytes, *, number: str
         session, settings, key, kind=OutboundKind.ANALYST_POST, case=case, to=(contact.email,),
         subject=case.subject or f"Case {case.number}",
         context={"body": body, "request_info": action == "request_info",
-                 "propose_solution": action == "propose_solution"},
+                 "propose_solution": action == "propose_solution",
+                 # A proposal closes by itself after the last follow-up (PureEngage 4.9),
+                 # except for the severities that get no automated follow-ups.
+                 "closes_after_days": None if Severity(case.severity) in NO_FOLLOW_UP
+                 else settings.follow_up_days[-1]},
         automated=False, now=now,
         parent=_parent(session, last_in), files=files,
         cc=tuple(case.cc or ()),

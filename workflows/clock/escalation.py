@@ -108,6 +108,13 @@ def unanswered_due(started_at: dt.datetime, facts: CaseFacts, settings: Settings
     return facts.calendar.advance(unit, started_at, settings.escalate_unanswered_hours * 3600)
 
 
+def _hours_words(hours: float, business: bool) -> str:
+    """``1 business hour``, ``1.5 business hours``, ``2 hours``: how long the case waited, in
+    the unit ``unanswered_due`` counted it in (business hours when the response target is)."""
+    unit = "business hour" if business else "hour"
+    return f"{hours:g} {unit}" + ("" if hours == 1 else "s")
+
+
 def is_live(timer: ClaimedTimer, facts: CaseFacts) -> bool:
     """Still unanswered (no analyst post), still open, still High/Critical."""
     return (facts.first_post_at is None and facts.status is not CaseStatus.CLOSED
@@ -122,8 +129,10 @@ def fire_unanswered(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> 
         return ALREADY  # the customer's escalation request already flagged it and told them
     case.escalated = True
     case.updated_at = ctx.at
-    hours = ctx.settings.escalate_unanswered_hours
-    _note(ctx.session, case, f"Escalated: no answer {hours:g} hour(s) after opening.",
+    waited = _hours_words(ctx.settings.escalate_unanswered_hours,
+                          target_for(ctx.settings.sla_targets, facts.severity).response.unit
+                          .business)
+    _note(ctx.session, case, f"Escalated: no answer {waited} after opening.",
           "system:sla", ctx.at)
     address = ctx.settings.escalation_address or ctx.settings.care_team_address
     audit(ctx.session, actor="system:sla", action="case.escalate", now=ctx.at, case_id=case.id,
@@ -135,7 +144,7 @@ def fire_unanswered(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> 
         to=(address,), subject=f"Unanswered {case.severity} case escalated: {case.number} "
         f"{case.subject}", automated=True, now=ctx.at, context={
             "number": case.number, "subject": case.subject, "severity": case.severity,
-            "organization": facts.organization.name, "hours": f"{hours:g}",
+            "organization": facts.organization.name, "waited": waited,
             "opened_at": local_time(facts, case.created_at),
             "case_url": ctx.settings.console_link(case.number)})
     out.case_id = case.id

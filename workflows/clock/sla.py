@@ -26,6 +26,7 @@ from workflows.clock.store import (
     TimerKind,
     TimerOutcome,
     local_time,
+    next_step,
 )
 from workflows.clock.targets import target_for
 from workflows.domain import CaseStatus, OutboundKind
@@ -73,6 +74,13 @@ def fire_sla(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> Fired:
     breach = timer.kind not in WARNINGS
     target = target_for(ctx.settings.sla_targets, facts.severity)
     goal = target.response if clock == "response" else target.resolution
+    # When the target is missed: a breach's own due time; a warning's is earlier (the share
+    # left), so it names its breach's, computed on the same run of the clock.
+    missed = timer.due_at or ctx.at
+    if not breach:
+        step = next_step(timer.kind)
+        due = sla_due(step, timer.started_at, facts, ctx.settings) if step else missed
+        missed = due if isinstance(due, dt.datetime) else missed
     facts.acted.add(timer.kind)
     audit(ctx.session, actor=ACTOR, action=f"sla.{timer.kind.value}", now=ctx.at,
           case_id=case.id, target=str(goal), due_at=timer.due_at.isoformat()
@@ -88,8 +96,8 @@ def fire_sla(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> Fired:
         now=ctx.at, context={
             "number": case.number, "subject": case.subject, "severity": case.severity,
             "status": case.status, "organization": facts.organization.name, "clock": clock,
-            "target": str(goal), "due_at": local_time(facts, timer.due_at or ctx.at),
-            "due_at_utc": (timer.due_at or ctx.at).strftime("%Y-%m-%d %H:%M UTC"),
+            "target": str(goal), "due_at": local_time(facts, missed),
+            "due_at_utc": missed.strftime("%Y-%m-%d %H:%M UTC"),
             "share_left": round(ctx.settings.sla_warning_share * 100),
             "case_url": ctx.settings.console_link(case.number)})
     # No Reference ID (the care team is not a case contact), but the row belongs to the case.

@@ -209,7 +209,8 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 if acknowledge:
                     outbound.append(case_mail.queue_acknowledgement(
                         session, settings, key, case=case, contact=contact, now=now,
-                        parent=Parent(row.message_id, mail.references)))
+                        parent=Parent(row.message_id, mail.references),
+                        mailbox=settings.mailbox(row.mailbox)))
             case SendMail(kind, to, number):
                 mail_row = _send_mail(session, settings, key, row, mail, kind, to, number, now)
                 if mail_row is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.cases.directory import find_organization
 from workflows.notices.model import NoticeKind, NoticeState
 from workflows.notices.timefmt import zone_of
 from workflows.storage.models import Notice, NoticeAudience, NoticeProfile, Organization
@@ -64,8 +65,9 @@ def _month(year: int, month: int, zone: str) -> tuple[dt.datetime, dt.datetime]:
 def monthly_availability(session: Session, year: int, month: int, *, now: dt.datetime,
                          organizations: Sequence[str] = ()) -> list[Availability]:
     query = select(Organization).order_by(Organization.name)
-    if organizations:
-        query = query.where(Organization.name.in_(list(organizations)))
+    if organizations:  # each must exist: a typo is an error, not an empty answer
+        names = [find_organization(session, name).name for name in organizations]
+        query = query.where(Organization.name.in_(names))
     results = []
     for org in session.scalars(query):
         profile = session.get(NoticeProfile, org.id)

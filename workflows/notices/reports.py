@@ -78,12 +78,26 @@ def schedule_report(session: Session, *, org_name: str, cadence: Cadence,
     return row
 
 
+# The report goes to the customer: statuses as the guides name them (DOMAIN: Statuses), not
+# the database's spellings ("solution_proposed").
+_STATUS_WORDS = {CaseStatus.OPEN.value: "Open", CaseStatus.AWAITING_INFO.value: "Awaiting Info",
+                 CaseStatus.SOLUTION_PROPOSED.value: "Solution Proposed",
+                 CaseStatus.CLOSED.value: "Closed"}
+
+
+def _words(value: str | None) -> str:
+    """``awaiting_info`` -> ``Awaiting Info``; ``medium`` -> ``Medium``; None -> ``""``."""
+    if not value:
+        return ""
+    return _STATUS_WORDS.get(value) or value.replace("_", " ").title()
+
+
 def _line(case: Case, zone: str) -> CaseLine:
     tz = zone_of(zone)
-    return CaseLine(case.number, case.status, case.severity, one_line(case.subject),
-                    local_time(case.created_at, tz),
+    return CaseLine(case.number, _words(case.status), _words(case.severity),
+                    one_line(case.subject), local_time(case.created_at, tz),
                     local_time(case.closed_at, tz) if case.closed_at else "",
-                    case.resolution or "")
+                    _words(case.resolution))
 
 
 def render_report(session: Session, org: Organization, cadence: Cadence, recipients:

@@ -71,12 +71,20 @@ def identity_of(settings: Settings, mailbox: Mailbox | None) -> MailIdentity:
 
 
 def case_mailbox(session: Session, settings: Settings, case: Case) -> Mailbox:
-    """The mailbox the case's first mail came to, else the first configured one (a case an
-    analyst opened): its identity and choices (acknowledge, notify_closed) are the case's."""
-    address = session.scalars(select(InboundMessage.mailbox)
-                              .where(InboundMessage.case_id == case.id)
-                              .order_by(InboundMessage.id).limit(1)).first()
-    return (settings.mailbox(address) if address else None) or settings.default_mailbox
+    """The mailbox the case's first mail came to, else (an escalation, TSUP or PC, opened from
+    another case) the one of the case it is linked to, else the first configured one (a case
+    an analyst opened): its identity and choices (acknowledge, notify_closed) are the case's.
+    One hop only: an original and its escalation point at each other."""
+    for case_id in (case.id, case.linked_case_id):
+        if case_id is None:
+            continue
+        address = session.scalars(select(InboundMessage.mailbox)
+                                  .where(InboundMessage.case_id == case_id)
+                                  .order_by(InboundMessage.id).limit(1)).first()
+        box = settings.mailbox(address) if address else None
+        if box is not None:
+            return box
+    return settings.default_mailbox
 
 
 @cache

@@ -62,10 +62,18 @@ def lines(text: object) -> Markup:
         else Markup("")
 
 
+def counted(number: object, unit: str) -> str:
+    """``1 business day``, ``2 business days``: the counts in mail come from settings
+    (``follow_up_days``, ``reopen_days``) that a desk may set to 1."""
+    return f"{number} {unit}" + ("" if str(number) == "1" else "s")
+
+
 def install(env: jinja2.Environment) -> jinja2.Environment:
-    """Add ``paragraphs`` and ``lines`` and the global ``wrap_style`` to ``env``; returns it."""
+    """Add the filters ``paragraphs``, ``lines`` and ``counted`` and the global
+    ``wrap_style`` to ``env``; returns it."""
     env.filters["paragraphs"] = paragraphs
     env.filters["lines"] = lines
+    env.filters["counted"] = counted
     env.globals["wrap_style"] = WRAP_STYLE
     return env
 
