@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from parsing import trimmer_patterns as P
 from parsing.memo import keep
-from parsing.trimmer_wrapped import join_wrapped_markers
+from parsing.trimmer_wrapped import join_wrapped_markers, split_glued_marker
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,10 @@ def trim_reply(text: str) -> TrimmedReply:
     lines = _preprocess(text)
     if not lines:
         return TrimmedReply(visible="", elided="")
-    kept = _trim_lines(lines, _classify_all(lines))
+    pattern = _classify_all(lines)
+    if EMBEDDED in pattern:
+        lines, pattern = _split_glued_markers(lines, pattern)
+    kept = _trim_lines(lines, pattern)
     visible = "\n".join(kept).strip()
     return TrimmedReply(visible=visible, elided=_elided(lines, kept))
 
@@ -263,6 +266,23 @@ def _classify(line: str) -> str:
     if stripped.startswith("```") and P.CODE_CLOSE.match(line):
         return CODE_CLOSE
     return TEXT
+
+
+def _split_glued_markers(lines: list[str], pattern: str) -> tuple[list[str], str]:
+    """Marker lines that start with the author's words ("thanks On ..., X wrote:") become two
+    lines, the words and the marker, so cutting at the marker keeps the words."""
+    out, kinds, done = [], [], 0
+    at = pattern.find(EMBEDDED)
+    while at != -1:
+        split = split_glued_marker(lines[at])
+        if split is not None:
+            out += [*lines[done:at], *split]
+            kinds += [pattern[done:at], _classify(split[0]), EMBEDDED]
+            done = at + 1
+        at = pattern.find(EMBEDDED, at + 1)
+    if not done:
+        return lines, pattern
+    return [*out, *lines[done:]], "".join([*kinds, pattern[done:]])
 
 
 # --------------------------------------------------------------------------- trimming

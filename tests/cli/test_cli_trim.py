@@ -1,0 +1,36 @@
+"""`ticketgate parse --json` shows the customer's new text as `visible_reply`, without the quote.
+
+The trimmer's held-out faults (bench/heldout_trim.py), proven at the entry point: a mail goes
+in as bytes, through MIME decoding and the trimmer, and its visible reply comes out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def mail(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "reply.eml"
+    path.write_bytes(
+        b"From: Customer <customer@example.org>\r\nTo: care@desk.example\r\n"
+        b"Subject: Re: printer\r\nMessage-ID: <r1@example.org>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + body.replace("\n", "\r\n").encode("utf-8")
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "visible"),
+    [
+        ("Fixed, thanks On Wed, Apr 4, 2012 at 3:59 PM, care@desk.example wrote:\n> Is it fixed?",
+         "Fixed, thanks"),
+    ],
+    ids=["glued-attribution"],
+)
+def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
+    """The visible reply is the customer's words: none lost, none of the quote kept."""
+    [shown] = cli("parse", "--json", mail(tmp_path, body)).out
+    assert shown["visible_reply"] == visible
