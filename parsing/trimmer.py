@@ -309,11 +309,21 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     if m:
         lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
 
-    # Text, then a marker followed by the quote (unless a long inline answer follows).
+    # Text, then a marker followed by the quote (unless a long inline answer follows). Text
+    # below "> " quotes is the author's (a closing, an answer under the last quoted question:
+    # talon keeps it), so only the marker and the quotes go; upstream cuts it as "99% of the
+    # times the signature", but a lost answer costs more than a kept signature. Text straight
+    # after the marker, with no quote between, is the old message quoted without "> ".
     m = _MARKER_THEN_QUOTE.search(_tail_of(pattern, "eqbht"))
     if m and m.group(1).count(TEXT) < _MAX_TEXT_AFTER_QUOTE:
         cut = len(pattern) - len(_tail_of(pattern, "eqbht")) + m.start() + 1
-        lines, pattern = lines[:cut], pattern[:cut]
+        after = len(pattern) - len(m.group(1))
+        if TEXT in m.group(1) and QUOTE in pattern[cut:after]:
+            gap = EMPTY if pattern[after - 1] == EMPTY else ""  # keep the paragraph break
+            lines = [*lines[:cut], *[""] * len(gap), *lines[after:]]
+            pattern = pattern[:cut] + gap + pattern[after:]
+        else:
+            lines, pattern = lines[:cut], pattern[:cut]
 
     # A trailing run of quotes / markers goes, keeping the line just before it.
     tail = len(_tail_of(pattern, "qbe"))

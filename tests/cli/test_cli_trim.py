@@ -27,8 +27,10 @@ def mail(tmp_path: Path, body: str) -> str:
     [
         ("Fixed, thanks On Wed, Apr 4, 2012 at 3:59 PM, care@desk.example wrote:\n> Is it fixed?",
          "Fixed, thanks"),
+        ("See below.\n\nOn 04/19/2011 07:10 AM, Care wrote:\n\n> Which version?\n\nVersion 4.2.",
+         "See below.\n\nVersion 4.2."),
     ],
-    ids=["glued-attribution"],
+    ids=["glued-attribution", "answer-below-quote"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

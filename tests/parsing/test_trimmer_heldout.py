@@ -35,3 +35,24 @@ def test_quoted_attribution_is_not_split() -> None:
     """A "> On ..., X wrote:" line inside the quote stays one quoted line."""
     got = trim_reply("Thanks!\n\n> On Wed, Apr 4, 2012 at 3:59 PM, bob@example.com wrote:\n>> Hi")
     assert got.visible == "Thanks!"
+
+
+def test_text_below_the_quote_is_kept() -> None:
+    """talon's reply_wraps_quotations: an answer under the quoted question was cut with the
+    quote (upstream took it for a signature); the attribution and the quote alone go."""
+    got = trim_reply(
+        "See my answer below.\n\n"
+        "On 04/19/2011 07:10 AM, Roman Tkachenko wrote:\n\n"
+        "> Which version do you run?\n\n"
+        "Version 4.2, on Debian.\n"
+    )
+    assert got.visible == "See my answer below.\n\nVersion 4.2, on Debian."
+    assert got.elided == (
+        "On 04/19/2011 07:10 AM, Roman Tkachenko wrote:\n\n> Which version do you run?"
+    )
+
+
+def test_unquoted_old_message_after_the_attribution_still_goes() -> None:
+    """With no "> " between the attribution and the text, the text is the old message."""
+    got = trim_reply("Thanks\n\nOn 04/19/2011 07:10 AM, Roman Tkachenko wrote:\n\nOld message\n")
+    assert got.visible == "Thanks"
