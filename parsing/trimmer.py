@@ -339,13 +339,26 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     m = _THREE_HEADERS.search(pattern)
     if m:
         lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
-    lines, pattern = _drop_kind(lines, pattern, HEADER)
+    lines, pattern = _drop_header_runs(lines, pattern)
 
     # Trailing quotes and blank lines go once there is some text to keep.
     tail = len(_tail_of(pattern, "eq"))
     if tail and TEXT in pattern:
         lines = lines[: len(pattern) - tail]
     return lines
+
+
+def _drop_header_runs(lines: list[str], pattern: str) -> tuple[list[str], str]:
+    """Drop header lines that stand in a run of two or more ("From: ...", "Sent: ...").
+
+    A lone one is the author's: "A: because the disk is full." (Q&A style; "A" is Italian
+    Outlook's "To"), "Subject: my invoice is wrong". Upstream drops every header line wherever
+    it stands, which cut those sentences from the reply."""
+    if HEADER not in pattern:
+        return lines, pattern
+    keep = [i for i, kind in enumerate(pattern) if kind != HEADER
+            or HEADER not in (pattern[i - 1 : i] + pattern[i + 1 : i + 2])]
+    return [lines[i] for i in keep], "".join(pattern[i] for i in keep)
 
 
 def _tail_of(pattern: str, kinds: str) -> str:

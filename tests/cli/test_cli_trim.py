@@ -29,8 +29,10 @@ def mail(tmp_path: Path, body: str) -> str:
          "Fixed, thanks"),
         ("See below.\n\nOn 04/19/2011 07:10 AM, Care wrote:\n\n> Which version?\n\nVersion 4.2.",
          "See below.\n\nVersion 4.2."),
+        ("Q: why does it fail?\nA: the disk is full.\n\n> Please tell us why.",
+         "Q: why does it fail?\nA: the disk is full."),
     ],
-    ids=["glued-attribution", "answer-below-quote"],
+    ids=["glued-attribution", "answer-below-quote", "lone-header-like-line"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

@@ -56,3 +56,18 @@ def test_unquoted_old_message_after_the_attribution_still_goes() -> None:
     """With no "> " between the attribution and the text, the text is the old message."""
     got = trim_reply("Thanks\n\nOn 04/19/2011 07:10 AM, Roman Tkachenko wrote:\n\nOld message\n")
     assert got.visible == "Thanks"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Q: why does it fail?\nA: because the disk is full.\nThanks",
+        "Hello,\n\nSubject: my invoice is wrong\n\nPlease fix.",
+        "Date: 12.03.2024 the printer broke.\nPlease help",
+    ],
+    ids=["answer-line", "subject-line", "date-line"],
+)
+def test_a_lone_header_like_line_is_the_authors(text: str) -> None:
+    """Found while reading the held-out misses: a single "A: ...", "Subject: ..." or "Date:
+    ..." line of the author's was dropped as a quoted header; only runs of headers are."""
+    assert trim_reply(text).visible == text
