@@ -297,6 +297,7 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     cut = pattern.find(DELIMITER)
     if cut != -1:
         lines, pattern = lines[:cut], pattern[:cut]
+    pattern = _signatures_before_text(pattern)
     lines, pattern = _drop_kind(lines, pattern, SIGNATURE)
 
     # Bottom-posting: marker, quote, then the reply at the end.
@@ -346,6 +347,25 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     if tail and TEXT in pattern:
         lines = lines[: len(pattern) - tail]
     return lines
+
+
+def _signatures_before_text(pattern: str) -> str:
+    """Signature lines that text follows (blank lines between) become text.
+
+    A client's "Sent from my iPhone" ends what the author wrote: the quote, the marker or
+    nothing comes after it. A line the author's text goes on after is a sentence of theirs that
+    happens to start alike: "Sent by courier on Monday, tracking 1234." One pass from the end
+    (a regex look-ahead per signature line would rescan runs of blank lines)."""
+    if SIGNATURE not in pattern:
+        return pattern
+    kinds = list(pattern)
+    following = ""
+    for i in range(len(kinds) - 1, -1, -1):
+        if kinds[i] == SIGNATURE and following == TEXT:
+            kinds[i] = TEXT
+        if kinds[i] != EMPTY:
+            following = kinds[i]
+    return "".join(kinds)
 
 
 def _drop_header_runs(lines: list[str], pattern: str) -> tuple[list[str], str]:

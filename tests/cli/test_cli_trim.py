@@ -31,8 +31,11 @@ def mail(tmp_path: Path, body: str) -> str:
          "See below.\n\nVersion 4.2."),
         ("Q: why does it fail?\nA: the disk is full.\n\n> Please tell us why.",
          "Q: why does it fail?\nA: the disk is full."),
+        ("It arrived broken.\nSent by courier on Monday, tracking 1234.\nPlease advise.\n\n"
+         "Sent from my iPhone\n\n> Did the parcel arrive?",
+         "It arrived broken.\nSent by courier on Monday, tracking 1234.\nPlease advise."),
     ],
-    ids=["glued-attribution", "answer-below-quote", "lone-header-like-line"],
+    ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

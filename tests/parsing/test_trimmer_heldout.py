@@ -71,3 +71,27 @@ def test_a_lone_header_like_line_is_the_authors(text: str) -> None:
     """Found while reading the held-out misses: a single "A: ...", "Subject: ..." or "Date:
     ..." line of the author's was dropped as a quoted header; only runs of headers are."""
     assert trim_reply(text).visible == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The parcel arrived damaged.\nSent by courier on Monday, tracking 1234.\nPlease advise",
+        "I paid twice.\nSent via PayPal on 3 March and again by card.\n\nRefund please",
+        "Ciao\nInviato da mio cugino, il pacco non è arrivato.\nGrazie",
+    ],
+    ids=["sent-by", "sent-via", "inviato-da"],
+)
+def test_a_sentence_starting_like_a_mobile_signature_is_kept(text: str) -> None:
+    """Found while reading the held-out misses: "Sent by/via ..." lines were dropped wherever
+    they stood; one that the author's text goes on after is the author's sentence."""
+    assert trim_reply(text).visible == text
+
+
+def test_mobile_signature_before_the_quote_still_goes() -> None:
+    """"Sent from my iPhone" with only the attribution and the quote after it is dropped."""
+    got = trim_reply(
+        "Thanks\n\nSent from my iPhone\n\n"
+        "On Mon, Jan 8, 2024 at 10:00 AM, Care <care@desk.example> wrote:\n> Fixed?"
+    )
+    assert got.visible == "Thanks"
