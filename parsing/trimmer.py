@@ -18,6 +18,25 @@ from dataclasses import dataclass
 
 from parsing import trimmer_patterns as P
 from parsing.memo import keep
+from parsing.trimmer_kinds import (
+    CODE_CLOSE,
+    CODE_EITHER,
+    CODE_OPEN,
+    DELIMITER,
+    EMBEDDED,
+    EMPTY,
+    HEADER,
+    QUOTE,
+    SIGNATURE,
+    TEXT,
+    before_separator_length,
+    drop_header_runs,
+    drop_kind,
+    header_block_start,
+    merge_wrapped_headers,
+    signatures_before_text,
+    tail_of,
+)
 from parsing.trimmer_wrapped import join_wrapped_markers, split_glued_marker
 
 
@@ -27,10 +46,6 @@ class TrimmedReply:
     elided: str
 
 
-# Line kinds. Upper-case letters (code fences and the lines between them) match none of the
-# rules below, which is how code blocks are protected from the delimiter cut.
-EMPTY, DELIMITER, SIGNATURE, EMBEDDED, HEADER, QUOTE, TEXT = "edsbhqt"
-CODE_OPEN, CODE_CLOSE, CODE_EITHER = "cxp"
 
 # Rules over the string of kinds. Quantifiers are possessive where giving characters back can
 # never produce a match, which keeps each search linear in the number of lines.
@@ -66,7 +81,7 @@ def extract_embedded_email(text: str) -> tuple[str, str] | None:
     """
     lines = _preprocess(text)
     pattern = _classify_all(lines)
-    index = _header_block_start(pattern)
+    index = header_block_start(pattern)
     if index is not None:
         embedded = "\n".join(lines[index:]).strip()
     else:
@@ -76,7 +91,7 @@ def extract_embedded_email(text: str) -> tuple[str, str] | None:
             return None
         index = m.start()
         embedded = "\n".join(re.sub(r"^>\s*", "", line) for line in lines[index + 1 :]).strip()
-    before_end = index - _before_separator_length(pattern[:index])
+    before_end = index - before_separator_length(pattern[:index])
     return embedded, "\n".join(lines[:before_end]).strip()
 
 
@@ -297,8 +312,8 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     cut = pattern.find(DELIMITER)
     if cut != -1:
         lines, pattern = lines[:cut], pattern[:cut]
-    pattern = _signatures_before_text(pattern)
-    lines, pattern = _drop_kind(lines, pattern, SIGNATURE)
+    pattern = signatures_before_text(pattern)
+    lines, pattern = drop_kind(lines, pattern, SIGNATURE)
 
     # Bottom-posting: marker, quote, then the reply at the end.
     if _REPLY_AT_END.match(pattern):
@@ -315,9 +330,9 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     # talon keeps it), so only the marker and the quotes go; upstream cuts it as "99% of the
     # times the signature", but a lost answer costs more than a kept signature. Text straight
     # after the marker, with no quote between, is the old message quoted without "> ".
-    m = _MARKER_THEN_QUOTE.search(_tail_of(pattern, "eqbht"))
+    m = _MARKER_THEN_QUOTE.search(tail_of(pattern, "eqbht"))
     if m and m.group(1).count(TEXT) < _MAX_TEXT_AFTER_QUOTE:
-        cut = len(pattern) - len(_tail_of(pattern, "eqbht")) + m.start() + 1
+        cut = len(pattern) - len(tail_of(pattern, "eqbht")) + m.start() + 1
         after = len(pattern) - len(m.group(1))
         if TEXT in m.group(1) and QUOTE in pattern[cut:after]:
             gap = EMPTY if pattern[after - 1] == EMPTY else ""  # keep the paragraph break
@@ -327,106 +342,26 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
             lines, pattern = lines[:cut], pattern[:cut]
 
     # A trailing run of quotes / markers goes, keeping the line just before it.
-    tail = len(_tail_of(pattern, "qbe"))
+    tail = len(tail_of(pattern, "qbe"))
     if tail:
         cut = len(pattern) - tail
         keep = cut if cut > 0 and pattern[cut - 1] == TEXT else cut + 1
         lines, pattern = lines[:keep], pattern[:keep]
 
-    lines, pattern = _drop_kind(lines, pattern, EMBEDDED)
-    pattern = _merge_wrapped_headers(pattern)
+    lines, pattern = drop_kind(lines, pattern, EMBEDDED)
+    pattern = merge_wrapped_headers(pattern)
 
     # At least three header lines after text: an Outlook-style quoted message starts there.
     m = _THREE_HEADERS.search(pattern)
     if m:
         lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
-    lines, pattern = _drop_header_runs(lines, pattern)
+    lines, pattern = drop_header_runs(lines, pattern)
 
     # Trailing quotes and blank lines go once there is some text to keep.
-    tail = len(_tail_of(pattern, "eq"))
+    tail = len(tail_of(pattern, "eq"))
     if tail and TEXT in pattern:
         lines = lines[: len(pattern) - tail]
     return lines
-
-
-def _signatures_before_text(pattern: str) -> str:
-    """Signature lines that text follows (blank lines between) become text.
-
-    A client's "Sent from my iPhone" ends what the author wrote: the quote, the marker or
-    nothing comes after it. A line the author's text goes on after is a sentence of theirs that
-    happens to start alike: "Sent by courier on Monday, tracking 1234." One pass from the end
-    (a regex look-ahead per signature line would rescan runs of blank lines)."""
-    if SIGNATURE not in pattern:
-        return pattern
-    kinds = list(pattern)
-    following = ""
-    for i in range(len(kinds) - 1, -1, -1):
-        if kinds[i] == SIGNATURE and following == TEXT:
-            kinds[i] = TEXT
-        if kinds[i] != EMPTY:
-            following = kinds[i]
-    return "".join(kinds)
-
-
-def _drop_header_runs(lines: list[str], pattern: str) -> tuple[list[str], str]:
-    """Drop header lines that stand in a run of two or more ("From: ...", "Sent: ...").
-
-    A lone one is the author's: "A: because the disk is full." (Q&A style; "A" is Italian
-    Outlook's "To"), "Subject: my invoice is wrong". Upstream drops every header line wherever
-    it stands, which cut those sentences from the reply."""
-    if HEADER not in pattern:
-        return lines, pattern
-    keep = [i for i, kind in enumerate(pattern) if kind != HEADER
-            or HEADER not in (pattern[i - 1 : i] + pattern[i + 1 : i + 2])]
-    return [lines[i] for i in keep], "".join(pattern[i] for i in keep)
-
-
-def _tail_of(pattern: str, kinds: str) -> str:
-    """The longest suffix of ``pattern`` made only of ``kinds``."""
-    return pattern[len(pattern.rstrip(kinds)) :]
-
-
-def _drop_kind(lines: list[str], pattern: str, kind: str) -> tuple[list[str], str]:
-    if kind not in pattern:
-        return lines, pattern
-    keep = [i for i, k in enumerate(pattern) if k != kind]
-    return [lines[i] for i in keep], "".join(pattern[i] for i in keep)
-
-
-def _merge_wrapped_headers(pattern: str) -> str:
-    """Mark wrapped header values ("To: a,\\n b") as header lines too.
-
-    The first run of header/text/empty lines holding a header, then at least one other line,
-    then a header directly followed by an empty line, becomes all headers (upstream's
-    ``h+[hte]+h+e``), computed run by run instead of with a backtracking regex.
-    """
-    for run in re.finditer(r"[hte]+", pattern):
-        start = pattern.find(HEADER, run.start(), run.end())
-        end = pattern.rfind("he", run.start(), run.end())
-        if start != -1 and end >= start + 2:
-            return pattern[:start] + HEADER * (end + 2 - start) + pattern[end + 2 :]
-    return pattern
-
-
-def _header_block_start(pattern: str) -> int | None:
-    """Start of the first run of 3+ header lines (only blanks, quotes, delimiters between)
-    that a text line follows, or that holds a quote line after its third header."""
-    for run in re.finditer(r"[heqd]+", pattern):
-        heads = [i for i, kind in enumerate(run.group()) if kind == HEADER][:3]
-        if len(heads) == 3 and (
-            pattern[run.end() : run.end() + 1] == TEXT or QUOTE in run.group()[heads[2] :]
-        ):
-            return run.start() + heads[0]
-    return None
-
-
-def _before_separator_length(prefix: str) -> int:
-    """Length of the blank/marker/delimiter lines that end ``prefix`` (upstream's
-    ``e*(b[eqd]*|b*[ed]*)$``), found by matching the reversed string from its start."""
-    rev = prefix[::-1]
-    a = re.match(r"[eqd]*+be*+", rev)
-    b = re.match(r"[ed]*+b*+e*+", rev)
-    return max(len(a.group()) if a else 0, len(b.group()) if b else 0)
 
 
 def _elided(original: list[str], kept: list[str]) -> str:
