@@ -113,10 +113,28 @@ ISO_DATE_SOMEONE = re.compile(rf"[{BL}>]*20\d\d-\d\d-\d\d \d\d:\d\d GMT\+\d\d:\d
 # The "@domain.tld" part of an address; the local part is checked by hand (see trimmer).
 EMAIL_TAIL = re.compile(r"(?<=[\w.+-])@[\w.-]+\.\w{2,}\b")
 POSTED_BY_SOMEONE_ON_DATE = re.compile(rf"[{BL}>]*Posted by .+ on \d\d/\d\d/\d{{4}}$", re.I)
+# The words between the dashes of Outlook's and other clients' "-----Original Message-----"
+# and "---------- Forwarded message ----------" lines, per language.
+_SEPARATOR_WORDS = [
+    "(?:Forwarded|Original|Reply) Message", "Message transféré", "Message d['’]origine",  # en, fr
+    "Ursprüngliche Nachricht", "Originalnachricht", "Antwort Nachricht",  # de
+    "Weitergeleitete Nachricht",
+    "Mensaje original", "Mensaje reenviado",  # es
+    "Mensagem original", "Mensagem encaminhada",  # pt
+    "Messaggio originale", "Messaggio inoltrato",  # it
+    "Oorspronkelijk bericht", "Origineel bericht", "Doorgestuurd bericht",  # nl
+    "Oprindelig meddelelse", "Oprindelig besked", "Videresendt meddelelse",  # da
+    "Opprinnelig melding", "Videresendt melding",  # no
+    "Ursprungligt meddelande", "Originalmeddelande", "Vidarebefordrat meddelande",  # sv
+    "Alkuperäinen viesti", "Välitetty viesti",  # fi
+    "Wiadomość oryginalna", "Oryginalna wiadomość", "Przekazana wiadomość",  # pl
+    "Původní zpráva", "Pôvodná správa", "Eredeti üzenet", "Orijinal ileti",  # cs, sk, hu, tr
+    "Исходное сообщение", "Пересылаемое сообщение", "Αρχικό μήνυμα",  # ru, el
+    "原始邮件", "原始郵件", "元のメッセージ", "転送されたメッセージ", "원본 메시지",  # zh, ja, ko
+]  # fmt: skip
 FORWARDED = re.compile(
     rf"[{BL}>]*(?:Begin forwarded message:|Début du message transféré :)"
-    rf"|[{BL}>*]*-{{2,}}{B}*(?:(?:Forwarded|Original|Reply) Message|Message transféré"
-    rf"|Ursprüngliche Nachricht|Mensaje original|原始邮件){B}*-{{2,}}",
+    rf"|[{BL}>*]*-{{2,}}{B}*(?:{'|'.join(_SEPARATOR_WORDS)}){B}*-{{2,}}",
     re.I,
 )
 

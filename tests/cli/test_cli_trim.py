@@ -34,8 +34,11 @@ def mail(tmp_path: Path, body: str) -> str:
         ("It arrived broken.\nSent by courier on Monday, tracking 1234.\nPlease advise.\n\n"
          "Sent from my iPhone\n\n> Did the parcel arrive?",
          "It arrived broken.\nSent by courier on Monday, tracking 1234.\nPlease advise."),
+        ("Merci, c'est réglé.\n\n-----Message d'origine-----\nDe : Care\n\nL'ancien message.",
+         "Merci, c'est réglé."),
     ],
-    ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence"],
+    ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence",
+         "message-d-origine"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

@@ -95,3 +95,24 @@ def test_mobile_signature_before_the_quote_still_goes() -> None:
         "On Mon, Jan 8, 2024 at 10:00 AM, Care <care@desk.example> wrote:\n> Fixed?"
     )
     assert got.visible == "Thanks"
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-----Message d'origine-----",
+        "-------- Message d'origine --------",
+        "-----Oprindelig meddelelse-----",
+        "-------- Oprindelig besked --------",
+        "-----Antwort Nachricht-----",
+        "-----Messaggio originale-----",
+        "-----Oorspronkelijk bericht-----",
+        "-----Wiadomość oryginalna-----",
+        "-----Исходное сообщение-----",
+    ],
+)
+def test_original_message_separator_in_other_languages_starts_the_quote(separator: str) -> None:
+    """crisp's email_french_dash_separator, email_danish_dash_separator; talon's Danish and
+    "Antwort Nachricht" samples: the separator line and the old message after it go."""
+    got = trim_reply(f"Merci, c'est réglé.\n\n{separator}\n\nL'ancien message.\n")
+    assert got.visible == "Merci, c'est réglé."
