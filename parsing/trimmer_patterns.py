@@ -142,6 +142,10 @@ FORWARDED = re.compile(
 _HEADERS_WITH_DATE = [
     "Sendt", "Sent", "Date", "Le", "Gesendet", "Enviada em", "Enviado", "Fecha", "Data",
     "Datum", "Skickat", "发送时间",
+    # Outlook in other languages (the block the trimmer cuts needs three header lines).
+    "Dato", "Envoyé", "Enviado el", "Inviato", "Verzonden", "Wysłano", "Odesláno", "Odoslané",
+    "Lähetetty", "Отправлено", "Дата", "Надіслано", "Gönderildi", "Elküldve", "Dátum",
+    "Στάλθηκε", "送信日時", "日付", "寄件日期", "发送日期", "보낸 날짜",
 ]  # fmt: skip
 _HEADERS_WITH_TEXT = [
     "Fra", "Til", "Emne",  # Norwegian
@@ -152,10 +156,23 @@ _HEADERS_WITH_TEXT = [
     "Da", "Risposta", "A", "Oggetto",  # Italian
     "Van", "Beantwoorden - Aan", "Aan", "Onderwerp",  # Dutch
     "Från", "Till", "Ämne",  # Swedish
-    "发件人", "收件人", "主题",  # Chinese
+    "发件人", "收件人", "主题", "抄送",  # Chinese
+    "寄件者", "收件者", "主旨", "副本",  # Chinese (Taiwan)
+    "差出人", "宛先", "件名",  # Japanese
+    "보낸 사람", "받는 사람", "제목", "참조",  # Korean
+    "Od", "Do", "Temat", "DW",  # Polish
+    "Komu", "Předmět", "Kopie", "Predmet", "Kópia",  # Czech, Slovak
+    "Lähettäjä", "Vastaanottaja", "Aihe", "Kopio",  # Finnish
+    "От", "Від", "Кому", "Тема", "Копия", "Копія",  # Russian, Ukrainian
+    "Kimden", "Kime", "Konu", "Bilgi",  # Turkish
+    "Feladó", "Címzett", "Tárgy", "Másolat",  # Hungarian
+    "Από", "Προς", "Θέμα", "Κοιν",  # Greek
 ]  # fmt: skip
-HEADER_WITH_DATE = re.compile(rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_DATE)})[{BL}*]*:.*\d")
-HEADER_WITH_TEXT = re.compile(rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_TEXT)})[{BL}*]*:.*\w", re.I)
+# CJK clients may write the full-width colon.
+HEADER_WITH_DATE = re.compile(rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_DATE)})[{BL}*]*[:：].*\d")
+HEADER_WITH_TEXT = re.compile(
+    rf"[{BL}*]*(?:{'|'.join(_HEADERS_WITH_TEXT)})[{BL}*]*[:：].*\w", re.I
+)
 
 # Other quoting styles, rewritten to "> " before classification.
 QUOTE_PREFIX = re.compile(rf"(?:{B}*+[^\W\d_]*+[>|])++")  # "JD> ", "| ", "> > "

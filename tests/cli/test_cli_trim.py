@@ -36,9 +36,11 @@ def mail(tmp_path: Path, body: str) -> str:
          "It arrived broken.\nSent by courier on Monday, tracking 1234.\nPlease advise."),
         ("Merci, c'est réglé.\n\n-----Message d'origine-----\nDe : Care\n\nL'ancien message.",
          "Merci, c'est réglé."),
+        ("Спасибо, работает.\n\nОт: Care <care@desk.example>\nОтправлено: 4 марта 2024 г. 10:15\n"
+         "Кому: Иван\nТема: Принтер\n\nПринтер починен?", "Спасибо, работает."),
     ],
     ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence",
-         "message-d-origine"],
+         "message-d-origine", "outlook-block-ru"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

