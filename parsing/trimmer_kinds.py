@@ -61,18 +61,38 @@ def drop_kind(lines: list[str], pattern: str, kind: str) -> tuple[list[str], str
 
 
 def merge_wrapped_headers(pattern: str) -> str:
-    """Mark wrapped header values ("To: a,\\n b") as header lines too.
+    """Mark wrapped header values ("To: a,\n b") as header lines too.
 
-    The first run of header/text/empty lines holding a header, then at least one other line,
-    then a header directly followed by an empty line, becomes all headers (upstream's
-    ``h+[hte]+h+e``), computed run by run instead of with a backtracking regex.
+    Upstream (``h+[hte]+h+e``) marks everything from the first header line to a header that an
+    empty line follows, whatever lies between: a reply with "A: ..." and later "Subject: ..."
+    lines became one header block, and the three-header rule then cut the author's text after
+    the first. Here a block is header lines with at most ``_MAX_WRAPPED`` text lines (the
+    wrapped value) between each two, ended by an empty line or the end of the reply (a quoted
+    block can be the last thing in it). The first such block with a wrapped value and three
+    header lines or more (From/Sent/To/Subject; two are as likely the author's "A: ..." and
+    "Subject: ..." lines) is marked, its closing empty line too, as upstream does. One pass
+    over the header lines.
     """
-    for run in re.finditer(r"[hte]+", pattern):
-        start = pattern.find(HEADER, run.start(), run.end())
-        end = pattern.rfind("he", run.start(), run.end())
-        if start != -1 and end >= start + 2:
-            return pattern[:start] + HEADER * (end + 2 - start) + pattern[end + 2 :]
+    at = pattern.find(HEADER)
+    while at != -1:
+        first = last = at
+        wrapped, heads = False, 1
+        nxt = pattern.find(HEADER, last + 1)
+        while nxt != -1 and nxt - last - 1 <= _MAX_WRAPPED and pattern[last + 1 : nxt] == (
+            TEXT * (nxt - last - 1)
+        ):
+            wrapped, heads = wrapped or nxt - last > 1, heads + 1
+            last, nxt = nxt, pattern.find(HEADER, nxt + 1)
+        closed = last + 1 == len(pattern) or pattern[last + 1] == EMPTY
+        if wrapped and closed and heads >= 3:
+            stop = min(last + 2, len(pattern))
+            return pattern[:first] + HEADER * (stop - first) + pattern[stop:]
+        at = nxt if nxt != -1 and nxt > last else pattern.find(HEADER, last + 1)
     return pattern
+
+
+# Lines a header's value may be wrapped over ("From: X [mailto:\n x@y]").
+_MAX_WRAPPED = 2
 
 
 def header_block_start(pattern: str) -> int | None:

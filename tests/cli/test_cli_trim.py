@@ -38,9 +38,13 @@ def mail(tmp_path: Path, body: str) -> str:
          "Merci, c'est réglé."),
         ("Спасибо, работает.\n\nОт: Care <care@desk.example>\nОтправлено: 4 марта 2024 г. 10:15\n"
          "Кому: Иван\nТема: Принтер\n\nПринтер починен?", "Спасибо, работает."),
+        ("Hello,\n\nTo: whom it may concern,\nmy printer broke and the\nlights blink.\n"
+         "Date: 12.03.2024\n\nRegards, Bob\n\n> Any news?",
+         "Hello,\n\nTo: whom it may concern,\nmy printer broke and the\nlights blink.\n"
+         "Date: 12.03.2024\n\nRegards, Bob"),
     ],
     ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence",
-         "message-d-origine", "outlook-block-ru"],
+         "message-d-origine", "outlook-block-ru", "text-between-header-like-lines"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

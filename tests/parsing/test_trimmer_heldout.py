@@ -142,3 +142,30 @@ def test_outlook_header_block_in_other_languages_starts_the_quote(block: str) ->
     pt, da and sv blocks, which were already recognised)."""
     got = trim_reply(f"Thanks, it works now.\n\n{block}\n\nOld message body.\nSecond line.\n")
     assert got.visible == "Thanks, it works now."
+
+
+def test_wrapped_header_block_at_the_end_starts_the_quote() -> None:
+    """talon's bold_from_block: a From/Sent/To/Subject block whose "From:" value is wrapped,
+    with nothing after it, is the quoted header: before, its wrapped line stayed visible."""
+    got = trim_reply(
+        "Hi\n\n  *From:* bob@example.com [mailto:\n  bob@example.com]\n"
+        "  *Sent:* Wednesday, June 27, 2012 3:05 PM\n  *To:* travis@example.com\n"
+        "  *Subject:* Hello\n\n"
+    )
+    assert got.visible == "Hi"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello\nA: the disk is full\nand the log says so\nSubject: my invoice\n\nThanks",
+        "Hello,\n\nTo: whom it may concern,\nmy printer broke and the\nlights blink.\n"
+        "Date: 12.03.2024\n\nRegards, Bob",
+    ],
+    ids=["answer-and-subject", "to-and-date"],
+)
+def test_two_header_like_lines_around_text_are_not_a_header_block(text: str) -> None:
+    """Found while reading the held-out misses: the author's text between two header-like
+    lines was taken for a wrapped header value, the whole became a header block and the reply
+    was cut after its first line ("Hello"). A wrapped block needs three header lines."""
+    assert trim_reply(text).visible == text
