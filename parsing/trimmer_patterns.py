@@ -26,7 +26,6 @@ MAX_LINE = 500
 DELIMITER_CHARS = "-_,=+~#*ᐧ—"
 
 _ONE_LINE_SIGNATURES = [
-    "從我的 iPhone 傳送",
     r"\w+ from mobile",
     r"[(<]*sent (?:from|via|with|by) .",
     # Upstream matches any line starting "From my"; requiring a short line keeps the
@@ -43,6 +42,24 @@ _ONE_LINE_SIGNATURES = [
     "verzonden met ",
     "verstuurd vanaf mijn ",
     "från min ",
+    # Outlook mobile's "Get Outlook for iOS/Android" and the iPhone line, as clients localise
+    # them (a line the author's text goes on after stays: trimmer_kinds.signatures_before_text).
+    "envoyé de mon ",
+    "télécharger outlook pour ",
+    "gesendet von outlook für ",
+    r"outlook für (?:ios|android) herunterladen",
+    "obtener outlook para ",
+    "scarica outlook per ",
+    r"outlook voor (?:ios|android) downloaden",
+    "obter o outlook para ",
+    "skickat från min ",
+    "wysłane z mojego ",
+    "отправлено с моего ",
+    "odesláno z mého ",
+    "lähetetty iphonesta",
+    r"(?:iphone|ipad)から送信",
+    r"发自我的 ?(?:iphone|ipad|手机)",
+    "從我的 iPhone 傳送",
 ]
 SIGNATURE = re.compile(rf"{B}*(?:{'|'.join(_ONE_LINE_SIGNATURES)})", re.I)
 # Markdown links are unwrapped before the signature test ("Sent from [Outlook](https://...)").

@@ -42,9 +42,14 @@ def mail(tmp_path: Path, body: str) -> str:
          "Date: 12.03.2024\n\nRegards, Bob\n\n> Any news?",
          "Hello,\n\nTo: whom it may concern,\nmy printer broke and the\nlights blink.\n"
          "Date: 12.03.2024\n\nRegards, Bob"),
+        ("Merci.\n\nTélécharger Outlook pour iOS<https://aka.ms/o0ukef>\n"
+         "________________________________\nFrom: Care <care@desk.example>\n"
+         "Sent: Thursday, September 26, 2019 11:35:12 AM\nTo: Client\nSubject: Ticket\n\nRéglé ?",
+         "Merci."),
     ],
     ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence",
-         "message-d-origine", "outlook-block-ru", "text-between-header-like-lines"],
+         "message-d-origine", "outlook-block-ru", "text-between-header-like-lines",
+         "outlook-mobile-fr"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

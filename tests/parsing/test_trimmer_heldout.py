@@ -169,3 +169,23 @@ def test_two_header_like_lines_around_text_are_not_a_header_block(text: str) -> 
     lines was taken for a wrapped header value, the whole became a header block and the reply
     was cut after its first line ("Hello"). A wrapped block needs three header lines."""
     assert trim_reply(text).visible == text
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "Télécharger Outlook pour iOS<https://aka.ms/o0ukef>",
+        "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
+        "Envoyé de mon iPhone",
+        "Skickat från min iPhone",
+        "iPhoneから送信",
+    ],
+)
+def test_localised_mobile_signature_before_the_quote_goes(signature: str) -> None:
+    """crisp's email_ios_outlook_fr and email_android_outlook_fr: Outlook mobile's "Get
+    Outlook for ..." line in French stayed visible; so did other clients' localised lines."""
+    got = trim_reply(
+        f"Merci.\n\n{signature}\n\n"
+        "Le lun. 4 mars 2024 à 10:15, Care <care@desk.example> a écrit :\n> Réglé ?"
+    )
+    assert got.visible == "Merci."
