@@ -123,6 +123,8 @@ def _wrapped_span(lines: list[str], i: int) -> int:
     # is on the first line or starts the second, as upstream's regex demands.
     if not span and ("<" in first or (i + 1 <= last and lines[i + 1].startswith("<"))):
         for k in range(i + 1, last + 1):
+            if _header_field(lines[k]):
+                break  # an Outlook block's "Sent:"/"To:" line: not the address wrapping on
             if lines[k].endswith((">", ">:")):
                 joined = _join(lines[i : k + 1])
                 if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
@@ -145,6 +147,14 @@ def _wrapped_span(lines: list[str], i: int) -> int:
                 break
     # A line that already is a complete header keeps its neighbours to itself.
     return 0 if span and P.is_embedded(first) else span
+
+
+def _header_field(line: str) -> bool:
+    """An Outlook header line ("Sent: ...", "To: ..."), which a wrapped address never is."""
+    if ":" not in line and "：" not in line:
+        return False
+    line = line[: P.MAX_LINE]
+    return P.HEADER_WITH_DATE.match(line) is not None or P.HEADER_WITH_TEXT.match(line) is not None
 
 
 def _may_end_attribution(line: str) -> bool:

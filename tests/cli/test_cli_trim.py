@@ -46,10 +46,13 @@ def mail(tmp_path: Path, body: str) -> str:
          "________________________________\nFrom: Care <care@desk.example>\n"
          "Sent: Thursday, September 26, 2019 11:35:12 AM\nTo: Client\nSubject: Ticket\n\nRéglé ?",
          "Merci."),
+        ("Please call me back.\n\nFrom: Care Desk \n<care+1234556@desk.example> \n"
+         "Sent: Monday, August 26, 2019 4:37 PM\nTo: Customer <customer@example.org>\n"
+         "Subject: Ticket\n\nIs it fixed?", "Please call me back."),
     ],
     ids=["glued-attribution", "answer-below-quote", "lone-header-like-line", "sent-by-sentence",
          "message-d-origine", "outlook-block-ru", "text-between-header-like-lines",
-         "outlook-mobile-fr"],
+         "outlook-mobile-fr", "outlook-wrapped-from"],
 )
 def test_parse_json_shows_the_new_text_only(cli, tmp_path, body, visible):
     """The visible reply is the customer's words: none lost, none of the quote kept."""

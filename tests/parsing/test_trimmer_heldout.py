@@ -189,3 +189,16 @@ def test_localised_mobile_signature_before_the_quote_goes(signature: str) -> Non
         "Le lun. 4 mars 2024 à 10:15, Care <care@desk.example> a écrit :\n> Réglé ?"
     )
     assert got.visible == "Merci."
+
+
+def test_outlook_block_with_a_wrapped_from_address_starts_the_quote() -> None:
+    """crisp's email_outlook_split_line_from: the From: address wrapped onto its own line was
+    joined with the Sent: and To: lines into one "date <address>" attribution, and the old
+    message under the block stayed visible."""
+    got = trim_reply(
+        "Please call me back.\n\nFrom: Human Resources \n"
+        "<a-really-long-automated-email+1234556@humanresources.com> \n"
+        "Sent: Monday, August 26, 2019 4:37 PM\nTo: Abhishek Kona <abhishek.kona@company.com>\n"
+        "Subject: A new message from applicant\n\nYour company is really cool!\n"
+    )
+    assert got.visible == "Please call me back."
