@@ -270,6 +270,10 @@ def _classify(line: str) -> str:
         return EMBEDDED if len(line) <= P.MAX_LINE and P.is_embedded(line) else QUOTE
     if len(line) <= P.MAX_LINE:
         m = P.LINE_KIND.match(line)
+        # P.may_be_localised inlined (a call costs more than the tests): most lines are prose.
+        if m is None and (line.find(":", 0, P.HEADER_NAME_REACH) != -1 or not line.isascii()
+                          or "utlook" in line):
+            m = P.LINE_KIND_LOCALISED.match(line)
         if (m and m["signature"] is not None) or ("](" in line and P.is_signature(line)):
             return SIGNATURE
         if (m and m["embedded"] is not None) or P.embedded_by_content(line):
