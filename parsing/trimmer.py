@@ -18,7 +18,26 @@ from dataclasses import dataclass
 
 from parsing import trimmer_patterns as P
 from parsing.memo import keep
-from parsing.trimmer_wrapped import join_wrapped_markers
+from parsing.trimmer_kinds import (
+    CODE_CLOSE,
+    CODE_EITHER,
+    CODE_OPEN,
+    DELIMITER,
+    EMBEDDED,
+    EMPTY,
+    HEADER,
+    QUOTE,
+    SIGNATURE,
+    TEXT,
+    before_separator_length,
+    drop_header_runs,
+    drop_kind,
+    header_block_start,
+    merge_wrapped_headers,
+    signatures_before_text,
+    tail_of,
+)
+from parsing.trimmer_wrapped import join_wrapped_markers, split_glued_marker
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +46,6 @@ class TrimmedReply:
     elided: str
 
 
-# Line kinds. Upper-case letters (code fences and the lines between them) match none of the
-# rules below, which is how code blocks are protected from the delimiter cut.
-EMPTY, DELIMITER, SIGNATURE, EMBEDDED, HEADER, QUOTE, TEXT = "edsbhqt"
-CODE_OPEN, CODE_CLOSE, CODE_EITHER = "cxp"
 
 # Rules over the string of kinds. Quantifiers are possessive where giving characters back can
 # never produce a match, which keeps each search linear in the number of lines.
@@ -50,7 +65,10 @@ def trim_reply(text: str) -> TrimmedReply:
     lines = _preprocess(text)
     if not lines:
         return TrimmedReply(visible="", elided="")
-    kept = _trim_lines(lines, _classify_all(lines))
+    pattern = _classify_all(lines)
+    if EMBEDDED in pattern:
+        lines, pattern = _split_glued_markers(lines, pattern)
+    kept = _trim_lines(lines, pattern)
     visible = "\n".join(kept).strip()
     return TrimmedReply(visible=visible, elided=_elided(lines, kept))
 
@@ -63,7 +81,7 @@ def extract_embedded_email(text: str) -> tuple[str, str] | None:
     """
     lines = _preprocess(text)
     pattern = _classify_all(lines)
-    index = _header_block_start(pattern)
+    index = header_block_start(pattern)
     if index is not None:
         embedded = "\n".join(lines[index:]).strip()
     else:
@@ -73,7 +91,7 @@ def extract_embedded_email(text: str) -> tuple[str, str] | None:
             return None
         index = m.start()
         embedded = "\n".join(re.sub(r"^>\s*", "", line) for line in lines[index + 1 :]).strip()
-    before_end = index - _before_separator_length(pattern[:index])
+    before_end = index - before_separator_length(pattern[:index])
     return embedded, "\n".join(lines[:before_end]).strip()
 
 
@@ -252,6 +270,10 @@ def _classify(line: str) -> str:
         return EMBEDDED if len(line) <= P.MAX_LINE and P.is_embedded(line) else QUOTE
     if len(line) <= P.MAX_LINE:
         m = P.LINE_KIND.match(line)
+        # P.may_be_localised inlined (a call costs more than the tests): most lines are prose.
+        if m is None and (line.find(":", 0, P.HEADER_NAME_REACH) != -1 or not line.isascii()
+                          or "utlook" in line):
+            m = P.LINE_KIND_LOCALISED.match(line)
         if (m and m["signature"] is not None) or ("](" in line and P.is_signature(line)):
             return SIGNATURE
         if (m and m["embedded"] is not None) or P.embedded_by_content(line):
@@ -263,6 +285,23 @@ def _classify(line: str) -> str:
     if stripped.startswith("```") and P.CODE_CLOSE.match(line):
         return CODE_CLOSE
     return TEXT
+
+
+def _split_glued_markers(lines: list[str], pattern: str) -> tuple[list[str], str]:
+    """Marker lines that start with the author's words ("thanks On ..., X wrote:") become two
+    lines, the words and the marker, so cutting at the marker keeps the words."""
+    out, kinds, done = [], [], 0
+    at = pattern.find(EMBEDDED)
+    while at != -1:
+        split = split_glued_marker(lines[at])
+        if split is not None:
+            out += [*lines[done:at], *split]
+            kinds += [pattern[done:at], _classify(split[0]), EMBEDDED]
+            done = at + 1
+        at = pattern.find(EMBEDDED, at + 1)
+    if not done:
+        return lines, pattern
+    return [*out, *lines[done:]], "".join([*kinds, pattern[done:]])
 
 
 # --------------------------------------------------------------------------- trimming
@@ -277,7 +316,8 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     cut = pattern.find(DELIMITER)
     if cut != -1:
         lines, pattern = lines[:cut], pattern[:cut]
-    lines, pattern = _drop_kind(lines, pattern, SIGNATURE)
+    pattern = signatures_before_text(pattern)
+    lines, pattern = drop_kind(lines, pattern, SIGNATURE)
 
     # Bottom-posting: marker, quote, then the reply at the end.
     if _REPLY_AT_END.match(pattern):
@@ -289,81 +329,43 @@ def _trim_lines(lines: list[str], pattern: str) -> list[str]:
     if m:
         lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
 
-    # Text, then a marker followed by the quote (unless a long inline answer follows).
-    m = _MARKER_THEN_QUOTE.search(_tail_of(pattern, "eqbht"))
+    # Text, then a marker followed by the quote (unless a long inline answer follows). Text
+    # below "> " quotes is the author's (a closing, an answer under the last quoted question:
+    # talon keeps it), so only the marker and the quotes go; upstream cuts it as "99% of the
+    # times the signature", but a lost answer costs more than a kept signature. Text straight
+    # after the marker, with no quote between, is the old message quoted without "> ".
+    m = _MARKER_THEN_QUOTE.search(tail_of(pattern, "eqbht"))
     if m and m.group(1).count(TEXT) < _MAX_TEXT_AFTER_QUOTE:
-        cut = len(pattern) - len(_tail_of(pattern, "eqbht")) + m.start() + 1
-        lines, pattern = lines[:cut], pattern[:cut]
+        cut = len(pattern) - len(tail_of(pattern, "eqbht")) + m.start() + 1
+        after = len(pattern) - len(m.group(1))
+        if TEXT in m.group(1) and QUOTE in pattern[cut:after]:
+            gap = EMPTY if pattern[after - 1] == EMPTY else ""  # keep the paragraph break
+            lines = [*lines[:cut], *[""] * len(gap), *lines[after:]]
+            pattern = pattern[:cut] + gap + pattern[after:]
+        else:
+            lines, pattern = lines[:cut], pattern[:cut]
 
     # A trailing run of quotes / markers goes, keeping the line just before it.
-    tail = len(_tail_of(pattern, "qbe"))
+    tail = len(tail_of(pattern, "qbe"))
     if tail:
         cut = len(pattern) - tail
         keep = cut if cut > 0 and pattern[cut - 1] == TEXT else cut + 1
         lines, pattern = lines[:keep], pattern[:keep]
 
-    lines, pattern = _drop_kind(lines, pattern, EMBEDDED)
-    pattern = _merge_wrapped_headers(pattern)
+    lines, pattern = drop_kind(lines, pattern, EMBEDDED)
+    pattern = merge_wrapped_headers(pattern)
 
     # At least three header lines after text: an Outlook-style quoted message starts there.
     m = _THREE_HEADERS.search(pattern)
     if m:
         lines, pattern = lines[: m.start() + 1], pattern[: m.start() + 1]
-    lines, pattern = _drop_kind(lines, pattern, HEADER)
+    lines, pattern = drop_header_runs(lines, pattern)
 
     # Trailing quotes and blank lines go once there is some text to keep.
-    tail = len(_tail_of(pattern, "eq"))
+    tail = len(tail_of(pattern, "eq"))
     if tail and TEXT in pattern:
         lines = lines[: len(pattern) - tail]
     return lines
-
-
-def _tail_of(pattern: str, kinds: str) -> str:
-    """The longest suffix of ``pattern`` made only of ``kinds``."""
-    return pattern[len(pattern.rstrip(kinds)) :]
-
-
-def _drop_kind(lines: list[str], pattern: str, kind: str) -> tuple[list[str], str]:
-    if kind not in pattern:
-        return lines, pattern
-    keep = [i for i, k in enumerate(pattern) if k != kind]
-    return [lines[i] for i in keep], "".join(pattern[i] for i in keep)
-
-
-def _merge_wrapped_headers(pattern: str) -> str:
-    """Mark wrapped header values ("To: a,\\n b") as header lines too.
-
-    The first run of header/text/empty lines holding a header, then at least one other line,
-    then a header directly followed by an empty line, becomes all headers (upstream's
-    ``h+[hte]+h+e``), computed run by run instead of with a backtracking regex.
-    """
-    for run in re.finditer(r"[hte]+", pattern):
-        start = pattern.find(HEADER, run.start(), run.end())
-        end = pattern.rfind("he", run.start(), run.end())
-        if start != -1 and end >= start + 2:
-            return pattern[:start] + HEADER * (end + 2 - start) + pattern[end + 2 :]
-    return pattern
-
-
-def _header_block_start(pattern: str) -> int | None:
-    """Start of the first run of 3+ header lines (only blanks, quotes, delimiters between)
-    that a text line follows, or that holds a quote line after its third header."""
-    for run in re.finditer(r"[heqd]+", pattern):
-        heads = [i for i, kind in enumerate(run.group()) if kind == HEADER][:3]
-        if len(heads) == 3 and (
-            pattern[run.end() : run.end() + 1] == TEXT or QUOTE in run.group()[heads[2] :]
-        ):
-            return run.start() + heads[0]
-    return None
-
-
-def _before_separator_length(prefix: str) -> int:
-    """Length of the blank/marker/delimiter lines that end ``prefix`` (upstream's
-    ``e*(b[eqd]*|b*[ed]*)$``), found by matching the reversed string from its start."""
-    rev = prefix[::-1]
-    a = re.match(r"[eqd]*+be*+", rev)
-    b = re.match(r"[ed]*+b*+e*+", rev)
-    return max(len(a.group()) if a else 0, len(b.group()) if b else 0)
 
 
 def _elided(original: list[str], kept: list[str]) -> str:

@@ -7,6 +7,7 @@ recognises as the start of the quoted part. Split from trimmer.py to keep files 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from itertools import accumulate, count
 from operator import add
@@ -122,6 +123,8 @@ def _wrapped_span(lines: list[str], i: int) -> int:
     # is on the first line or starts the second, as upstream's regex demands.
     if not span and ("<" in first or (i + 1 <= last and lines[i + 1].startswith("<"))):
         for k in range(i + 1, last + 1):
+            if _header_field(lines[k]):
+                break  # an Outlook block's "Sent:"/"To:" line: not the address wrapping on
             if lines[k].endswith((">", ">:")):
                 joined = _join(lines[i : k + 1])
                 if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
@@ -146,6 +149,14 @@ def _wrapped_span(lines: list[str], i: int) -> int:
     return 0 if span and P.is_embedded(first) else span
 
 
+def _header_field(line: str) -> bool:
+    """An Outlook header line ("Sent: ...", "To: ..."), which a wrapped address never is."""
+    if ":" not in line and "：" not in line:
+        return False
+    line = line[: P.MAX_LINE]
+    return P.HEADER_WITH_DATE.match(line) is not None or P.HEADER_WITH_TEXT.match(line) is not None
+
+
 def _may_end_attribution(line: str) -> bool:
     """False when ``line`` is ASCII and its last non-blank character is no colon (a full-width
     colon or a bidirectional mark after the colon needs non-ASCII)."""
@@ -163,3 +174,26 @@ def _through_colon_line(lines: list[str], i: int, last: int) -> int:
 def _join(lines: list[str]) -> str:
     # A line break plus the next line's indentation becomes one space; blank lines vanish.
     return " ".join([lines[0], *(line.lstrip() for line in lines[1:] if line.strip())])
+
+
+# An opener of ``ON_DATE_SOMEONE_WROTE`` after a blank or "-" inside a line: where an attribution
+# glued to the author's last line may start. Case-sensitive: clients capitalise the opener.
+_GLUED_OPENER = re.compile(r"[ \t-](?=(?:On|Le|Am|El|Il|Em|Op) )")
+_MAX_GLUED_TRIES = 3
+
+
+def split_glued_marker(line: str) -> tuple[str, str] | None:
+    """``(text, attribution)`` for a line whose end is a whole "On <date>, X wrote:" header
+    ("reply On Wed, Apr 4, 2012 at 3:59 PM, bob@x.com wrote:", "ok--- On ..."), else None.
+
+    Some clients, and HTML parts flattened to text, glue the attribution to the author's last
+    line; the classifier then marks the whole line as the start of the quote and the author's
+    words on it were cut. At most ``_MAX_GLUED_TRIES`` openers are tried, each one anchored
+    match on a line capped at ``MAX_LINE`` characters."""
+    if len(line) > P.MAX_LINE or line.lstrip().startswith(">"):
+        return None
+    for m in list(_GLUED_OPENER.finditer(line))[:_MAX_GLUED_TRIES]:
+        head, tail = line[: m.end()].rstrip(" \t-"), line[m.end() :]
+        if any(c.isalnum() for c in head) and P.ON_DATE_SOMEONE_WROTE.match(tail):
+            return head, tail
+    return None

@@ -18,6 +18,13 @@ from parsing.trimmer import TrimmedReply, extract_embedded_email, trim_reply
 from tests.conftest import corpus_root
 
 MIN_PASS_RATE = 0.95
+# Goldens whose upstream taste we leave on purpose, with the reason; not counted.
+DIVERGES = {
+    # Upstream drops the text under a quote as "99% of the times the signature"; it may be an
+    # answer, and losing a customer's words costs more than keeping a signature (talon keeps it;
+    # bench/heldout_trim.py, talon's reply_wraps_quotations).
+    "embedded_email_1.txt": "text below the quote is kept",
+}
 
 
 def golden_root() -> Path:
@@ -38,7 +45,7 @@ def read(path: Path) -> str:
 def test_golden_pass_rate() -> None:
     """At least 95% of the upstream goldens trim to exactly the expected visible reply."""
     root = golden_root()
-    names = sorted(p.name for p in (root / "emails").glob("*.txt"))
+    names = sorted(p.name for p in (root / "emails").glob("*.txt") if p.name not in DIVERGES)
     assert names, f"no goldens under {root / 'emails'}"
     visible_fail, elided_fail = [], []
     for name in names:

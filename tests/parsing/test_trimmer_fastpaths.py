@@ -8,8 +8,10 @@ Hypothesis compares the two on generated text full of the strings the rules look
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -248,3 +250,25 @@ def test_one_line_start_pass_finds_what_the_two_searches_find(text: str) -> None
         assert (new_lines, new_text) == (lines, text)
         assert W.join_wrapped_markers(lines, text, found) == W.join_wrapped_markers(lines, text)
     assert W._candidates(lines, text, openers) == W._candidates(lines, text)
+
+
+def test_localised_kinds_are_found_through_their_gate() -> None:
+    """LINE_KIND then LINE_KIND_LOCALISED behind may_be_localised classify every line of the
+    held-out samples and the i18n fixtures as one regex holding all the words would."""
+    root = Path(__file__).resolve().parents[2]
+    lines = [line for s in json.loads((root / "bench" / "heldout_trim.json").read_text())
+             for line in s["body"].splitlines()]
+    for path in (root / "tests" / "fixtures" / "trimmer_i18n").glob("*.txt"):
+        lines += path.read_text(encoding="utf-8").splitlines()
+    whole = re.compile(
+        f"(?P<signature>(?i:{P.SIGNATURE.pattern}))|(?P<embedded>{P.EMBEDDED_ANCHORED.pattern})"
+        f"|(?P<header>{P.HEADER_WITH_DATE.pattern}|(?i:{P.HEADER_WITH_TEXT.pattern}))"
+    )
+    for line in lines:
+        if len(line) > P.MAX_LINE:
+            continue
+        m = P.LINE_KIND.match(line)
+        if m is None and P.may_be_localised(line):
+            m = P.LINE_KIND_LOCALISED.match(line)
+        w = whole.match(line)
+        assert (m and m.lastgroup) == (w and w.lastgroup), line
