@@ -35,12 +35,15 @@ import argparse
 import json
 import quopri
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from bench.heldout import run_parse  # ticketgate parse --json, keyed by file name
 
 HERE = Path(__file__).resolve().parent
 METRICS = ("exact", "no text lost", "no quote kept")
@@ -90,17 +93,6 @@ def score(sample: dict[str, Any], visible: str) -> tuple[dict[str, bool], str]:
     return verdict, detail
 
 
-def run_parse(paths: list[Path], cli: str) -> dict[str, dict[str, Any]]:
-    out = subprocess.run([cli, "parse", "--json", *map(str, paths)], check=True,
-                         capture_output=True, text=True).stdout
-    found = {}
-    for line in out.splitlines():
-        if line.startswith("{"):
-            row = json.loads(line)
-            found[Path(row["source"]).stem] = row
-    return found
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=Path, default=HERE / "heldout_trim.json")
@@ -120,7 +112,7 @@ def main() -> int:
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: {m: [0, 0] for m in METRICS})
     misses = []
     for sample in samples:
-        row = parsed.get(sample["name"])
+        row = parsed.get(f"{sample['name']}.eml")
         visible = row.get("visible_reply", "") if row else ""
         verdict, detail = score(sample, visible)
         for group in ("kind " + sample["kind"], "lang " + sample["lang"], "TOTAL"):

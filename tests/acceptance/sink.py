@@ -140,7 +140,7 @@ class CaptureSink:
             return list(self._received)
 
 
-class _OsPortController(Controller):
+class OsPortController(Controller):
     """aiosmtpd's threaded controller, bound to a port the OS picks (``port=0``): the socket
     is bound once, so no other process can take the number between choosing and binding."""
 
@@ -158,7 +158,7 @@ class _OsPortController(Controller):
 def running_sink() -> Iterator[CaptureSink]:
     """A sink on 127.0.0.1, port chosen by the OS."""
     handler = CaptureSink()
-    controller = _OsPortController(handler, hostname="127.0.0.1")
+    controller = OsPortController(handler, hostname="127.0.0.1")
     controller.start()
     handler.port = controller.port
     try:

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.acceptance.sink import OsPortController
+
 
 class PeerDesk:
     """aiosmtpd handler: keeps what it receives and acknowledges each mail to ``reply_to``."""
@@ -58,20 +60,7 @@ class PeerDesk:
             self.acknowledged += 1
 
 
-class _OsPortController(Controller):
-    """aiosmtpd's threaded controller on a port the OS picks (bound once, never raced)."""
-
-    async def _bind(self) -> Any:
-        server = await self.loop.create_server(self._factory_invoker, host=self.hostname,
-                                               port=0)
-        self.port = server.sockets[0].getsockname()[1]
-        return server
-
-    def _create_server(self) -> Any:
-        return self._bind()
-
-
 def start_peer(peer: PeerDesk) -> tuple[Controller, int]:
-    controller = _OsPortController(peer, hostname="127.0.0.1")
+    controller = OsPortController(peer, hostname="127.0.0.1")
     controller.start()
     return controller, int(controller.port)
