@@ -110,6 +110,19 @@ def test_all_clear_ends_the_follow_ups(incident):
     assert incident.mail("after the all-clear", to=OPS) == []
 
 
+def test_alert_follow_ups_and_all_clear_thread_together(incident):
+    """Every mailing of the incident names one common parent in References (RFC 5322 3.6.4),
+    so a mail program shows one conversation, not one thread per follow-up; each keeps a
+    Message-ID of its own."""
+    mails = [m for step in ("alert", "status, then follow-up 1", "follow-up 2", "all-clear")
+             for m in incident.mail(step, to=OPS)]
+    roots = {m.message["References"] for m in mails}
+    assert len(mails) == 4 and len(roots) == 1, roots
+    [root] = roots
+    assert root.startswith(f"<notice.{incident.fact('ref')}.")
+    assert len({m.message_id for m in mails}) == 4 and root not in {m.message_id for m in mails}
+
+
 def test_care_team_is_reminded_of_an_overdue_rca(incident):
     [reminder] = incident.mail("rca overdue", to=TEAM)
     assert incident.fact("ref") in reminder.subject + reminder.text()

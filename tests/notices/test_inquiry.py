@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 from sqlalchemy import select
 
 from tests.notices.conftest import create_and_send
@@ -40,6 +43,16 @@ def test_a_reply_that_kept_only_the_thread_is_an_inquiry(nrt, desk, sink):
     create_and_send(nrt, NoticeKind.ADVISORY)
     raw = reply_to(sink[0].messages[0][1], sender="ops@wombat.example", keep_subject=False,
                    quote=False, body="Thanks")
+    assert ingest(nrt, raw).reason == "notice_inquiry"
+
+
+def test_a_reply_that_kept_only_the_notice_thread_is_an_inquiry(nrt, desk, sink):
+    """A client that drops In-Reply-To but keeps References (RFC 5322 3.6.4 lets it) still
+    names the notice: every mailing of it lists the notice's thread root there."""
+    create_and_send(nrt, NoticeKind.ADVISORY)
+    sent = email.message_from_bytes(sink[0].messages[0][1], policy=email.policy.default)
+    raw = new_mail(sender="ops@wombat.example", subject="question", body="Thanks",
+                   extra_headers={"References": sent["References"]})
     assert ingest(nrt, raw).reason == "notice_inquiry"
 
 

@@ -106,7 +106,9 @@ def add_parts(session: Session, settings: Settings, mailing: NoticeMailing,
     for org, mail in rendered:
         content = compose_part(mail, from_address=settings.from_address,
                                list_id=list_id(settings), loop_id=settings.instance_id,
-                               reference=ref, at=at, desk_name=settings.desk_name)
+                               reference=ref, at=at, desk_name=settings.desk_name,
+                               thread=reference.thread_root(ref, settings.message_id_domain)
+                               if ref else None)
         parts.append((org, NoticePart(mailing_id=mailing.id, organization_id=org.id,
                                       subject=mail.subject, content=content)))
     session.add_all(part for _, part in parts)

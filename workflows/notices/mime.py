@@ -53,10 +53,12 @@ _NAMES = ("From", "Subject", "Date", "Auto-Submitted", "Precedence", "X-Auto-Res
 
 
 def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, loop_id: str,
-                 reference: str | None, at: dt.datetime, desk_name: str = DESK_NAME) -> bytes:
+                 reference: str | None, at: dt.datetime, desk_name: str = DESK_NAME,
+                 thread: str | None = None) -> bytes:
     """Headers (all but To and Message-ID) and body, CRLF line ends, as sent. Every value
     goes through ``workflows.outbound.headers``, and the part is re-read once per organization
-    (``verify_header_names``) before any recipient gets it."""
+    (``verify_header_names``) before any recipient gets it. ``thread``: the notice's
+    ``reference.thread_root``, named in References so that its mailings thread together."""
     reference = mailheaders.text(reference) if reference else None
     mixed, alternative = f"=_m{secrets.token_hex(12)}", f"=_a{secrets.token_hex(12)}"
     sender = formataddr((mailheaders.text(desk_name or DESK_NAME),
@@ -71,6 +73,7 @@ def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, l
         header_line("List-Id", f"Service notices <{list_id}>"),
         header_line("X-Ticketgate-Loop", loop_id),
         header_line("X-Ticketgate-Notice", reference) if reference else "",
+        mailheaders.ids_line("References", [thread]) if thread else "",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n',
         f'--{mixed}\r\nContent-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n',
@@ -93,7 +96,8 @@ def compose_part(rendered: RenderedNotice, *, from_address: str, list_id: str, l
         ]
     body.append(f"--{mixed}--\r\n".encode("ascii"))
     part = b"".join(body)
-    names = [*_NAMES, *(["X-Ticketgate-Notice"] if reference else [])]
+    names = [*_NAMES, *(["X-Ticketgate-Notice"] if reference else []),
+             *(["References"] if thread else [])]
     probe = for_recipient(part, "check@example.invalid", "check@example.invalid")
     mailheaders.verify_header_names(probe, ["To", "Message-ID", *names], parts=False)
     return part

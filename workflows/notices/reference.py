@@ -55,6 +55,16 @@ def references_in_thread(message_ids: Iterable[str]) -> list[str]:
     return list(found)
 
 
+def thread_root(reference: str, domain: str) -> str:
+    """The Message-ID (no angle brackets) every mailing of one notice names in References:
+    ``notice.REF.thread@domain``. No mail carries it as its own Message-ID (each delivery has
+    its own); it is the common parent that threads the alert, its follow-ups, the all-clear
+    and the RCA together in mail programs that thread by References (RFC 5322 3.6.4), as
+    GitHub's notifications name their issue. Its ``notice.REF.`` start is what
+    ``references_in_thread`` reads, so a reply that keeps only References finds its notice."""
+    return f"notice.{reference}.thread@{domain}"
+
+
 def make_message_id(reference: str | None, domain: str) -> str:
     """A fresh Message-ID (no angle brackets) for one delivery: ``notice.REF.RANDOM@domain``,
     so a reply that keeps only In-Reply-To still finds its notice (RFC 5322 3.6.4)."""

@@ -19,7 +19,7 @@ from workflows.notices.business_hours import business_hours_clash
 from workflows.notices.mailings import audience, list_id, notice_facts
 from workflows.notices.mime import compose_part, for_recipient
 from workflows.notices.model import NoticeKind, NoticeState, Purpose
-from workflows.notices.reference import make_message_id
+from workflows.notices.reference import make_message_id, thread_root
 from workflows.notices.render import Occasion, render_notice
 from workflows.notices.service import find_notice
 from workflows.settings import Settings
@@ -196,7 +196,8 @@ def preview(session: Session, settings: Settings, ref: str, *, org_name: str | N
             part = compose_part(mail, from_address=settings.from_address,
                                 list_id=list_id(settings), loop_id=settings.instance_id,
                                 reference=notice.reference, at=now,
-                                desk_name=settings.desk_name)
+                                desk_name=settings.desk_name,
+                                thread=thread_root(notice.reference, settings.message_id_domain))
             raw = for_recipient(part, org.recipients[0],
                                 make_message_id(notice.reference, settings.message_id_domain))
         clash = None
