@@ -77,3 +77,23 @@ def test_the_closed_mail_continues_the_cases_thread(cli, desk, tmp_path, configu
     (closed,) = mails(tmp_path, "Case CASE-1001 closed")
     assert str(closed["In-Reply-To"]) == f"<{desk}>"
     assert f"<{desk}>" in str(closed["References"])
+
+
+def test_an_acknowledgement_of_mail_is_auto_replied(cli, desk, tmp_path, configure):
+    """Answering a mail that came in, it says so (RFC 3834 3.1.7, 5.2): auto-replied."""
+    configure("acknowledge = true\n")
+    (tmp_path / "m.eml").write_bytes(new_mail(sender="alice@acme.example", subject="Scanner",
+                                              to="new@desk.example"))
+    assert cli("ingest", "--mailbox", "new@desk.example", str(tmp_path / "m.eml")).code == 0
+    (ack,) = mails(tmp_path, "Case CASE-1002 opened: Scanner")
+    assert str(ack["Auto-Submitted"]) == "auto-replied"
+
+
+def test_an_acknowledgement_of_a_case_opened_by_hand_is_auto_generated(cli, desk, tmp_path,
+                                                                       configure):
+    """No mail came in: the acknowledgement is generated, not a reply (RFC 3834 5.1)."""
+    configure("acknowledge = true\n")
+    cli("case", "open", "--org", "Acme", "--contact", "alice@acme.example",
+        "--subject", "Phones down")
+    (ack,) = mails(tmp_path, "Case CASE-1002 opened: Phones down")
+    assert str(ack["Auto-Submitted"]) == "auto-generated"

@@ -160,7 +160,8 @@ def test_reply_to_long_closed_case_gets_one_reply(rt, awaiting, clock):
     assert (first.reason, second.reason) == ("closed_too_long", "closed_too_long")
     [notice] = outbound(rt, "closed_too_long")
     assert notice.recipients == ["alice@acme.example"]
-    assert b"Auto-Submitted: auto-generated" in notice.raw
+    # An answer to the mail that came in (RFC 3834 3.1.7): auto-replied.
+    assert b"Auto-Submitted: auto-replied" in notice.raw
 
 
 def test_escalation_request_flags_and_notifies(rt, awaiting):

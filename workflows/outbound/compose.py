@@ -165,6 +165,7 @@ def render_message(
     files: Sequence[MailFile] = (),
     cc: tuple[str, ...] = (),
     identity: MailIdentity | None = None,
+    responding: bool = False,
 ) -> RenderedMail:
     """The whole mail, every header value through ``workflows.outbound.headers``; the bytes are
     re-read before they are returned (``verify_header_names``)."""
@@ -206,7 +207,11 @@ def render_message(
     head.append(mailheaders.header_line("X-Ticketgate-Loop", settings.instance_id))
     if automated:
         # RFC 3834 5.1: automatic responders must not answer this; Microsoft's equivalent too.
-        head += ["Auto-Submitted: auto-generated\r\n", "X-Auto-Response-Suppress: All\r\n"]
+        # Written in answer to a mail that came in (``responding``: a RESPONSES kind with the
+        # mail as its parent), it is "auto-replied" (RFC 3834 3.1.7, 5.2); written by the clock
+        # or for an analyst's act (a case opened by hand), "auto-generated".
+        value = "auto-replied" if responding else "auto-generated"
+        head += [f"Auto-Submitted: {value}\r\n", "X-Auto-Response-Suppress: All\r\n"]
     # The MIME tree (text, HTML, files) from the email package: it writes only MIME headers
     # (MIME-Version, Content-Type, Content-Transfer-Encoding, Content-Disposition).
     body = EmailMessage(policy=SMTP)
@@ -283,6 +288,7 @@ def queue_mail(
         parent=parent,
         files=files,
         cc=cc,
+        responding=kind in RESPONSES and parent is not None,
         # The identity of the mailbox the mail speaks for: given, else the case's.
         identity=identity_of(settings, mailbox or (
             case_mailbox(session, settings, case) if case else None)),
