@@ -18,6 +18,7 @@ from gateway.cli.output import emit
 from gateway.http import queries
 from workflows.cases import assignment, directory, notes
 from workflows.outbound.files import Limits
+from workflows.outbound.htmltext import counted
 from workflows.search import index as search_index
 from workflows.search.query import search
 
@@ -94,7 +95,7 @@ def case_search(args: argparse.Namespace) -> int:
     _table(["NUMBER", "STATUS", "SOURCE", "SUBJECT", "MATCH"],
            [[h.number, h.status, h.source, h.subject[:40], " ".join(h.snippet_text.split())]
             for h in found.items])
-    sys.stdout.write(f"{found.total} hit(s); page {found.page} of {found.pages}\n")
+    sys.stdout.write(f"{counted(found.total, 'hit')}; page {found.page} of {found.pages}\n")
     return 0
 
 

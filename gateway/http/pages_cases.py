@@ -41,6 +41,7 @@ from workflows.errors import DomainError, NotFound
 from workflows.notices.timefmt import zone_of
 from workflows.outbound.compose import BadAddress
 from workflows.outbound.files import Limits, Upload, check_sizes, clean_filename
+from workflows.outbound.htmltext import counted
 from workflows.storage.blobs import read_blob
 from workflows.storage.models import (
     Attachment,
@@ -260,7 +261,7 @@ def case_post(request: Request, number: CaseNumber, principal: Annotated[Princip
         result = post_to_case(rt, principal, number, body, action, uploads, copied)
     except (DomainError, BadAddress) as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
-    with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
+    with_files = f" with {counted(len(result.attachments), 'file')}" if result.attachments else ""
     return done(request, f"/cases/{result.number}",
                 f"Update{with_files} sent to the contact; {result.number} is {result.status}."
                 if result.sent else
@@ -323,6 +324,6 @@ def case_note(request: Request, number: CaseNumber, principal: Annotated[Princip
             rt.settings)))
     except DomainError as exc:
         return done(request, f"/cases/{number}", f"Not done: {exc}")
-    with_files = f" with {len(result.attachments)} file(s)" if result.attachments else ""
+    with_files = f" with {counted(len(result.attachments), 'file')}" if result.attachments else ""
     return done(request, f"/cases/{result.number}",
                 f"Internal note{with_files} added (not mailed).")

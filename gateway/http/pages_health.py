@@ -34,6 +34,7 @@ from gateway.http.pages import done, page
 from gateway.http.render import age_text
 from workflows.cases import views
 from workflows.outbound.health import mail_health
+from workflows.outbound.htmltext import counted
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.HEALTH_READ))
@@ -70,7 +71,8 @@ def retry_one(request: Request, inbound_id: RowId, principal: Annotated[Principa
 def retry_all(request: Request, principal: Annotated[Principal, RETRY]) -> Response:
     results = retry_failed_messages(runtime(request), principal, None)
     still = sum(1 for r in results if r.error)
-    return done(request, "/health", f"Retried {len(results)} message(s); {still} failed again.")
+    return done(request, "/health",
+                f"Retried {counted(len(results), 'message')}; {still} failed again.")
 
 
 @router.get("/healthz")

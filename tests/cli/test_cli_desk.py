@@ -293,3 +293,12 @@ def test_a_disabled_users_cases_can_still_be_listed(cli, desk):
     listed = cli("case", "list", "--assignee", ANALYST, "--json")
     assert listed.code == 0 and [c["number"] for c in listed.out] == ["CASE-1001"]
     assert cli("case", "assign", "CASE-1001", "--to", ANALYST).code == 1
+
+
+def test_search_table_counts_its_hits_in_english(cli, desk, capsys):
+    """The table's last line says "1 hit" or "2 hits", not "hit(s)"."""
+    from gateway.cli import main
+
+    capsys.readouterr()
+    assert main(["case", "search", "CASE-1001"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("1 hit; page 1 of 1")

@@ -47,7 +47,7 @@ def test_an_analyst_uploads_files_and_the_timeline_links_them(desk, client):
                ("files", ("screen.png", PNG, "image/png"))])
     assert response.status_code == 303
     page = client.get(response.headers["location"]).text
-    assert "Update with 2 file(s) sent to the contact" in page
+    assert "Update with 2 files sent to the contact" in page
     assert 'id="case-status">awaiting_info<' in page
 
     with desk.rt.db.transaction() as s:
