@@ -32,6 +32,7 @@ from workflows.clock.targets import ESCALATE_UNANSWERED, target_for
 from workflows.domain import CaseStatus, Direction, Family, OutboundKind, Severity, UpdateKind
 from workflows.errors import Refused
 from workflows.outbound.compose import queue_mail
+from workflows.outbound.htmltext import counted
 from workflows.settings import Settings
 from workflows.storage.models import Case, CaseUpdate, Contact, OutboundMessage
 
@@ -108,13 +109,6 @@ def unanswered_due(started_at: dt.datetime, facts: CaseFacts, settings: Settings
     return facts.calendar.advance(unit, started_at, settings.escalate_unanswered_hours * 3600)
 
 
-def _hours_words(hours: float, business: bool) -> str:
-    """``1 business hour``, ``1.5 business hours``, ``2 hours``: how long the case waited, in
-    the unit ``unanswered_due`` counted it in (business hours when the response target is)."""
-    unit = "business hour" if business else "hour"
-    return f"{hours:g} {unit}" + ("" if hours == 1 else "s")
-
-
 def is_live(timer: ClaimedTimer, facts: CaseFacts) -> bool:
     """Still unanswered (no analyst post), still open, still High/Critical."""
     return (facts.first_post_at is None and facts.status is not CaseStatus.CLOSED
@@ -129,9 +123,11 @@ def fire_unanswered(ctx: FireContext, timer: ClaimedTimer, facts: CaseFacts) -> 
         return ALREADY  # the customer's escalation request already flagged it and told them
     case.escalated = True
     case.updated_at = ctx.at
-    waited = _hours_words(ctx.settings.escalate_unanswered_hours,
-                          target_for(ctx.settings.sla_targets, facts.severity).response.unit
-                          .business)
+    # How long the case waited, in the unit ``unanswered_due`` counted it in (business hours
+    # when the response target is): "1 business hour", "2 hours".
+    business = target_for(ctx.settings.sla_targets, facts.severity).response.unit.business
+    waited = counted(f"{ctx.settings.escalate_unanswered_hours:g}",
+                     "business hour" if business else "hour")
     _note(ctx.session, case, f"Escalated: no answer {waited} after opening.",
           "system:sla", ctx.at)
     address = ctx.settings.escalation_address or ctx.settings.care_team_address

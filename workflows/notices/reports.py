@@ -78,18 +78,11 @@ def schedule_report(session: Session, *, org_name: str, cadence: Cadence,
     return row
 
 
-# The report goes to the customer: statuses as the guides name them (DOMAIN: Statuses), not
-# the database's spellings ("solution_proposed").
-_STATUS_WORDS = {CaseStatus.OPEN.value: "Open", CaseStatus.AWAITING_INFO.value: "Awaiting Info",
-                 CaseStatus.SOLUTION_PROPOSED.value: "Solution Proposed",
-                 CaseStatus.CLOSED.value: "Closed"}
-
-
 def _words(value: str | None) -> str:
-    """``awaiting_info`` -> ``Awaiting Info``; ``medium`` -> ``Medium``; None -> ``""``."""
-    if not value:
-        return ""
-    return _STATUS_WORDS.get(value) or value.replace("_", " ").title()
+    """A status, severity or resolution as the guides name them (DOMAIN: Statuses), not the
+    database's spelling: ``awaiting_info`` -> ``Awaiting Info``; ``medium`` -> ``Medium``;
+    None -> ``""``. The report goes to the customer."""
+    return value.replace("_", " ").title() if value else ""
 
 
 def _line(case: Case, zone: str) -> CaseLine:
