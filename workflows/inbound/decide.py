@@ -19,7 +19,6 @@ from parsing import AutomationClass, ParsedMail, TokenCandidate
 from workflows.cases.state import CaseEvent, next_status
 from workflows.domain import (
     CaseStatus,
-    MailboxPolicy,
     OutboundKind,
     Outcome,
     Reason,
@@ -361,10 +360,7 @@ def _case_opener(snap: Snapshot) -> SenderView | None:
     """The sender, when their new mail to this mailbox opens a case: a mailbox of policy
     ``open_case`` and a designated contact (DOMAIN: Inbound mail)."""
     sender = snap.sender
-    if snap.mailbox.policy is not MailboxPolicy.OPEN_CASE or sender is None \
-            or not sender.designated or sender.contact_id is None:
-        return None
-    return sender
+    return sender if sender is not None and sender.opens_cases_in(snap.mailbox) else None
 
 
 CHAIN: tuple[Rule, ...] = (

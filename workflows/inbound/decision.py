@@ -12,7 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 
 from workflows.cases.state import CaseEvent
-from workflows.domain import CaseStatus, OutboundKind, Outcome, Reason, Resolution, UpdateKind
+from workflows.domain import (
+    CaseStatus,
+    MailboxPolicy,
+    OutboundKind,
+    Outcome,
+    Reason,
+    Resolution,
+    UpdateKind,
+)
 from workflows.settings import Mailbox
 
 
@@ -37,6 +45,12 @@ class SenderView:
     def may_update(self, case: CaseView) -> bool:
         """Only designated contacts of the case's organization change a case (DOMAIN: People)."""
         return self.designated and self.organization_id == case.organization_id
+
+    def opens_cases_in(self, mailbox: Mailbox) -> bool:
+        """Whether this sender's new mail to ``mailbox`` opens a case: a mailbox of policy
+        ``open_case`` and a designated contact (DOMAIN: Inbound mail)."""
+        return (mailbox.policy is MailboxPolicy.OPEN_CASE and self.designated
+                and self.contact_id is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
-from workflows.domain import CaseStatus, MailboxPolicy, OutboundKind, Resolution
+from workflows.domain import CaseStatus, OutboundKind, Resolution
 from workflows.inbound import floods
 from workflows.inbound.decision import CaseView, OutboundView, SenderView, Snapshot
 from workflows.notices.bounces import delivery_by_message_id
@@ -210,9 +210,9 @@ def load_snapshot(
     opened: tuple[str, ...] = ()
     acked = False
     # Loop protection (workflows.inbound.floods): only for mail that may open a case.
-    if mailbox.policy is MailboxPolicy.OPEN_CASE and sender is not None and sender.designated \
-            and sender.contact_id is not None and mail.automation is AutomationClass.HUMAN \
-            and not mail.valid_tokens:
+    if sender is not None and sender.opens_cases_in(mailbox) \
+            and mail.automation is AutomationClass.HUMAN and not mail.valid_tokens:
+        assert sender.contact_id is not None  # opens_cases_in checked it
         opened = floods.recent_new_cases(
             session, sender.contact_id, now - dt.timedelta(hours=settings.new_cases_window_hours),
             settings.new_cases_per_sender)
