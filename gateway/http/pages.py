@@ -54,6 +54,7 @@ def page(request: Request, principal: Principal, template: str, *, status: int =
     response = HTMLResponse(render_page(template, {
         "user": principal, "csrf": csrf_token(runtime(request), principal), "flash": message,
         "P": Permission, "now": runtime(request).now(),
+        "desk_zone": runtime(request).settings.desk_timezone,
         "my_unread": _my_unread(request, principal), **context}), status_code=status)
     if message is not None:
         clear_flash(response)

@@ -39,8 +39,8 @@ def age_text(since: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def when_text(value: dt.datetime | str | None, zone: str | None = None) -> str:
-    """A time for a page: UTC; given ``zone`` (the case's organization's), local time with its
-    abbreviation in a ``<time>`` whose title (shown on hover) is the UTC time."""
+    """A time for a page: UTC; given ``zone`` (the case's organization's, or the desk's), local
+    time with its abbreviation in a ``<time>`` whose title (shown on hover) is the UTC time."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -49,11 +49,21 @@ def when_text(value: dt.datetime | str | None, zone: str | None = None) -> str:
         except ValueError:
             return value
     utc = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if zone is None:
+    if zone is None or zone == "UTC":
         return utc
     local = value.astimezone(zone_of(zone))
     return Markup('<time datetime="%s" title="%s">%s</time>') % (
         value.astimezone(dt.UTC).isoformat(), utc, f"{local:%Y-%m-%d %H:%M} {local.tzname()}")
+
+
+@jinja2.pass_context
+def _when_filter(context: jinja2.runtime.Context, value: dt.datetime | str | None,
+                 zone: str | None = None) -> str:
+    """``| when``: in ``zone`` when a template names one (a case page: its organization's),
+    else in the desk's zone (``desk_timezone``, ``page()`` puts it in every page's context):
+    the zone a time typed in the console is read in, so a notice typed for 09:00 lists as
+    09:00, not as its UTC hour."""
+    return when_text(value, zone if zone is not None else context.get("desk_zone"))
 
 
 def duration_text(seconds: int) -> str:
@@ -80,7 +90,7 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = when_text
+    env.filters["when"] = _when_filter
     env.filters["duration"] = duration_text
     env.filters["size"] = size_text
     htmltext.install(env)
