@@ -30,13 +30,15 @@ from gateway.http.mailview import (
 from gateway.http.pages import done, page
 from gateway.http.render import age_text
 from parsing import parse
-from workflows.domain import TriageState
+from workflows.domain import CaseStatus, TriageState
 from workflows.errors import DomainError, NotFound
 from workflows.outbound.compose import BadAddress
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(page_permission(Permission.TRIAGE_READ))
 ACT = Depends(form_permission(Permission.TRIAGE_ACT))
+# The statuses a customer's reply flips back to Open.
+_WAITING = (CaseStatus.AWAITING_INFO.value, CaseStatus.SOLUTION_PROPOSED.value)
 
 
 @router.get("/triage")
@@ -158,8 +160,14 @@ def triage_act(
     except (DomainError, BadAddress) as exc:
         return done(request, f"/triage/{item_id}", f"Not done: {exc}")
     if result.case:
-        return done(request, f"/cases/{result.case}",
-                    f"Triage #{item_id}: {action.value} — {result.case} is {result.status}.")
+        said = f"Triage #{item_id}: {action.value} — {result.case} is {result.status}."
+        if action is TriageAction.LINK and flip_status == "on" and result.status in _WAITING:
+            # The box was ticked and nothing flipped: only a sender allowed on the case flips
+            # it (as their reply with a reference would); say so rather than leave the analyst
+            # wondering whether the box did anything.
+            said += (" Status kept: the sender may not update this case; change the status"
+                     " on the case page if they should.")
+        return done(request, f"/cases/{result.case}", said)
     if action is TriageAction.REPLY:
         return done(request, f"/triage/{item_id}", "Reply queued to the sender"
                     + (" and sent." if result.sent else "; it will be retried."))

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from tests.http.conftest import USERS, csrf_of, sign_in
-from tests.support import ingest, new_mail, open_case
+from tests.support import ingest, new_mail, open_case, post
 from workflows.storage.models import AuditEvent, TriageItem
 
 
@@ -141,3 +141,23 @@ def test_the_mail_frame_has_its_own_strict_policy(desk, admin):
     assert headers["content-security-policy"].startswith("default-src 'none'; img-src data:;")
     assert "sandbox" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_a_ticked_flip_that_the_sender_may_not_make_says_the_status_was_kept(desk, admin):
+    """The box asks for a customer reply's flip; a stranger's mail linked to an Awaiting Info
+    case leaves it waiting, and the page says why instead of nothing."""
+    number = open_case(desk.rt)
+    post(desk.rt, number)  # request info: awaiting_info
+    ingest(desk.rt, new_mail(sender="mallory@elsewhere.example", body="Any news?"))
+    _act(admin, 1, "link", case=number, flip_status="on")
+    page = admin.get(f"/cases/{number}").text
+    assert f"{number} is awaiting_info. Status kept: the sender may not update this case" in page
+
+
+def test_a_flip_the_sender_may_make_is_reported_without_a_caveat(desk, admin):
+    number = open_case(desk.rt)
+    post(desk.rt, number)
+    ingest(desk.rt, new_mail(sender="alice@acme.example", body="Here it is."))
+    _act(admin, 1, "link", case=number, flip_status="on")
+    page = admin.get(f"/cases/{number}").text
+    assert f"{number} is open." in page and "Status kept" not in page
