@@ -120,6 +120,12 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.role == "worker":
         return _serve_worker(settings)
+    if args.role == "listener" and not settings.broker_url:
+        # Without a broker Celery falls back to amqp://guest@localhost//: the listener would
+        # accept mail and publish it where no worker of this desk listens.
+        raise ConfigError("serve --role listener hands mail to Celery workers: set "
+                          "TICKETGATE_BROKER_URL (redis://... or amqp://...) or broker_url "
+                          "in [gateway], or run `serve` alone (embedded workers)")
     _quiet_session_logs(getattr(args, "verbose", False))
     http_host, http_port = (_host_port(args.http, "--http") if args.http
                             else (settings.http_host, settings.http_port))

@@ -136,3 +136,21 @@ def test_an_unreachable_database_stops_the_start_in_one_line(tmp_path):
     [line] = done.stderr.splitlines()
     assert done.returncode == 3
     assert line.startswith("ticketgate: error: cannot reach the database: "), line
+
+
+def test_listener_role_without_a_broker_is_refused_in_one_line(tmp_path):
+    """--role listener hands every mail to Celery workers: with no broker configured it must
+    not start (it used to accept mail, log a traceback and publish to Celery's default,
+    amqp://guest@localhost//, where no worker of this desk listens), but exit 2 naming the
+    setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETGATE_")}
+    env["TICKETGATE_HOME"] = str(tmp_path / "home")
+    ticketgate = [sys.executable, "-c", "import sys; from gateway.cli import main; "
+                  "sys.exit(main(sys.argv[1:]))"]
+    done = subprocess.run([*ticketgate, "serve", "--role", "listener", "--smtp", "127.0.0.1:0",
+                           "--http", "127.0.0.1:0"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 2
+    assert line.startswith("ticketgate: error: "), line
+    assert "TICKETGATE_BROKER_URL" in line
