@@ -39,3 +39,14 @@ def test_a_wrong_task_batch_stops_the_start_in_one_line(env, program):
     assert done.stderr.splitlines() == [
         "ticketgate: error: TICKETGATE_TASK_BATCH must be a whole number, not 'ten'"]
     assert done.returncode == 2
+
+
+def test_celery_itself_stops_on_a_wrong_setting(env):
+    """The same setting under ``celery -A gateway.celery_app worker`` (how tests/celery_worker
+    starts one): Celery exits naming the setting instead of running on its defaults."""
+    done = subprocess.run([sys.executable, "-m", "celery", "-A", "gateway.celery_app", "worker",
+                           "--pool=solo"], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[-1] == (
+        "workflows.settings.ConfigError: TICKETGATE_TASK_BATCH must be a whole number, not 'ten'")
