@@ -275,9 +275,21 @@ class CeleryDispatcher:
                     else:
                         self.celery.send_task(PROCESS_INBOUND_BATCH, args=(group,),
                                               queue=self.queue, producer=producer)
-        except BrokerUnavailable as exc:
+        except Exception as exc:
+            if not isinstance(exc, self._broker_errors()):
+                raise
             log.warning("broker unavailable, %d message(s) left for the sweeper: %s",
                         len(inbound_ids), exc)
+
+    def _broker_errors(self) -> tuple[type[BaseException], ...]:
+        """What a broker that is down or refuses us raises: kombu wraps only the recoverable
+        errors as ``OperationalError``; RabbitMQ refusing the login or the vhost (amqp's
+        ``AccessRefused``, ``NotAllowed``) comes through as the transport's own error."""
+        conn = self.celery.connection_for_write()  # no connection is made to read these
+        try:
+            return (BrokerUnavailable, *conn.connection_errors, *conn.channel_errors)
+        finally:
+            conn.release()
 
     def close(self) -> None:
         """Close the broker connections this dispatcher's app opened."""

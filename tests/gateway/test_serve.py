@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from tests.conftest import require_service
 from tests.gateway.serving import ServeProcess
@@ -154,3 +155,34 @@ def test_listener_role_without_a_broker_is_refused_in_one_line(tmp_path):
     assert done.returncode == 2
     assert line.startswith("ticketgate: error: "), line
     assert "TICKETGATE_BROKER_URL" in line
+
+
+def test_listener_whose_broker_refuses_its_login_keeps_the_mail_and_warns_in_one_line(
+        tmp_path, database_url):
+    """RabbitMQ refusing the login (or a vhost that is gone) raises amqp's AccessRefused /
+    NotAllowed, which kombu does not wrap as OperationalError: the listener logged a traceback
+    as an error. It is a broker that is down for us: 250 (the mail is committed), one warning
+    line, the row left for the sweeper."""
+    url = make_url(require_service("TICKETGATE_TEST_AMQP_URL", "RabbitMQ"))
+    refused = url.set(password=f"wrong-{uuid.uuid4().hex[:8]}").render_as_string(
+        hide_password=False)
+    srv = ServeProcess(tmp_path / "home", database_url=_database_url(database_url),
+                       extra_args=("--role", "listener"),
+                       env={"TICKETGATE_BROKER_URL": refused, "TICKETGATE_LOG_FORMAT": "json"})
+    try:
+        srv.start()
+        raw = (b"From: someone@example.com\r\nTo: care@localhost\r\nSubject: hello\r\n"
+               b"Message-ID: <refused@example.com>\r\n\r\nAnyone?\r\n")
+        with smtplib.SMTP(*srv.address, timeout=30) as smtp:
+            smtp.sendmail("someone@example.com", [CARE], raw)
+        out = srv.wait_for_output("1 message(s) left for the sweeper")
+        assert srv.stop() == 0
+        assert "Traceback" not in out
+        db = Database(_database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}")
+        try:
+            with db.transaction() as s:
+                assert s.scalar(select(InboundMessage.status)) == "received"
+        finally:
+            db.dispose()
+    finally:
+        srv.ensure_dead()
