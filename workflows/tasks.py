@@ -3,10 +3,10 @@
 Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
 calls ``CeleryDispatcher.submit(ids)``, which publishes the committed ids in groups of up to
 ``CeleryOptions.batch``: ``process_inbound_batch(ids)`` for a group, ``process_inbound(id)`` for a
-lone id. A worker (``celery -A workflows.tasks worker`` or ``ticketgate worker``) runs
+lone id. A worker (``ticketgate worker``, or ``celery -A gateway.celery_app worker``) runs
 ``workflows.inbound.process.process_batch`` on the group (``process_message`` on a lone id): one
 attempt-counting transaction and one processing transaction per group instead of per message.
-Beat (``celery -A workflows.tasks beat``) runs two periodic tasks: ``sweep`` re-enqueues rows left
+Beat (``ticketgate beat``) runs two periodic tasks: ``sweep`` re-enqueues rows left
 ``received`` or stuck ``processing`` (so a lost broker message only delays a mail, never loses it),
 and ``run_timers`` runs the clock's one pass, ``workflows.clock.scheduler.run_pass``: every job of
 ``workflows.clock.jobs.JOBS`` (case follow-ups, SLA, escalations, purge, incident follow-ups, RCA
@@ -189,7 +189,6 @@ class TicketgateCelery(Celery):
         self._options = options
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
-        self.on_configure.connect(self._configure_from_settings, weak=False)
 
     def use_edges(self, load_settings: SettingsLoader, build_runtime: RuntimeBuilder) -> None:
         """How this process reads its configuration and opens its database and transport."""
@@ -210,8 +209,13 @@ class TicketgateCelery(Celery):
             self._options = celery_options()
         return self._options
 
-    def _configure_from_settings(self, sender: Celery, **_: Any) -> None:
-        # Called by Celery while it loads its configuration, before anything connects.
+    def on_configure(self) -> None:
+        """Called by Celery while it loads its configuration, before anything connects.
+
+        A method (Celery still calls one, as before 4.0), not a receiver of Celery's
+        ``on_configure`` signal: a receiver's exception is only logged, and Celery then runs on
+        its defaults -- a worker consuming queue ``celery`` of ``amqp://guest@localhost//``
+        with no word of the bad setting. Raised from here, it stops the program."""
         self.config_from_object(celery_config(self.settings, self.options))
 
     def runtime(self) -> Runtime:
@@ -271,9 +275,21 @@ class CeleryDispatcher:
                     else:
                         self.celery.send_task(PROCESS_INBOUND_BATCH, args=(group,),
                                               queue=self.queue, producer=producer)
-        except BrokerUnavailable as exc:
+        except Exception as exc:
+            if not isinstance(exc, self._broker_errors()):
+                raise
             log.warning("broker unavailable, %d message(s) left for the sweeper: %s",
                         len(inbound_ids), exc)
+
+    def _broker_errors(self) -> tuple[type[BaseException], ...]:
+        """What a broker that is down or refuses us raises: kombu wraps only the recoverable
+        errors as ``OperationalError``; RabbitMQ refusing the login or the vhost (amqp's
+        ``AccessRefused``, ``NotAllowed``) comes through as the transport's own error."""
+        conn = self.celery.connection_for_write()  # no connection is made to read these
+        try:
+            return (BrokerUnavailable, *conn.connection_errors, *conn.channel_errors)
+        finally:
+            conn.release()
 
     def close(self) -> None:
         """Close the broker connections this dispatcher's app opened."""

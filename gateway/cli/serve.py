@@ -32,7 +32,7 @@ from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing
 from workflows.settings import Settings
-from workflows.storage.db import DatabaseUnavailable, DatabaseUnreachable
+from workflows.storage.db import DatabaseUnavailable, DatabaseUnreachable, SchemaMismatch
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _runtime(settings: Settings) -> Runtime:
     """The runtime; on a home that was never initialized, initialize it first (so that a
-    fresh ``make run`` accepts mail at once)."""
+    fresh ``make run`` accepts mail at once). A schema at another revision is refused, never
+    upgraded here: at scale other processes (workers, beat, other listeners) may still run the
+    release it belongs to, so the operator upgrades it with ``ticketgate init`` when they are
+    stopped (``make run`` does that before ``serve``)."""
     try:
         return build_runtime(settings)
-    except DatabaseUnreachable:
-        raise  # a server down or a wrong URL: say so in one line, do not try to initialize
+    except (DatabaseUnreachable, SchemaMismatch):
+        raise  # a server down, a wrong URL, an old or newer schema: say so in one line
     except (DatabaseUnavailable, SecretMissing) as exc:
         log.warning("%s; initializing %s", exc, settings.home)
         initialize(settings)
@@ -120,6 +123,12 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.role == "worker":
         return _serve_worker(settings)
+    if args.role == "listener" and not settings.broker_url:
+        # Without a broker Celery falls back to amqp://guest@localhost//: the listener would
+        # accept mail and publish it where no worker of this desk listens.
+        raise ConfigError("serve --role listener hands mail to Celery workers: set "
+                          "TICKETGATE_BROKER_URL (redis://... or amqp://...) or broker_url "
+                          "in [gateway], or run `serve` alone (embedded workers)")
     _quiet_session_logs(getattr(args, "verbose", False))
     http_host, http_port = (_host_port(args.http, "--http") if args.http
                             else (settings.http_host, settings.http_port))

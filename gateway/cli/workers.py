@@ -30,6 +30,12 @@ def _celery_argv(args: argparse.Namespace, program: str, settings: Settings
         fail(f"`ticketgate {program}` needs a broker: set TICKETGATE_BROKER_URL "
              "(redis://... or amqp://...) or broker_url in [gateway]")
         return None
+    # The whole Celery configuration, checked here: the exec'd Celery builds it again in a
+    # signal handler whose exceptions Celery only logs, and then runs on its defaults
+    # (amqp://guest@localhost//, queue "celery") -- a worker consuming some other queue.
+    from workflows.tasks import celery_config, celery_options  # lazy: Celery is heavy
+
+    celery_config(settings, celery_options())  # raises ConfigError: exit 2, one line
     extra = [a for a in (args.celery_args or []) if a != "--"]
     # Celery's own default is WARNING, which would hide the mail.decided, mail.sent and
     # clock.job lines these services promise at INFO; a --loglevel given after it wins.

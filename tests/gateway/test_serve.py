@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from tests.conftest import require_service
 from tests.gateway.serving import ServeProcess
@@ -136,3 +137,52 @@ def test_an_unreachable_database_stops_the_start_in_one_line(tmp_path):
     [line] = done.stderr.splitlines()
     assert done.returncode == 3
     assert line.startswith("ticketgate: error: cannot reach the database: "), line
+
+
+def test_listener_role_without_a_broker_is_refused_in_one_line(tmp_path):
+    """--role listener hands every mail to Celery workers: with no broker configured it must
+    not start (it used to accept mail, log a traceback and publish to Celery's default,
+    amqp://guest@localhost//, where no worker of this desk listens), but exit 2 naming the
+    setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETGATE_")}
+    env["TICKETGATE_HOME"] = str(tmp_path / "home")
+    ticketgate = [sys.executable, "-c", "import sys; from gateway.cli import main; "
+                  "sys.exit(main(sys.argv[1:]))"]
+    done = subprocess.run([*ticketgate, "serve", "--role", "listener", "--smtp", "127.0.0.1:0",
+                           "--http", "127.0.0.1:0"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    [line] = done.stderr.splitlines()
+    assert done.returncode == 2
+    assert line.startswith("ticketgate: error: "), line
+    assert "TICKETGATE_BROKER_URL" in line
+
+
+def test_listener_whose_broker_refuses_its_login_keeps_the_mail_and_warns_in_one_line(
+        tmp_path, database_url):
+    """RabbitMQ refusing the login (or a vhost that is gone) raises amqp's AccessRefused /
+    NotAllowed, which kombu does not wrap as OperationalError: the listener logged a traceback
+    as an error. It is a broker that is down for us: 250 (the mail is committed), one warning
+    line, the row left for the sweeper."""
+    url = make_url(require_service("TICKETGATE_TEST_AMQP_URL", "RabbitMQ"))
+    refused = url.set(password=f"wrong-{uuid.uuid4().hex[:8]}").render_as_string(
+        hide_password=False)
+    srv = ServeProcess(tmp_path / "home", database_url=_database_url(database_url),
+                       extra_args=("--role", "listener"),
+                       env={"TICKETGATE_BROKER_URL": refused, "TICKETGATE_LOG_FORMAT": "json"})
+    try:
+        srv.start()
+        raw = (b"From: someone@example.com\r\nTo: care@localhost\r\nSubject: hello\r\n"
+               b"Message-ID: <refused@example.com>\r\n\r\nAnyone?\r\n")
+        with smtplib.SMTP(*srv.address, timeout=30) as smtp:
+            smtp.sendmail("someone@example.com", [CARE], raw)
+        out = srv.wait_for_output("1 message(s) left for the sweeper")
+        assert srv.stop() == 0
+        assert "Traceback" not in out
+        db = Database(_database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}")
+        try:
+            with db.transaction() as s:
+                assert s.scalar(select(InboundMessage.status)) == "received"
+        finally:
+            db.dispose()
+    finally:
+        srv.ensure_dead()

@@ -8,6 +8,7 @@ SQLite is the embedded default; PostgreSQL is the same code with another URL.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,37 @@ class DatabaseUnavailable(RuntimeError):
 
 class DatabaseUnreachable(DatabaseUnavailable):
     """No connection at all (a server down, a wrong host or port): initializing cannot help."""
+
+
+class SchemaMissing(DatabaseUnavailable):
+    """A reachable database with no schema yet: ``ticketgate init`` creates it."""
+
+
+class SchemaMismatch(DatabaseUnavailable):
+    """A schema at another revision than this code's: older (``ticketgate init`` upgrades it,
+    with the other processes stopped) or unknown, i.e. migrated by a newer release (no command
+    of this release can help; upgrading it would fail in Alembic)."""
+
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def known_revisions() -> frozenset[str]:
+    """The revisions of this release's migrations, read from their files (Alembic itself is
+    too slow to import on every command; this runs only when a schema is not the head)."""
+    return frozenset(match.group(1) for path in (MIGRATIONS / "versions").glob("*.py")
+                     if (match := _REVISION.search(path.read_text(encoding="utf-8"))))
+
+
+def schema_mismatch(current: str) -> SchemaMismatch:
+    """The one-line error for a database whose schema is at ``current``, not the head."""
+    if current in known_revisions():
+        return SchemaMismatch(
+            f"the database schema is at {current}, older than this ticketgate's {SCHEMA_HEAD}: "
+            "stop serve, the workers and beat, then run `ticketgate init` to upgrade it")
+    return SchemaMismatch(
+        f"the database schema is at {current}, which this ticketgate does not know (it needs "
+        f"{SCHEMA_HEAD}): a newer release migrated it; run that release")
 
 
 def _sqlite_pragmas(synchronous: str):
@@ -159,6 +191,9 @@ class Database:
 
         try:
             with self.engine.begin() as conn:
+                current = _revisions(conn)
+                if current and current[0] not in known_revisions():
+                    raise schema_mismatch(current[0])  # Alembic would only say "Can't locate"
                 cfg = self._alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
@@ -171,16 +206,21 @@ class Database:
         is missing), without importing Alembic."""
         try:
             with self.engine.connect() as conn:
-                current: list[str] = []
-                if inspect(conn).has_table(VERSION_TABLE):
-                    current = list(conn.execute(
-                        text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+                current = _revisions(conn)
         except OperationalError as exc:
             raise DatabaseUnreachable(f"cannot reach the database: {exc.orig}") from exc
+        if not current:
+            raise SchemaMissing("the database is not initialized: run `ticketgate init`")
         if current != [SCHEMA_HEAD]:
-            raise DatabaseUnavailable(
-                "the database is not initialized or is out of date: run `ticketgate init`"
-            )
+            raise schema_mismatch(current[0])
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _revisions(conn: Connection) -> list[str]:
+    """The revision(s) in Alembic's version table, as Alembic reads them (none when the table
+    is missing)."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return []
+    return list(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
