@@ -8,7 +8,7 @@ from __future__ import annotations
 from gateway.config import ConfigError
 from gateway.transport import make_transport
 from workflows.runtime import Runtime
-from workflows.secret import create_secret_if_missing, load_secret
+from workflows.secret import SecretMissing, create_secret_if_missing, load_secret
 from workflows.settings import Settings
 from workflows.storage.db import Database
 
@@ -17,8 +17,19 @@ def open_database(settings: Settings) -> Database:
     return Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
+# Tables whose rows are mail that left signed with the secret (case mail's Reference IDs,
+# notices' reply addresses): a database with any has a secret somewhere already.
+_SIGNED_MAIL = ("outbound_messages", "notice_deliveries")
+
+
 def initialize(settings: Settings) -> dict[str, object]:
-    """Create the data directory, the secret (if missing) and the schema. Idempotent."""
+    """Create the data directory, the secret (if missing) and the schema. Idempotent.
+
+    A secret is created only for a database that has sent no mail: one that has belongs to
+    a secret another host (or a lost file) holds, and a new one would make every reply to
+    that mail an invalid reference; the operator is told to copy it instead."""
+    if not settings.secret_path.exists():
+        _refuse_a_new_secret_for_sent_mail(settings)
     created = create_secret_if_missing(settings.secret_path)  # makes the home too
     db = open_database(settings)
     try:
@@ -27,6 +38,21 @@ def initialize(settings: Settings) -> dict[str, object]:
         db.dispose()
     return {"home": str(settings.home), "database": _redacted(settings.database_url),
             "secret_created": created, "mailboxes": [m.address for m in settings.mailboxes]}
+
+
+def _refuse_a_new_secret_for_sent_mail(settings: Settings) -> None:
+    """Raise ``SecretMissing`` when the database already holds mail signed by a secret."""
+    db = open_database(settings)
+    try:
+        sent = db.has_rows(*_SIGNED_MAIL)
+    finally:
+        db.dispose()
+    if sent:
+        raise SecretMissing(
+            f"no server secret at {settings.secret_path}, and the database "
+            f"{_redacted(settings.database_url)} already holds mail signed with one: copy "
+            "secret.key from the host that initialized it (or restore it from a backup); a new "
+            "secret would turn every reply to that mail into an invalid reference")
 
 
 def _redacted(url: str) -> str:

@@ -214,6 +214,17 @@ class Database:
         if current != [SCHEMA_HEAD]:
             raise schema_mismatch(current[0])
 
+    def has_rows(self, *tables: str) -> bool:
+        """Whether any of ``tables`` exists and holds a row (false on a database without a
+        schema); raises ``DatabaseUnreachable`` when the server cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                present = set(inspect(conn).get_table_names())
+                return any(conn.execute(text(f"SELECT 1 FROM {t} LIMIT 1")).first() is not None
+                           for t in tables if t in present)
+        except OperationalError as exc:
+            raise DatabaseUnreachable(f"cannot reach the database: {exc.orig}") from exc
+
     def dispose(self) -> None:
         self.engine.dispose()
 
