@@ -29,6 +29,7 @@ from workflows.domain import (
     TriageState,
     UpdateKind,
 )
+from workflows.inbound import shallow_html
 from workflows.inbound.decision import (
     AddUpdate,
     ChangeStatus,
@@ -93,7 +94,10 @@ def sanitize_html(html: str | None) -> str | None:
     a later, stricter allow-list. Lazily, the rows would change and every view would pay."""
     if not html:
         return None
-    return _CLEANER.clean(html[:2_000_000])
+    html = html[:2_000_000]
+    if shallow_html.needs_shallowing(html):  # html5ever's time grows with depth x tags
+        html = shallow_html.shallow(html)
+    return _CLEANER.clean(html)
 
 
 def store_attachments(session: Session, settings: Settings, row: InboundMessage,
