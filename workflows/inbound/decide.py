@@ -89,12 +89,19 @@ class Rule:
 
 class Duplicate(Rule):
     name = "duplicate"
-    description = "the same Message-ID already came to this mailbox: add nothing twice"
+    description = ("the same Message-ID already came to this mailbox, or to another one and is "
+                   "on its case: add nothing twice")
 
     def check(self, ctx: _Context) -> Decision | None:
-        if ctx.snap.earlier_duplicate_id is None:
+        if ctx.snap.earlier_duplicate_id is not None:
+            ctx.trace.append(f"same Message-ID as message #{ctx.snap.earlier_duplicate_id}")
+        elif ctx.snap.linked_copy_id is not None:
+            # A reply-all to two of our mailboxes is one mail that an MX delivers once per
+            # mailbox (and IMAP pollers fetch once per inbox): one update, not two.
+            ctx.trace.append(f"same Message-ID as message #{ctx.snap.linked_copy_id}, "
+                             "to another mailbox and already on its case")
+        else:
             return None
-        ctx.trace.append(f"same Message-ID as message #{ctx.snap.earlier_duplicate_id}")
         return ctx.decision(Outcome.DUPLICATE, Reason.SAME_MESSAGE_ID)
 
 
