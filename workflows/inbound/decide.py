@@ -236,7 +236,7 @@ class AmbiguousSender(Rule):
     description = "several From mailboxes, or a Sender not aligned with From: never linked"
 
     def check(self, ctx: _Context) -> Decision | None:
-        why = ambiguity(ctx.mail)
+        why = ambiguity(ctx.mail, ctx.snap.trusted_authserv_ids)
         if why is None:
             return None
         ctx.trace.append(why)
@@ -402,7 +402,7 @@ def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
 
 def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
     """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
-    why = ambiguity(ctx.mail)
+    why = ambiguity(ctx.mail, ctx.snap.trusted_authserv_ids)
     if why is not None:
         ctx.trace.append(why)
         return Reason.AMBIGUOUS_SENDER
