@@ -49,3 +49,14 @@ def test_the_same_verdict_about_the_from_we_read_still_links(cli, desk, tmp_path
     path.write_bytes(text.replace("\n", "\r\n").encode())
     run = cli("ingest", str(path))
     assert (run.out[0]["outcome"], run.out[0]["reason"]) == ("linked", "reply"), run.err
+
+
+def test_a_from_that_is_only_a_quoted_string_is_no_sender(cli, desk, tmp_path):
+    """'From: "alice@acme.example"' is a quoted local part without a domain: the stdlib
+    unquoted it into alice's address and it linked; a DMARC verifier finds no domain there."""
+    path = tmp_path / "quoted.eml"
+    text = REPLY.format(sender='"alice@acme.example"', token=_token(tmp_path), n=4)
+    text = text.split("\n", 2)[2]  # no Authentication-Results: nothing judged it
+    path.write_bytes(text.replace("\n", "\r\n").encode())
+    run = cli("ingest", str(path))
+    assert (run.out[0]["outcome"], run.out[0]["reason"]) == ("rejected", "no_sender"), run.err
