@@ -13,7 +13,6 @@ post is a bounce).
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -106,8 +105,7 @@ def _own_message_id(f: Facts) -> bool:
         return False
     if f.key is None:
         return True
-    expected = reference.sign(match.group(1), f.key)
-    return hmac.compare_digest(match.group(2).lower(), expected)
+    return reference.same_mac(match.group(2), reference.sign(match.group(1), f.key))
 
 
 @rule("too_many_hops", f"more than {MAX_HOPS} Received fields: it is going round in circles")

@@ -167,6 +167,11 @@ def sender(values: list[str]) -> tuple[Address | None, tuple[Address, ...], list
     """
     if not values:
         return None, (), [Defect("from", "no From header")]
+    if not any(_bare_at(value) for value in values):
+        # '"alice@acme.example"' alone is a quoted local part with no domain (RFC 5322 3.4.1):
+        # getaddresses unquotes it into alice@acme.example, while a DMARC verifier finds no
+        # From domain to judge, so a stranger's mail would pass as a designated contact's.
+        return None, (), [Defect("from", f"unparsable From (no domain) {values[0][:120]!r}")]
     found, defects = addresses(values, "from")
     if not found:
         return None, (), [*defects, Defect("from", f"unparsable From {values[0][:120]!r}")]
@@ -174,6 +179,29 @@ def sender(values: list[str]) -> tuple[Address | None, tuple[Address, ...], list
         defects.append(Defect("from", f"{len(values)} From field(s) with {len(found)} "
                                       "mailboxes"))
     return found[0], found, defects
+
+
+def _bare_at(value: str) -> bool:
+    """Whether ``value`` has an "@" outside quoted strings and comments (RFC 5322 3.2.4,
+    3.2.2): only such an "@" separates a local part from a domain."""
+    quoted = escaped = False
+    depth = 0
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and depth == 0:
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == "@" and depth == 0:
+            return True
+    return False
 
 
 def message_id(value: str | None) -> str | None:

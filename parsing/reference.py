@@ -132,7 +132,18 @@ def verify(candidate: TokenCandidate, key: bytes) -> bool:
 
 
 def _verify(number: str, mac: str, key: bytes) -> bool:
-    return hmac.compare_digest(mac.lower(), sign(number, key))
+    return same_mac(mac, sign(number, key))
+
+
+def same_mac(found: str, expected: str) -> bool:
+    """``found`` (as a mail wrote it) is ``expected`` (lower-case base32), in constant time.
+
+    The token patterns accept the letters ``re.I`` folds to ASCII (dotless i, long s, Kelvin
+    sign; see TOKEN_RE), so a MAC may hold non-ASCII characters, and ``hmac.compare_digest``
+    raises ``TypeError`` on a non-ASCII ``str``: one "ı" in a quoted token made the parse fail
+    and a customer's mail was kept as ``no_sender``. Compared as UTF-8 bytes, such a MAC is
+    simply wrong (base32 is ASCII, RFC 4648 6)."""
+    return hmac.compare_digest(found.lower().encode("utf-8", "replace"), expected.encode())
 
 
 def find_in_message_ids(ids: tuple[str, ...]) -> list[TokenCandidate]:

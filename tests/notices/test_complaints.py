@@ -164,3 +164,27 @@ def test_a_complaint_about_someone_elses_mail_suppresses_nobody(nrt, desk, sink)
     assert (result.outcome, result.reason) == ("ignored", "complaint")
     with nrt.db.transaction() as s:
         assert s.get(NoticeSuppression, "stranger@acme.example") is None
+
+
+def test_a_complaint_about_case_mail_copied_to_several_suppresses_nobody(nrt, desk, sink):
+    """A Cc'd stranger holds the same Message-ID and can forge an ARF report naming the
+    designated contact (RFC 5965 8.2): it cut them off from every notice. Now it is noted on
+    the mail for an analyst, and nobody is suppressed."""
+    with nrt.db.transaction() as s:
+        contact = directory.add_contact(s, organization="Initech", email="pat@initech.example",
+                                        name="Pat", designated=True, now=nrt.now())
+        org = s.scalars(select(Organization).where(Organization.name == "Initech")).one()
+        case = cases.open_case(s, organization_id=org.id, contact=contact, subject="Help",
+                               now=nrt.now(), actor="test")
+        out = cases.post_update(s, nrt.settings, nrt.key, number=case.number, body="Details?",
+                                action="request_info", now=nrt.now(), actor="analyst",
+                                cc=["vendor@vendor.example"])
+        s.execute(update(OutboundMessage).where(OutboundMessage.id == out.id)
+                  .values(status="sent"))
+        out_id, case_mail_id = out.id, out.message_id
+    result = ingest(nrt, arf(case_mail_id, rcpt="pat@initech.example"))
+    assert (result.outcome, result.reason) == ("ignored", "complaint")
+    with nrt.db.transaction() as s:
+        assert s.get(NoticeSuppression, "pat@initech.example") is None
+        assert s.get(NoticeSuppression, "vendor@vendor.example") is None
+        assert s.get(OutboundMessage, out_id).last_error == "complaint (abuse)"

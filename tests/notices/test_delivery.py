@@ -254,3 +254,36 @@ def test_two_senders_at_once_send_each_delivery_once(nrt, desk, sink):
     assert sum(r.sent for r in reports) == 60
     assert sorted(rcpts[0] for rcpts, _ in sink[0].messages) == sorted(
         f"ops{i}@wombat.example" for i in range(60))
+
+
+def _case_mail(nrt, cc: tuple[str, ...] = ()) -> str:  # type: ignore[no-untyped-def]
+    with nrt.db.transaction() as s:
+        contact = directory.add_contact(s, organization="Initech", email="pat@initech.example",
+                                        name="Pat", designated=True, now=nrt.now())
+        org = s.scalars(select(Organization).where(Organization.name == "Initech")).one()
+        number = cases.open_case(s, organization_id=org.id, contact=contact, subject="Help",
+                                 now=nrt.now(), actor="test").number
+        out = cases.post_update(s, nrt.settings, nrt.key, number=number, body="Details?",
+                                action="request_info", now=nrt.now(), actor="analyst", cc=cc)
+        s.execute(update(OutboundMessage).where(OutboundMessage.id == out.id)
+                  .values(status="sent"))
+        return out.message_id
+
+
+def test_a_bounce_naming_addresses_the_case_mail_never_went_to_suppresses_none_of_them(
+        nrt, desk, sink):
+    """Whoever holds a case mail's Message-ID can write a DSN naming any address (a notice
+    list, another organization's CTO): they were suppressed from every notice."""
+    ingest(nrt, dsn("cto@acme.example", _case_mail(nrt)))
+    with nrt.db.transaction() as s:
+        assert s.get(NoticeSuppression, "cto@acme.example") is None
+
+
+def test_a_bounce_of_case_mail_copied_to_several_suppresses_nobody(nrt, desk, sink):
+    """The Cc'd vendor holds the same Message-ID: a DSN 'from' the contact's MX is its word."""
+    ingest(nrt, dsn("pat@initech.example", _case_mail(nrt, cc=("vendor@vendor.example",))))
+    with nrt.db.transaction() as s:
+        assert s.get(NoticeSuppression, "pat@initech.example") is None
+        row = s.scalars(select(OutboundMessage).where(
+            OutboundMessage.failed_recipients.is_not(None))).all()
+        assert any(r.failed_recipients == ["pat@initech.example"] for r in row)

@@ -95,10 +95,13 @@ def test_dmarc_fail_from_untrusted_authserv_is_ignored():
     assert decide(snap(), mail(auth_results=(ar,))).outcome == "linked"
 
 
-def test_dmarc_fail_about_another_domain_is_ignored():
-    """A verdict on a different header.from domain says nothing about this sender."""
+def test_dmarc_verdict_about_another_domain_is_an_ambiguous_sender():
+    """A trusted verdict on a different header.from domain than the From we read means the MX
+    and we parsed the From two ways (tests/cli/test_cli_from_read_two_ways.py): it was
+    ignored and the mail linked; now nobody can say who wrote it."""
     ar = AuthResult("mx.desk.example", "fail", "other.example")
-    assert decide(snap(), mail(auth_results=(ar,))).outcome == "linked"
+    d = decide(snap(), mail(auth_results=(ar,)))
+    assert (d.outcome, d.reason) == ("triaged", "ambiguous_sender")
 
 
 def test_no_sender_is_rejected():

@@ -29,6 +29,7 @@ from workflows.domain import (
     TriageState,
     UpdateKind,
 )
+from workflows.inbound import shallow_html
 from workflows.inbound.decision import (
     AddUpdate,
     ChangeStatus,
@@ -93,7 +94,10 @@ def sanitize_html(html: str | None) -> str | None:
     a later, stricter allow-list. Lazily, the rows would change and every view would pay."""
     if not html:
         return None
-    return _CLEANER.clean(html[:2_000_000])
+    html = html[:2_000_000]
+    if shallow_html.needs_shallowing(html):  # html5ever's time grows with depth x tags
+        html = shallow_html.shallow(html)
+    return _CLEANER.clean(html)
 
 
 def store_attachments(session: Session, settings: Settings, row: InboundMessage,
@@ -220,11 +224,20 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 if out is not None and permanent:
                     out.status = OutboundStatus.BOUNCED.value
                     out.bounced_at = now
-                    out.failed_recipients = sorted(set(out.failed_recipients) | set(failed))
+                    # A DSN is not authenticated (RFC 3464 says nothing of who may send one)
+                    # and whoever holds the mail's Message-ID can write one: only addresses
+                    # we sent this mail to count, never ones the report adds.
+                    sent_to = {r.lower() for r in out.recipients}
+                    gone = sorted({f.lower() for f in failed} & sent_to)
+                    out.failed_recipients = sorted(set(out.failed_recipients) | set(gone))
                     # The reason shown with the mail (`case show`): status and server's words.
                     out.last_error = f"bounced: {mail.bounce.reason}" if mail.bounce else None
-                    # An address gone for case mail is gone for notices too.
-                    suppress(session, failed, now, reason="bounce of case mail")
+                    # An address gone for case mail is gone for notices too -- when the mail
+                    # went to it alone: a Cc'd recipient holds the same Message-ID and could
+                    # otherwise cut the others off from notices (a notice's own bounce, with
+                    # its per-recipient Message-ID, still suppresses them).
+                    if len(sent_to) == 1:
+                        suppress(session, gone, now, reason="bounce of case mail")
                 elif out is not None:
                     out.last_error = f"delayed for {', '.join(failed) or 'recipients'}"
             case MarkNoticeBounced(delivery_id, failed, permanent):

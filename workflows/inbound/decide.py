@@ -89,12 +89,19 @@ class Rule:
 
 class Duplicate(Rule):
     name = "duplicate"
-    description = "the same Message-ID already came to this mailbox: add nothing twice"
+    description = ("the same Message-ID already came to this mailbox, or to another one and is "
+                   "on its case: add nothing twice")
 
     def check(self, ctx: _Context) -> Decision | None:
-        if ctx.snap.earlier_duplicate_id is None:
+        if ctx.snap.earlier_duplicate_id is not None:
+            ctx.trace.append(f"same Message-ID as message #{ctx.snap.earlier_duplicate_id}")
+        elif ctx.snap.linked_copy_id is not None:
+            # A reply-all to two of our mailboxes is one mail that an MX delivers once per
+            # mailbox (and IMAP pollers fetch once per inbox): one update, not two.
+            ctx.trace.append(f"same Message-ID as message #{ctx.snap.linked_copy_id}, "
+                             "to another mailbox and already on its case")
+        else:
             return None
-        ctx.trace.append(f"same Message-ID as message #{ctx.snap.earlier_duplicate_id}")
         return ctx.decision(Outcome.DUPLICATE, Reason.SAME_MESSAGE_ID)
 
 
@@ -229,7 +236,7 @@ class AmbiguousSender(Rule):
     description = "several From mailboxes, or a Sender not aligned with From: never linked"
 
     def check(self, ctx: _Context) -> Decision | None:
-        why = ambiguity(ctx.mail)
+        why = ambiguity(ctx.mail, ctx.snap.trusted_authserv_ids)
         if why is None:
             return None
         ctx.trace.append(why)
@@ -395,7 +402,7 @@ def decide(snapshot: Snapshot, mail: ParsedMail) -> Decision:
 
 def _sender_problem(ctx: _Context, case: CaseView) -> Reason | None:
     """Why this mail's sender may not touch ``case``; None when it may (DOMAIN: People)."""
-    why = ambiguity(ctx.mail)
+    why = ambiguity(ctx.mail, ctx.snap.trusted_authserv_ids)
     if why is not None:
         ctx.trace.append(why)
         return Reason.AMBIGUOUS_SENDER

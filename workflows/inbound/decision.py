@@ -76,6 +76,8 @@ class Snapshot:
     sender: SenderView | None
     cases: tuple[CaseView, ...] = ()  # every case the mail's tokens, numbers or bounce name
     earlier_duplicate_id: int | None = None  # same Message-ID to the same mailbox, kept earlier
+    # Same Message-ID to another of our mailboxes, kept earlier and already linked to a case.
+    linked_copy_id: int | None = None
     bounced_outbound: OutboundView | None = None  # our mail a bounce reports on
     replied_outbound: OutboundView | None = None  # our mail this one answers (In-Reply-To)
     trusted_authserv_ids: tuple[str, ...] = ()

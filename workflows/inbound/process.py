@@ -39,10 +39,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, load_only
 
 from parsing import ParsedMail, parse
-from workflows.domain import MessageStatus
+from workflows.domain import MessageStatus, Outcome
 from workflows.inbound.apply import apply
 from workflows.inbound.decide import decide
-from workflows.inbound.snapshot import load_snapshot, prefetch
+from workflows.inbound.snapshot import load_snapshot, prefetch, remember_linked
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox
 from workflows.storage.bulk import buffered_inserts, set_columns
@@ -271,7 +271,8 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
                             mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
                         mails.append(mail)
                         budget.charge(started, "parse")
-                    prefetch(session, rows, (m.from_.email for m in mails if m.from_), mails)
+                    prefetch(session, rows, (m.from_.email for m in mails if m.from_), mails,
+                             mailboxes=[box.address for box in rt.settings.mailboxes])
                     for row, mail, budget in zip(rows, mails, budgets, strict=True):
                         outbound.extend(_decide_and_apply(rt, session, row, budget, mail,
                                                           flush=False))
@@ -312,6 +313,8 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     budget.charge(started, "decide")
     started = time.monotonic()
     applied = apply(session, rt.settings, rt.key, row, mail, decision, now)
+    if decision.outcome is Outcome.LINKED:
+        remember_linked(session, row)
     if flush:  # the writes belong to this attempt's time (the fast path flushes once)
         session.flush()
     budget.charge(started, "apply")

@@ -21,8 +21,9 @@ def aligned(a: str, b: str) -> bool:
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
-def ambiguity(mail: ParsedMail) -> str | None:
-    """Why we cannot tell who wrote ``mail`` (RFC 5322 3.6.2), or None when it is one person."""
+def ambiguity(mail: ParsedMail, trusted: tuple[str, ...] = ()) -> str | None:
+    """Why we cannot tell who wrote ``mail`` (RFC 5322 3.6.2), or None when it is one person.
+    ``trusted``: the lower-case authserv-ids whose Authentication-Results we believe."""
     if mail.from_fields > 1:
         return f"{mail.from_fields} From fields: whose mail is it?"
     if len(mail.authors) > 1:
@@ -33,4 +34,27 @@ def ambiguity(mail: ParsedMail) -> str | None:
         sender = mail.sender_field[0]
         if sender.email != mail.from_.email and not aligned(sender.domain, mail.from_.domain):
             return f"Sender {sender.email} does not align with From {mail.from_.email}"
+    return verifier_disagrees(mail, trusted)
+
+
+def verifier_disagrees(mail: ParsedMail, trusted: tuple[str, ...]) -> str | None:
+    """A trusted verifier judged DMARC for a From domain that is not the one we read.
+
+    DMARC is about the RFC5322.From domain (RFC 7489 3.1, 6.6.1), and our MX says which one it
+    evaluated in ``header.from`` (RFC 8601 2.7.2). When that is not the domain we parsed, the
+    two parsers read one From two ways -- an obsolete route (``<@evil.example:alice@acme>``,
+    RFC 5322 4.4), a group, a quoted local part holding an "@" -- and a verdict about the
+    attacker's own domain (pass) would vouch for the designated contact we see ("Composition
+    Kills", USENIX Security 2020). We cannot say who wrote it."""
+    if not trusted:
+        return None
+    domains = {author.domain for author in mail.authors}
+    for result in mail.auth_results:
+        about = (result.header_from or "").lower()
+        if result.dmarc is None or not about or result.authserv_id.lower() not in trusted:
+            continue
+        if about not in domains:
+            ours = ", ".join(sorted(domains)) or "none"
+            return (f"{result.authserv_id} judged DMARC for {about}, but the From we read is "
+                    f"at {ours}")
     return None

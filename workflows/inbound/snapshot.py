@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import Table, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from parsing import AutomationClass, ParsedMail
-from workflows.domain import CaseStatus, OutboundKind, Resolution
+from workflows.domain import CaseStatus, OutboundKind, Outcome, Resolution
 from workflows.inbound import floods
 from workflows.inbound.decision import CaseView, OutboundView, SenderView, Snapshot
 from workflows.notices.bounces import delivery_by_message_id
@@ -28,6 +29,7 @@ _INBOUND: Table = InboundMessage.__table__  # type: ignore[assignment]
 # session.info keys of what ``prefetch`` read for a batch.
 _SENDERS = "senders_by_email"
 _FIRST_IDS = "first_id_by_message_id"
+_LINKED_IDS = "first_linked_id_by_message_id"  # kept current by remember_linked
 
 
 # A status's member by its stored value: ``CaseStatus(value)`` costs ~1 us in Python 3.11's
@@ -56,11 +58,12 @@ def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundVie
 
 
 def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str],
-             mails: Sequence[ParsedMail] = ()) -> None:
+             mails: Sequence[ParsedMail] = (), *, mailboxes: Iterable[str] = ()) -> None:
     """Load what a batch's snapshots will ask for with three queries instead of three per
     message: the senders (a removed contact is a stranger), the first row of each
-    (mailbox, Message-ID), and the cases ``mails`` name by token or number, locked in one
-    statement in id order. The order matters on PostgreSQL: Celery workers process groups of
+    (mailbox, Message-ID) and of each Message-ID linked to a case in any of ``mailboxes`` (the
+    desk's), and the cases ``mails`` name by token or number, locked in one statement in id
+    order. The order matters on PostgreSQL: Celery workers process groups of
     ids side by side, and two groups locking the same cases in message order could deadlock.
 
     The first two are Core statements on the session's connection, read into plain values:
@@ -79,25 +82,31 @@ def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable
             found[email] = SenderView(email, contact_id, organization_id, designated)
     session.info[_SENDERS] = found
     first_ids: dict[tuple[str, str], int] = {}
+    linked_ids: dict[str, int] = {}
     mids: set[str] = set()
-    mailboxes: set[str] = set()
+    boxes: set[str] = set(mailboxes)
     for r in rows:
         message_id = r.message_id
         if message_id:
             mids.add(message_id)
-            mailboxes.add(r.mailbox)
+            boxes.add(r.mailbox)
     # The mailboxes too: the index is (mailbox, message_id), and without its first column
     # the query read the whole index (SQLite) or table (PostgreSQL) for every batch.
     inbound = _INBOUND.c
+    linked = func.min(sql_case((inbound.outcome == Outcome.LINKED.value, inbound.id)))
     for chunk in _chunks(sorted(mids)):
-        for mailbox, message_id, first in conn.execute(
-            select(inbound.mailbox, inbound.message_id, func.min(inbound.id))
-            .where(inbound.mailbox.in_(sorted(mailboxes)), inbound.message_id.in_(chunk))
+        for mailbox, message_id, first, first_linked in conn.execute(
+            select(inbound.mailbox, inbound.message_id, func.min(inbound.id), linked)
+            .where(inbound.mailbox.in_(sorted(boxes)), inbound.message_id.in_(chunk))
             .group_by(inbound.mailbox, inbound.message_id)
         ):
             if message_id is not None:  # the IN (...) above: never NULL here
                 first_ids[(mailbox, message_id)] = first
+                if first_linked is not None:
+                    linked_ids[message_id] = min(first_linked,
+                                                 linked_ids.get(message_id, first_linked))
     session.info[_FIRST_IDS] = first_ids
+    session.info[_LINKED_IDS] = linked_ids
     # At most 100 per mail, as load_snapshot reads them.
     _lock_cases(session, {n for mail in mails for n in sorted(_numbers(mail))[:100]})
 
@@ -164,6 +173,17 @@ def load_snapshot(
                 )
             )
 
+    linked_copy = None
+    if earlier is None and row.message_id and (
+            mail.valid_tokens or (sender is not None and sender.opens_cases_in(mailbox))):
+        linked_ids = session.info.get(_LINKED_IDS)
+        if linked_ids is not None:  # a batch: prefetched, and its own links remembered
+            first_linked = linked_ids.get(row.message_id)
+            linked_copy = first_linked if first_linked is not None \
+                and first_linked < row.id else None
+        else:
+            linked_copy = _linked_copy(session, settings, row)
+
     bounced = None
     # The mail a bounce or an abuse complaint (ARF) reports on, by its returned Message-ID.
     reported_id = _reported_message_id(mail)
@@ -225,6 +245,7 @@ def load_snapshot(
         sender=sender,
         cases=cases,
         earlier_duplicate_id=earlier,
+        linked_copy_id=linked_copy,
         bounced_outbound=bounced,
         replied_outbound=replied,
         trusted_authserv_ids=settings.trusted_authserv_ids,
@@ -237,6 +258,32 @@ def load_snapshot(
         new_cases_window_hours=settings.new_cases_window_hours,
         acknowledged_lately=acked,
     )
+
+
+def _linked_copy(session: Session, settings: Settings, row: InboundMessage) -> int | None:
+    """The first earlier copy of this Message-ID to another of our mailboxes that was linked to
+    a case (RFC 5322 3.6.4: one Message-ID, one message). Only asked of mail that could link
+    or open a case; the mailboxes are named so that the (mailbox, message_id) index serves it,
+    and an earlier copy of the same batch is already written (``apply``'s column update)."""
+    others = sorted({box.address for box in settings.mailboxes} - {row.mailbox})
+    if not others:
+        return None
+    return session.scalar(
+        select(func.min(InboundMessage.id)).where(
+            InboundMessage.mailbox.in_(others),
+            InboundMessage.message_id == row.message_id,
+            InboundMessage.id < row.id,
+            InboundMessage.outcome == Outcome.LINKED.value,
+        )
+    )
+
+
+def remember_linked(session: Session, row: InboundMessage) -> None:
+    """``row`` was linked to a case: a later copy of its Message-ID in the same batch (read
+    before any of it was written) is a duplicate too."""
+    linked_ids = session.info.get(_LINKED_IDS)
+    if linked_ids is not None and row.message_id:
+        linked_ids.setdefault(row.message_id, row.id)
 
 
 def _reported_message_id(mail: ParsedMail) -> str | None:

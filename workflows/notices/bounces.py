@@ -71,25 +71,33 @@ def record_complaint(session: Session, outbound_id: int | None, delivery_id: int
     """Note the complaint on the mail it is about and stop notices to its recipient.
 
     Providers redact the complaining address (RFC 6590), so the recipient is the one we sent
-    to: the notice delivery's, or the case mail's recipients when the report names none of
-    them. Returns the case the mail belonged to (if any) and the suppressed addresses.
+    to: the notice delivery's (one recipient per Message-ID), or the case mail's when it went to
+    one address. A case mail copied to several (a Cc) suppresses nobody: every recipient holds
+    its Message-ID, anyone can send an ARF report (RFC 5965 8.2: unauthenticated), and its
+    Original-Rcpt-To is the reporter's word, so a Cc'd stranger could otherwise cut the
+    designated contact off from incident notices. It is noted on the mail and audited for an
+    analyst. Returns the case the mail belonged to (if any) and the suppressed addresses.
     """
     named = {r.strip().lower() for r in recipients if r.strip()}
     targets: set[str] = set()
     case_id = None
+    ours = False  # the report is about mail we sent: its recipients decide, never the report
     if delivery_id is not None:
         delivery = session.get(NoticeDelivery, delivery_id)
         if delivery is not None:
+            ours = True
             delivery.last_error = f"complaint ({feedback_type}) from {delivery.recipient}"[:500]
             targets.add(delivery.recipient.lower())
     if outbound_id is not None:
         out = session.get(OutboundMessage, outbound_id)
         if out is not None:
+            ours = True
             sent_to = {r.lower() for r in out.recipients}
-            targets |= (named & sent_to) or sent_to
+            if len(sent_to) == 1:
+                targets |= sent_to
             out.last_error = f"complaint ({feedback_type})"
             case_id = out.case_id
-    if not targets:
+    if not ours:
         targets = named
     suppress(session, targets, now, reason=COMPLAINT, delivery_id=delivery_id)
     return case_id, tuple(sorted(targets))
