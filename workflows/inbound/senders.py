@@ -48,13 +48,23 @@ def verifier_disagrees(mail: ParsedMail, trusted: tuple[str, ...]) -> str | None
     Kills", USENIX Security 2020). We cannot say who wrote it."""
     if not trusted:
         return None
-    domains = {author.domain for author in mail.authors}
+    domains = {_a_label(author.domain) for author in mail.authors}
     for result in mail.auth_results:
         about = (result.header_from or "").lower()
         if result.dmarc is None or not about or result.authserv_id.lower() not in trusted:
             continue
-        if about not in domains:
+        if _a_label(about) not in domains:
             ours = ", ".join(sorted(domains)) or "none"
             return (f"{result.authserv_id} judged DMARC for {about}, but the From we read is "
                     f"at {ours}")
     return None
+
+
+def _a_label(domain: str) -> str:
+    """``domain`` in ASCII (IDNA A-labels, RFC 5890): a verifier may name an internationalized
+    From domain either way (``bücher.example`` or ``xn--bcher-kva.example``), and the two are
+    one domain, not two readings of the From."""
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:  # not a valid IDN (an empty label, too long): compare as written
+        return domain
