@@ -232,6 +232,16 @@ def test_remembered_spans_are_the_computed_ones(text: str) -> None:
         assert W._span_at(lines, i) == W._span_at(lines, i) == W._wrapped_span(lines, i)
 
 
+def test_remembered_spans_stay_bounded_and_skip_long_windows() -> None:
+    """The span cache empties when full and never keeps a window past _SPAN_CACHE_CHARS."""
+    for n in range(W._SPAN_CACHE_SIZE + 10):
+        W._span_at([f"On {n} Jan 2024, Bob <", "bob@x.example> wrote:"], 0)
+    assert len(W._span_cache) <= W._SPAN_CACHE_SIZE
+    long_window = ["On Mon, 2 Jan 2024, Bob <", "x" * W._SPAN_CACHE_CHARS, "bob@x> wrote:"]
+    assert W._span_at(long_window, 0) == W._wrapped_span(long_window, 0)
+    assert tuple(long_window) not in W._span_cache
+
+
 def test_line_start_opener_search_agrees_with_the_line_regex() -> None:
     """ON_DATE_OPENER_LINES tries ON_DATE_OPENER at every line start: its leading class is
     "\\s" less "\\n" plus "<>-", and its look-ahead admits every character that one of the
