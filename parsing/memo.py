@@ -1,11 +1,11 @@
 """Bounded process-wide answers of pure functions: the one mechanism behind parsing's caches.
 
-Place in the flow: none of its own; ``trimmer`` (line kinds), ``reference`` (token scans,
-Message-ID tokens, candidates), ``parse`` (joined keyword windows) and ``authresults`` (clauses)
-keep answers here because replies quote our own mail, so the same inputs recur. Each cache is a
-plain dict, emptied when it holds ``size`` answers (a bound, not an LRU: a few MB at most
-whatever arrives); callers pass only short inputs, so no one answer is large. Pure functions
-only: an answer must depend on the key alone.
+Place in the flow: none of its own; ``trimmer`` (line kinds, wrapped-header spans),
+``reference`` (token scans, Message-ID tokens, candidates), ``parse`` (joined keyword windows)
+and ``authresults`` (clauses) keep answers here because replies quote our own mail, so the same
+inputs recur. Each cache is a plain dict, emptied when it holds ``size`` answers (a bound, not an
+LRU: a few MB at most whatever arrives); callers pass only short inputs, so no one answer is
+large. Pure functions only: an answer must depend on the key alone.
 """
 
 from __future__ import annotations

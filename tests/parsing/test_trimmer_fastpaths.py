@@ -153,6 +153,8 @@ def wrapped_span_reference(lines: list[str], i: int) -> int:
         span = int(P.date_someone_wrote(W._join(lines[i : i + 2])[: P.MAX_LINE]))
     if not span and ("<" in first or (i + 1 <= last and lines[i + 1].startswith("<"))):
         for k in range(i + 1, last + 1):
+            if W._header_field(lines[k]):
+                break  # an Outlook block's "Sent:"/"To:" line (673f4ad): no address wraps on
             if lines[k].endswith((">", ">:")):
                 joined = W._join(lines[i : k + 1])
                 if len(joined) <= P.MAX_LINE and P.date_someone_email(joined):
@@ -218,6 +220,26 @@ def test_wrapped_headers_match_the_reference(text: str) -> None:
     """Only some lines are tried as a wrapped header's start; the joins are the same."""
     lines = text.split("\n")
     assert W.join_wrapped_markers(lines, text) == join_wrapped_markers_reference(lines)
+
+
+@SETTINGS
+@given(TEXTS)
+def test_remembered_spans_are_the_computed_ones(text: str) -> None:
+    """A span depends on its line and the _MAX_JOIN after it only: the remembered answer for
+    the same window (asked twice, so once from the cache) is the one computed in place."""
+    lines = text.split("\n")
+    for i in range(len(lines)):
+        assert W._span_at(lines, i) == W._span_at(lines, i) == W._wrapped_span(lines, i)
+
+
+def test_remembered_spans_stay_bounded_and_skip_long_windows() -> None:
+    """The span cache empties when full and never keeps a window past _SPAN_CACHE_CHARS."""
+    for n in range(W._SPAN_CACHE_SIZE + 10):
+        W._span_at([f"On {n} Jan 2024, Bob <", "bob@x.example> wrote:"], 0)
+    assert len(W._span_cache) <= W._SPAN_CACHE_SIZE
+    long_window = ["On Mon, 2 Jan 2024, Bob <", "x" * W._SPAN_CACHE_CHARS, "bob@x> wrote:"]
+    assert W._span_at(long_window, 0) == W._wrapped_span(long_window, 0)
+    assert tuple(long_window) not in W._span_cache
 
 
 def test_line_start_opener_search_agrees_with_the_line_regex() -> None:
