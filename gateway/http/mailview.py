@@ -3,7 +3,8 @@
 Place in the flow: reads the committed raw bytes (``parsing.parse``) or a case update, for the
 triage and case pages. Pure functions: bytes in, frozen dataclasses and header values out.
 
-Mail HTML is hostile input. It is cleaned with nh3 (``workflows.inbound.apply.sanitize_html``: no
+Mail HTML is hostile input, and it is stored as it came (``case_updates.html``, the raw mail).
+It is cleaned here, when shown, with nh3 (``sanitize_html``: no
 script, no event handlers, no ``javascript:`` URLs, no ``style`` attributes) and then shown only
 inside a sandboxed iframe (no ``allow-scripts``, no ``allow-same-origin``) from its own route, whose
 CSP (``MAIL_FRAME_CSP``) forbids scripts and every remote load: two independent walls, so a gap in
@@ -18,8 +19,10 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import nh3
+
+from gateway.http import shallow_html
 from parsing import ParsedMail, parse
-from workflows.inbound.apply import sanitize_html
 
 # The frame route's policy: nothing but inline styles and images carried in the mail itself
 # (CSP Level 3). ``sandbox`` repeats the iframe attribute for anyone opening the URL directly.
@@ -32,6 +35,23 @@ INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/w
 MAX_INLINE_IMAGE = 2 * 1024 * 1024
 _CID_SRC = re.compile(r'src="cid:([^"]{1,300})"', re.I)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
+# Built once: nh3.clean() builds its allow-list for every call (35 -> 26 us a bench mail's HTML).
+_CLEANER = nh3.Cleaner(url_schemes={"http", "https", "mailto", "cid"})
+MAX_HTML = 2_000_000
+
+
+def sanitize_html(html: str | None) -> str | None:
+    """Keep formatting, drop scripts, handlers, styles and remote resources (nh3 allow-list).
+
+    The one cleaning of mail HTML on its way to a browser: ``frame_document`` calls it for
+    every mail it frames (a triage item's, parsed from the raw mail; a case update's, as
+    stored: ``workflows.inbound.apply.html_to_keep`` stores it uncleaned)."""
+    if not html:
+        return None
+    html = html[:MAX_HTML]
+    if shallow_html.needs_shallowing(html):  # html5ever's time grows with depth x tags
+        html = shallow_html.shallow(html)
+    return _CLEANER.clean(html)
 
 
 @dataclass(frozen=True, slots=True)

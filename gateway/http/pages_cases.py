@@ -209,8 +209,8 @@ def case_update_frame(request: Request, number: CaseNumber, update_id: RowId,
                       principal: Annotated[Principal, READ], images: bool = False
                       ) -> HTMLResponse:
     row = _update(request, number, update_id)
-    # Stored already cleaned by nh3 at apply time; cleaned again here in case the stored
-    # copy predates a stricter allow-list.
+    # Stored as the mail carried it (workflows.inbound.apply.html_to_keep; rows from before
+    # hold a cleaned copy): frame_document cleans it with nh3 on its way out.
     return frame_response(frame_document(row.html or ""), remote_images=images)
 
 

@@ -159,6 +159,21 @@ def test_search_finds_a_word_only_in_a_customer_reply(cli, desk, tmp_path):
     assert [h["number"] for h in by_name] == ["CASE-1001"]
 
 
+def test_a_word_only_in_the_quoted_original_finds_our_mail_not_the_reply(cli, desk, tmp_path):
+    """A reply's document holds what the customer wrote, not the case mail it quotes: that
+    is our own update's already, and indexing the quote again would make every reply a hit
+    for the words of the mail it answers (and cost a reply's indexing its quote's length)."""
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(reply_to(outbox(tmp_path)[0], sender="alice@acme.example",
+                               body="It is a LaserJet 4000."))
+    assert "> Which model?" in reply.read_text()  # the quote is in the reply's text
+    assert cli("ingest", str(reply)).out[0]["case"] == "CASE-1001"
+    hits = cli("case", "search", "model", "--json").out
+    assert [(h["number"], h["source"]) for h in hits] == [("CASE-1001", "outbound")]
+    laserjet = cli("case", "search", "laserjet", "--json").out
+    assert [(h["number"], h["source"]) for h in laserjet] == [("CASE-1001", "inbound")]
+
+
 def test_search_finds_case_numbers_subjects_and_organizations(cli, desk):
     """The case's own document: number, subject, organization."""
     second_case(cli)

@@ -157,3 +157,36 @@ def test_insert_returning_raises_sqlalchemys_integrity_error(rt):
     with pytest.raises(IntegrityError), rt.db.writing() as conn:
         bulk.insert_returning(conn, table, [_inbound_row("twice")], ("id",))
         bulk.insert_returning(conn, table, [_inbound_row("twice")], ("id",))
+
+
+def test_search_documents_by_multi_row_inserts_are_stored_and_found(rt, people, monkeypatch):
+    """The batch's search documents go to SQLite as multi-row INSERTs (one FTS5 segment per
+    statement, not per document), chunked: every row stored as SQLAlchemy stores it, each in
+    its own chunk's place, and each found by its words through the FTS5 index."""
+    from tests.support import open_case
+    from workflows.search import query
+    from workflows.storage.models import Case, SearchDocument
+
+    monkeypatch.setattr(bulk, "_ROWS_PER_INSERT", 3)  # 7 rows: chunks of 3, 3 and 1
+    number = open_case(rt)
+    with rt.db.transaction() as s:
+        case_id = s.scalars(select(Case.id).where(Case.number == number)).one()
+    at = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+    rows = [{"case_id": case_id, "update_id": None, "number": "", "subject": "",
+             "people": f"p{i}@acme.example", "organization": "", "body": f"word{i}x é",
+             "created_at": at} for i in range(7)]
+    table, typeof = table_of(SearchDocument), _typeof(rt)
+
+    def write(buffer: bulk.InsertBuffer) -> None:
+        for row in rows:
+            buffer.add(table, dict(row))
+
+    def read(s):  # type: ignore[no-untyped-def]
+        found = [len(query.search(s, f"word{i}x").items) for i in range(7)]
+        return [*_raw(s, f"SELECT people, body, created_at, {typeof}(created_at) "
+                         "FROM search_documents WHERE body LIKE 'word%' "
+                         "ORDER BY id"), tuple(found)]
+
+    general, fast = _both_ways(rt, write, read)
+    assert fast == general
+    assert fast[-1] == (1,) * 7

@@ -35,6 +35,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.dml import Insert, Update
 
+from workflows.storage.fulltext import FTS_CONTENT_TABLE
+
 _KEY = "ticketgate.insert_buffer"
 
 
@@ -133,6 +135,45 @@ def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]],
     return found
 
 
+# Rows per multi-row INSERT on SQLite, at most: the statement's text is cached by the driver
+# (one per row count), so a batch's full chunks reuse one prepared statement. Only the table
+# under the FTS5 index is written so (below): for the others one executemany is cheaper than
+# compiling a statement of 200 rows for every batch size the group commit makes.
+_ROWS_PER_INSERT = 200
+
+
+def _multi_row_sql(sql: str, rows: int) -> str:
+    """``INSERT ... VALUES (?, ?)`` for one row made into the same INSERT for ``rows`` rows."""
+    head, marker, group = sql.rpartition(" VALUES ")
+    return head + marker + ", ".join([group] * rows)
+
+
+def _insert_sqlite(conn: Connection, statement: _DriverStatement, rows: list[dict[str, Any]]
+                   ) -> None:
+    """The rows by multi-row INSERTs, not one statement per row (Acts): for the table under
+    the FTS5 index.
+
+    The search documents' FTS5 trigger makes each INSERT a statement that writes two tables,
+    so SQLite opens a statement transaction for it, and its end releases FTS5's savepoint,
+    which writes FTS5's pending terms out as a new index segment (``fts5ReleaseMethod``):
+    executemany made one segment per document, merged again and again by FTS5's automerge.
+    One statement per chunk writes one segment per chunk: 1.27 G -> 0.74 G instructions for
+    3,000 bench documents alone in batches of 200, and 0.15 M instructions less a reply of
+    ``ingest`` (``bench/instructions.py``, SQLite 3.40, issue 15)."""
+    import sqlite3  # loaded with SQLite's driver already; not on PostgreSQL's start-up path
+
+    params = statement.parameters(rows)
+    width = len(statement.binds)
+    driver = conn.connection.driver_connection
+    # SQLite's bound on ? marks in one statement: 32,766 since 3.32, 999 before.
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    per = max(1, min(_ROWS_PER_INSERT, limit // max(1, width)))
+    for start in range(0, len(params), per):
+        chunk = params[start:start + per]
+        conn.exec_driver_sql(_multi_row_sql(statement.sql, len(chunk)),
+                             tuple(v for row in chunk for v in row))  # type: ignore[arg-type]
+
+
 def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[str],
                   build: Callable[[], Insert | Update], rows: list[dict[str, Any]]) -> None:
     """``session.execute(build(), rows)``: by the driver when it can (Acts)."""
@@ -140,6 +181,9 @@ def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[
     statement = _driver_statement(conn.dialect, table, kind, columns, build)
     if statement is None:
         session.execute(build(), rows)
+    elif kind == "insert" and not statement.named and len(rows) > 1 \
+            and table.name == FTS_CONTENT_TABLE:
+        _insert_sqlite(conn, statement, rows)
     else:
         conn.exec_driver_sql(statement.sql, statement.parameters(rows))  # type: ignore[arg-type]
 

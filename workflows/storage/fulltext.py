@@ -14,6 +14,16 @@ with its default ``fastupdate`` ~6 us (``fastupdate=off``: +100 us); the row its
 The parser's work is what makes the body searchable, so it stays. SQLite: the FTS5 trigger
 costs ~30 us a document, nearly all tokenizing; ``detail=column`` saved 2-4 us but refuses
 phrase queries, which every term with punctuation is (``CASE-1001``).
+
+Measured again (issue 15, the 7.7 KB bench replies): the body indexed is the reply's visible
+text (2.0 KB of the bench's 2.3 KB text part), never the quoted original, which is our own
+update's document already. On PostgreSQL the ``tsvector`` is computed once, when the row is
+inserted (a reply's document is never updated): 230-270 us of server CPU a document against
+20-35 us without it, in batches of 200; ``fastupdate=off`` added 100-200 us and a 16 MB
+``gin_pending_list_limit`` nothing measurable, so the GIN index keeps its defaults. On SQLite
+the cost that could go was FTS5 writing a segment per document: see ``workflows.storage.bulk``.
+``columnsize=0`` would spare a row per document but make bm25 tokenize every ranked document
+at query time; no prefix index is declared.
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from collections.abc import MutableMapping
 from typing import Any
 
 FTS_TABLE = "search_fts"
+# The FTS5 table's external content, which its triggers index.
+FTS_CONTENT_TABLE = "search_documents"
 TSV_COLUMN = "search_tsv"
 TSV_INDEX = "ix_search_documents_tsv"
 # Text search configuration: 'simple' (no stemming, no stop words) matches FTS5's unicode61

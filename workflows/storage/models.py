@@ -171,7 +171,7 @@ class CaseUpdate(Base):
     author: Mapped[str] = mapped_column(String(320), default="")
     visible_text: Mapped[str] = mapped_column(Text, default="")
     full_text: Mapped[str] = mapped_column(Text, default="")
-    html: Mapped[str | None] = mapped_column(Text)  # sanitized with nh3
+    html: Mapped[str | None] = mapped_column(Text)  # as received: clean before showing
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id"), unique=True
     )

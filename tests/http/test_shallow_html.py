@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.http.mailview import _CLEANER, sanitize_html
+from gateway.http.shallow_html import MAX_DEPTH, shallow
 from tests.http.test_deep_html import depth
-from workflows.inbound.apply import _CLEANER, sanitize_html
-from workflows.inbound.shallow_html import MAX_DEPTH, shallow
 
 ROW = ('<tr><td class="x" style="a>b"><table width=100%><tr><td>'
        '<a href="https://e.example/?a=1&amp;b=2" title=\'q"q\'>Link &amp; more &lt;3</a>'

@@ -1,15 +1,14 @@
 """Bound how deep a mail's HTML nests before nh3 sees it.
 
-Place in the flow: ``workflows.inbound.apply.sanitize_html`` calls ``shallow`` on HTML with many
-tags, before ``nh3`` cleans it (at apply for a case update, and again when the console shows a
-mail). Pure: text in, text out.
+Place in the flow: ``gateway.http.mailview.sanitize_html`` calls ``shallow`` on HTML with many
+tags, before ``nh3`` cleans it, whenever the console shows a mail (a triage item's, a case
+update's; intake stores the HTML uncleaned). Pure: text in, text out.
 
 Why: html5ever, the parser inside nh3, walks the stack of open elements on each block-level
 start tag ("has a p element in button scope", WHATWG HTML 13.2.6.4.7), so its time grows with
 depth x tags: 20,000 nested ``<div>`` took 5 s, 40,000 took 33 s, and a 2 MB mail of 200,000
-held a worker (and every console view of the mail) for hours. Processing mail stops while one
-stage runs (the time limit is checked between stages), so one such mail from a designated
-contact stopped the desk's intake.
+held every console view of the mail (and, while intake still cleaned HTML, a worker and the
+desk's intake) for hours: a page that never answers, a server thread gone.
 
 How: a linear tokenizer (regular expressions that cannot fail once a tag has started, so no
 backtracking) rewrites the HTML as explicitly nested markup: an end tag closes the elements
