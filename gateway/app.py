@@ -42,7 +42,10 @@ def initialize(settings: Settings) -> dict[str, object]:
 
 def _refuse_a_new_secret_for_sent_mail(settings: Settings) -> None:
     """Raise ``SecretMissing`` when the database already holds mail signed by a secret."""
-    db = open_database(settings)
+    try:
+        db = open_database(settings)
+    except OSError:  # a SQLite file's folder cannot be made: create_secret_if_missing says why
+        return
     try:
         sent = db.has_rows(*_SIGNED_MAIL)
     finally:
