@@ -32,7 +32,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check .
 
-# parsing/ and workflows/ ([tool.mypy] in pyproject.toml).
+# parsing/, workflows/ and gateway/ ([tool.mypy] in pyproject.toml; not tests/ nor bench/).
 typecheck: setup
 	$(BIN)/mypy
 

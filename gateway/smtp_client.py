@@ -17,6 +17,7 @@ server took nothing (safe to retry), one lost after it means it may have taken t
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import ssl
@@ -74,7 +75,7 @@ class _Connection:
         self.host, self.port, self.timeout, self.helo = host, port, timeout, helo
         self.relay = relay or RelayPolicy()
         self._sock: socket.socket | None = None
-        self._file = None
+        self._file: io.BufferedReader | None = None
         self.pipelining = self.smtputf8 = False
         self.messages = 0  # sent on this connection
 

@@ -53,7 +53,7 @@ class _Session(Protocol):
 
     def command(self, line: str) -> tuple[int, str]: ...
 
-    def ehlo(self) -> set[str]: ...
+    def ehlo(self) -> set[str] | None: ...  # None: the server refused EHLO
 
     def wrap(self, context: ssl.SSLContext) -> None: ...
 
@@ -98,7 +98,13 @@ def secure_session(session: _Session, features: set[str], policy: RelayPolicy) -
         if code != 220:
             raise TransportError(f"STARTTLS: {code} {text}", temporary=True)
         session.wrap(tls_context(policy))
-        features = session.ehlo()
+        after_tls = session.ehlo()
+        if after_tls is None:
+            # A relay that refuses EHLO inside TLS cannot tell us what it offers there
+            # (RFC 3207 4.2): its answer for now, and the message stays queued.
+            raise TransportError(f"{session.host}:{session.port} refused EHLO after STARTTLS; "
+                                 "nothing sent", temporary=True)
+        features = after_tls
     if policy.user is not None:
         _authenticate(session, features, policy)
     return features

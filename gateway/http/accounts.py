@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, Delete, delete, func, select
 from sqlalchemy.orm import Session
 
 from workflows.cases.service import audit
@@ -167,10 +167,18 @@ def list_users(session: Session) -> list[ConsoleUser]:
     return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.email)))
 
 
+def _deleted(session: Session, statement: Delete) -> int:
+    """How many rows ``statement`` deleted. ``Session.execute`` is typed to return a
+    ``Result``; for a DELETE it is a ``CursorResult`` (SQLAlchemy 2: "ORM-enabled INSERT,
+    UPDATE, and DELETE statements"), the one that has ``rowcount``."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
 def end_sessions(session: Session, user_id: int) -> int:
     """Sign a user out everywhere; how many sessions ended."""
-    return session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user_id)
-                           ).rowcount or 0
+    return _deleted(session, delete(ConsoleSession).where(ConsoleSession.user_id == user_id))
 
 
 def reset_password(session: Session, *, email: str, password: str, now: dt.datetime,
@@ -392,8 +400,7 @@ def log_out(session: Session, principal: Principal, now: dt.datetime) -> None:
 
 def purge_expired(session: Session, now: dt.datetime) -> int:
     """Drop expired sessions and login attempts older than the window (housekeeping)."""
-    gone = session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now)
-                           ).rowcount
+    gone = _deleted(session, delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 8 * LOGIN_WINDOW))
     return gone
 

@@ -92,7 +92,7 @@ def _reply_to_sender(session: Session, rt: Runtime, principal: Principal, item_i
 def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: TriageAction, *,
                   case: str | None = None, flip_status: bool = True, body: str = "",
                   reason: str = "") -> TriageResult:
-    kw = {"item_id": item_id, "actor": principal.actor, "now": rt.now()}
+    actor, now = principal.actor, rt.now()
     acks: list[int] = []
     out_id: int | None = None
     message_id: str | None = None
@@ -101,23 +101,24 @@ def act_on_triage(rt: Runtime, principal: Principal, item_id: int, action: Triag
         if action is TriageAction.LINK:
             if not (case or "").strip():
                 raise Refused("name the case to link to")
-            found = triage.link(s, rt.settings, rt.key, number=case or "",
-                                flip_status=flip_status, **kw)
+            found = triage.link(s, rt.settings, rt.key, item_id=item_id, number=case or "",
+                                actor=actor, now=now, flip_status=flip_status)
         elif action is TriageAction.REOPEN:
-            found = triage.reopen(s, rt.settings, rt.key, number=(case or "").strip() or None,
-                                  **kw)
+            found = triage.reopen(s, rt.settings, rt.key, item_id=item_id,
+                                  number=(case or "").strip() or None, actor=actor, now=now)
         elif action is TriageAction.OPEN:
-            found = triage.open_for_sender(s, rt.settings, rt.key, **kw)
+            found = triage.open_for_sender(s, rt.settings, rt.key, item_id=item_id,
+                                           actor=actor, now=now)
             acks = case_mail.queued_ids(s, found.id)  # the acknowledgement, if configured
         elif action is TriageAction.DISCARD:
-            triage.discard(s, **kw)
+            triage.discard(s, item_id=item_id, actor=actor, now=now)
         elif action is TriageAction.BLOCK:
             _item, row = triage.pending_item(s, item_id)
             if not row.from_address:
                 raise Refused("the message has no sender to block")
             block_sender(s, email=row.from_address, reason=reason or f"triage item {item_id}",
                          actor=principal.actor, now=rt.now())
-            triage.discard(s, **kw)
+            triage.discard(s, item_id=item_id, actor=actor, now=now)
         else:
             out_id, message_id = _reply_to_sender(s, rt, principal, item_id, body)
         number = found.number if found else None

@@ -150,7 +150,7 @@ def list_cases(request: Request, _p: Annotated[Principal, CASES_READ], q: Filter
                                     unread=c.owner_unread, waiting_on=c.waiting_on,
                                     next_deadline=c.next_deadline)
                             for c in listing.items],
-                    pagination=_pagination(request, listing))  # type: ignore[arg-type]
+                    pagination=_pagination(request, listing))
 
 
 @router.post("/cases", response_model=CaseResultOut, status_code=201, tags=["cases"])
@@ -242,7 +242,7 @@ def list_triage(request: Request, _p: Annotated[Principal, TRIAGE_READ],
         listing = queries.triage_page(s, flt, rt.now(), page=page, per_page=per_page)
         counts = queries.triage_counts(s)
     return TriageList(items=[_triage_out(r) for r in listing.items], counts=counts,
-                      pagination=_pagination(request, listing))  # type: ignore[arg-type]
+                      pagination=_pagination(request, listing))
 
 
 @router.get("/triage/{item_id}", response_model=TriageDetailOut, tags=["triage"])
@@ -261,9 +261,11 @@ def get_triage(request: Request, item_id: ItemId,
                      for a in view.attachments])
 
 
-def _triage(request: Request, principal: Principal, item_id: int, action: TriageAction,
-            **kw: object) -> TriageResultOut:
-    r = act_on_triage(runtime(request), principal, item_id, action, **kw)  # type: ignore[arg-type]
+def _triage(request: Request, principal: Principal, item_id: int, action: TriageAction, *,
+            case: str | None = None, flip_status: bool = True, body: str = "",
+            reason: str = "") -> TriageResultOut:
+    r = act_on_triage(runtime(request), principal, item_id, action, case=case,
+                      flip_status=flip_status, body=body, reason=reason)
     return TriageResultOut(item_id=r.item_id, action=r.action, case=r.case, status=r.status,
                            message_id=r.message_id, sent=r.sent)
 
@@ -329,7 +331,7 @@ def organizations(request: Request, _p: Annotated[Principal, DIRECTORY], page: P
                                  timezone=o.timezone, country=o.country,
                                  notify=list(o.notify or [])) for o in rows]
     listing = queries.Page(tuple(items), page, per_page, total)
-    return OrganizationList(items=items, pagination=_pagination(request, listing))  # type: ignore[arg-type]
+    return OrganizationList(items=items, pagination=_pagination(request, listing))
 
 
 @router.get("/contacts", response_model=ContactList, tags=["directory"])
@@ -349,7 +351,7 @@ def contacts(request: Request, _p: Annotated[Principal, DIRECTORY], organization
                  for c, name in s.execute(query.limit(per_page)
                                           .offset((page - 1) * per_page))]
     listing = queries.Page(tuple(items), page, per_page, total)
-    return ContactList(items=items, pagination=_pagination(request, listing))  # type: ignore[arg-type]
+    return ContactList(items=items, pagination=_pagination(request, listing))
 
 
 def _notice_out(session: Session, notice: Notice) -> NoticeOut:
@@ -381,7 +383,7 @@ def notices(request: Request, _p: Annotated[Principal, NOTICES_READ], state: Fil
         items = [_notice_out(s, n) for n in s.scalars(query.limit(per_page)
                                                        .offset((page - 1) * per_page))]
     listing = queries.Page(tuple(items), page, per_page, total)
-    return NoticeList(items=items, pagination=_pagination(request, listing))  # type: ignore[arg-type]
+    return NoticeList(items=items, pagination=_pagination(request, listing))
 
 
 @router.get("/notices/{reference}", response_model=NoticeOut, tags=["notices"])

@@ -112,4 +112,4 @@ def search_cases(request: Request, _p: Annotated[Principal, CASES_READ],
              for h in found.items]
     listing = Page(tuple(items), found.page, found.per_page, found.total)
     return SearchOut(query=q, items=items, more=found.more,
-                     pagination=_pagination(request, listing))  # type: ignore[arg-type]
+                     pagination=_pagination(request, listing))

@@ -23,6 +23,7 @@ from gateway.http.api import ERRORS
 from gateway.http.api_models import NO_NUL
 from gateway.http.auth import ApiError, api_permission, runtime
 from workflows.cases import contacts, organizations
+from workflows.cases.contacts import MIN_DESIGNATED
 
 DIRECTORY_WRITE = Depends(api_permission(Permission.DIRECTORY_WRITE))
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
@@ -133,7 +134,9 @@ class OrganizationContactsOut(BaseModel):
     domains: list[str]
     contacts: list[ContactViewOut]
     designated: int = Field(description="active designated contacts")
-    below_minimum: bool = Field(description=f"fewer than {contacts.MIN_DESIGNATED} designated "
+    # MIN_DESIGNATED, not contacts.MIN_DESIGNATED: in this class body ``contacts`` reads as
+    # the field above to a type checker (at run time it is still the module).
+    below_minimum: bool = Field(description=f"fewer than {MIN_DESIGNATED} designated "
                                 "contacts (the guides ask for at least two)")
     warnings: list[str]
 

@@ -35,7 +35,6 @@ from workflows.runtime import Runtime
 SESSION_COOKIE = "tg_session"
 LOGIN_COOKIE = "tg_login"
 FLASH_COOKIE = "tg_flash"
-_UNSET = object()
 BEARER = HTTPBearer(auto_error=False, description="A token from `ticketgate token create`")
 
 
@@ -121,9 +120,9 @@ def same_token(expected: str, given: str) -> bool:
 
 
 def session_principal(request: Request) -> Principal | None:
-    cached = getattr(request.state, "principal", _UNSET)
-    if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "principal"):  # looked up once a request (None included)
+        cached: Principal | None = request.state.principal
+        return cached
     token = request.cookies.get(SESSION_COOKIE, "")
     principal = None
     if token:

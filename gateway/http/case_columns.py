@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnExpressionArgument, SQLColumnExpression, case, func, select
 from sqlalchemy.orm import Session
 
 from workflows.clock.report import case_clocks
@@ -53,10 +54,10 @@ def parse_sort(value: str) -> tuple[CaseSort, bool]:
         return CaseSort.UPDATED, True
 
 
-def order_by(sort: CaseSort, descending: bool) -> list[ColumnElement[object]]:
+def order_by(sort: CaseSort, descending: bool) -> list[ColumnExpressionArgument[Any]]:
     """ORDER BY terms; the case id last, so pages never overlap."""
     rank = {s.value: i for i, s in enumerate(Severity)}  # incident first
-    key: ColumnElement[object]
+    key: SQLColumnExpression[Any]  # a column, mapped attribute or expression alike
     if sort is CaseSort.NUMBER:
         key = Case.id  # numbers grow with ids within a family
     elif sort is CaseSort.STATUS:

@@ -131,9 +131,9 @@ def login_submit(
                            email=email, status=401)
     assert result.principal is not None
     target = _safe_next(next)
-    response = redirect(HOME[result.principal.role] if target == "/" else target)
-    set_session_cookie(request, response, result.session_token)
-    return response
+    signed_in = redirect(HOME[result.principal.role] if target == "/" else target)
+    set_session_cookie(request, signed_in, result.session_token)
+    return signed_in
 
 
 @router.post("/logout")

@@ -75,7 +75,7 @@ def account_password(
     if result.outcome is LoginOutcome.REFUSED or result.session_token is None:
         return _account_page(request, principal, status=403,
                              error="The current password is wrong.")
-    response = done(request, "/account", "Password changed. Your other sessions were signed "
-                    "out; API tokens still work.")
-    set_session_cookie(request, response, result.session_token)
-    return response
+    changed = done(request, "/account", "Password changed. Your other sessions were signed "
+                   "out; API tokens still work.")
+    set_session_cookie(request, changed, result.session_token)
+    return changed

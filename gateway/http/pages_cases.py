@@ -234,7 +234,7 @@ def case_attachment(request: Request, number: CaseNumber, attachment_id: RowId,
     return attachment_response(payload, filename, content_type, attachment_id, inline=inline)
 
 
-def _uploads(files: list[ReceivedFile | str], limits: Limits) -> list[Upload]:
+def _uploads(files: Sequence[ReceivedFile | str], limits: Limits) -> list[Upload]:
     """The form's files, sizes checked before reading (the parser spooled them to disk). A
     file input left empty still sends a part with an empty name and no bytes, which the
     parser hands over as the text "": that is no file."""

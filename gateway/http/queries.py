@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnExpressionArgument, Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.http import case_columns
@@ -31,13 +31,14 @@ from workflows.storage.models import (
     TriageItem,
 )
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # a Page[CaseRow] is a Page[object] (read-only)
+Columns = TypeVarTuple("Columns")  # what a row of a select holds
 MAX_PER_PAGE = 200
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: tuple[T, ...]
+class Page(Generic[T_co]):
+    items: tuple[T_co, ...]
     page: int
     per_page: int
     total: int
@@ -51,8 +52,8 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
-def _paged(session: Session, query: Select[tuple[T]], page: int, per_page: int
-           ) -> tuple[list[T], int, int, int]:
+def _paged(session: Session, query: Select[*Columns], page: int, per_page: int
+           ) -> tuple[list[Row[*Columns]], int, int, int]:
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -277,9 +278,9 @@ class Health:
     bounces: tuple[BounceRow, ...]
 
 
-def _count(session: Session, *conditions: object) -> int:
+def _count(session: Session, *conditions: ColumnExpressionArgument[bool]) -> int:
     return session.scalar(select(func.count()).select_from(InboundMessage)
-                          .where(*conditions)) or 0  # type: ignore[arg-type]
+                          .where(*conditions)) or 0
 
 
 def health(session: Session, now: dt.datetime) -> Health:

@@ -45,15 +45,17 @@ def when_text(value: dt.datetime | str | None, zone: str | None = None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value)
+            when = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    utc = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    else:
+        when = value
+    utc = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     if zone is None or zone == "UTC":
         return utc
-    local = value.astimezone(zone_of(zone))
+    local = when.astimezone(zone_of(zone))
     return Markup('<time datetime="%s" title="%s">%s</time>') % (
-        value.astimezone(dt.UTC).isoformat(), utc, f"{local:%Y-%m-%d %H:%M} {local.tzname()}")
+        when.astimezone(dt.UTC).isoformat(), utc, f"{local:%Y-%m-%d %H:%M} {local.tzname()}")
 
 
 @jinja2.pass_context

@@ -82,7 +82,7 @@ class SmtpListener:
         self.sessions: set[Any] = set()
         self.address: tuple[str, int] = (smtp.host, smtp.port)
         self._loop = _new_loop()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="ticketgate-smtp",
                                         daemon=True)
         self._tls = (make_tls_context(str(smtp.tls_cert), str(smtp.tls_key))
@@ -137,7 +137,7 @@ class SmtpListener:
         self.address = (sockname[0], sockname[1])
         return self.address
 
-    async def _bind(self) -> asyncio.AbstractServer:
+    async def _bind(self) -> asyncio.Server:
         return await self._loop.create_server(self._session, self.smtp.host, self.smtp.port,
                                               reuse_address=True)
 

@@ -19,12 +19,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy import select
 
 from gateway.transport import make_transport
 from tests.notices.conftest import free_port
+from tests.support import open_case, post
 from tests.tls_files import TlsFiles
-from workflows.outbound.outbox import TransportError
+from workflows.outbound.outbox import TransportError, send_queued
 from workflows.settings import RelayCredentials
+from workflows.storage.models import OutboundMessage
 
 USER, PASSWORD, TOKEN = "desk@acme.example", "s3cret pass", "ya29.token"
 MAIL = b"Subject: hi\r\nMessage-ID: <1@desk>\r\n\r\nHello\r\n"
@@ -180,3 +183,54 @@ def test_each_scheme_has_its_standard_port(tmp_path):
     ports = {spec: make_transport(spec, tmp_path).port  # type: ignore[attr-defined]
              for spec in ("smtp://h", "smtps://h", "smtp+starttls://h")}
     assert ports == {"smtp://h": 25, "smtps://h": 465, "smtp+starttls://h": 587}
+
+
+@dataclass
+class _RefusesEhloAfterTls(Relay):
+    """A relay whose EHLO after STARTTLS fails (RFC 3207 4.2: the client must ask again)."""
+
+    ehlos: int = 0
+
+    async def handle_EHLO(self, server: AioSMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        self.ehlos += 1
+        return responses if self.ehlos == 1 else ["502 5.5.1 EHLO not implemented"]
+
+
+@pytest.fixture
+def refuses_ehlo_after_tls(tls_files: TlsFiles) -> Iterator[tuple[_RefusesEhloAfterTls, int]]:
+    relay = _RefusesEhloAfterTls()
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port(),
+                            tls_context=_server_context(tls_files), require_starttls=True)
+    controller.start()
+    yield relay, controller.port
+    controller.stop()
+
+
+def test_an_ehlo_refused_after_starttls_is_a_temporary_error(refuses_ehlo_after_tls, tls_files,
+                                                               tmp_path):
+    """A refused EHLO after STARTTLS is the relay's answer, a temporary ``TransportError``;
+    before, it escaped as a ``TypeError``."""
+    relay, port = refuses_ehlo_after_tls
+    with pytest.raises(TransportError, match="EHLO after STARTTLS") as caught:
+        send(f"smtp+starttls://127.0.0.1:{port}", RelayCredentials(ca_file=tls_files.cert),
+             tmp_path)
+    assert caught.value.temporary and relay.ehlos == 2 and relay.messages == []
+
+
+def test_the_outbox_defers_a_mail_whose_relay_refuses_ehlo_after_starttls(
+        refuses_ehlo_after_tls, tls_files, tmp_path, rt, people):
+    """Through the outbox: the mail waits for its retry with the reason recorded (before, the
+    ``TypeError`` left the row claimed, no attempt counted, and ended the sending run)."""
+    _relay, port = refuses_ehlo_after_tls
+    post(rt, open_case(rt))  # sent by the file transport; queue it again for the relay
+    with rt.db.transaction() as s:
+        row = s.scalars(select(OutboundMessage)).one()
+        row.status, row.attempts, out_id = "queued", 0, row.id
+    transport = make_transport(f"smtp+starttls://127.0.0.1:{port}", tmp_path,
+                               RelayCredentials(ca_file=tls_files.cert))
+    assert send_queued(rt.db, transport, "care@desk.example").deferred == 1
+    with rt.db.transaction() as s:
+        row = s.get(OutboundMessage, out_id)
+        assert (row.status, row.attempts) == ("deferred", 1)
+        assert "refused EHLO after STARTTLS" in row.last_error
