@@ -112,25 +112,11 @@ def _quote_special_words(value: str) -> str:
         return value
     out: list[str] = []
     pos = 0
-    quoted = False
-    depth = 0
-    escaped = False
+    where = _Structure()
     i = 0
     while i < len(value):
         char = value[i]
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif quoted:
-            quoted = char != '"'
-        elif char == '"' and depth == 0:
-            quoted = True
-        elif char == "(":
-            depth += 1
-        elif char == ")" and depth:
-            depth -= 1
-        elif char == "=" and depth == 0:
+        if where.outside(char) and char == "=":
             match = _WORD.match(value, i)
             if match and not _SPECIALS.isdisjoint(match.group(1)):
                 out.append(value[pos:i])
@@ -184,24 +170,38 @@ def sender(values: list[str]) -> tuple[Address | None, tuple[Address, ...], list
 def _bare_at(value: str) -> bool:
     """Whether ``value`` has an "@" outside quoted strings and comments (RFC 5322 3.2.4,
     3.2.2): only such an "@" separates a local part from a domain."""
-    quoted = escaped = False
-    depth = 0
-    for char in value:
-        if escaped:
-            escaped = False
+    where = _Structure()
+    return any(where.outside(char) and char == "@" for char in value)
+
+
+class _Structure:
+    """Where a header value's characters stand, fed one at a time: inside a quoted string
+    (RFC 5322 3.2.4), a comment (3.2.2, nested) or a quoted pair, or outside all three."""
+
+    __slots__ = ("depth", "escaped", "quoted")
+
+    def __init__(self) -> None:
+        self.quoted = self.escaped = False
+        self.depth = 0
+
+    def outside(self, char: str) -> bool:
+        """Take ``char``; whether it stands outside quoted strings and comments (a quote,
+        parenthesis or backslash that opens or closes one does not)."""
+        if self.escaped:
+            self.escaped = False
         elif char == "\\":
-            escaped = True
-        elif quoted:
-            quoted = char != '"'
-        elif char == '"' and depth == 0:
-            quoted = True
+            self.escaped = True
+        elif self.quoted:
+            self.quoted = char != '"'
+        elif char == '"' and self.depth == 0:
+            self.quoted = True
         elif char == "(":
-            depth += 1
-        elif char == ")" and depth:
-            depth -= 1
-        elif char == "@" and depth == 0:
-            return True
-    return False
+            self.depth += 1
+        elif char == ")" and self.depth:
+            self.depth -= 1
+        else:
+            return self.depth == 0
+        return False
 
 
 def message_id(value: str | None) -> str | None:
