@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import make_url
 
 from tests.conftest import require_service
@@ -42,14 +42,25 @@ def fresh(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
     srv.ensure_dead()
 
 
-def _outcome(url: str, message_id: str) -> str | None:
+def _scalar(url: str, query: Select[tuple[str]]) -> str | None:
     db = Database(url)
     try:
         with db.transaction() as s:
-            return s.scalar(select(InboundMessage.outcome)
-                            .where(InboundMessage.message_id == message_id))
+            return s.scalar(query)
     finally:
         db.dispose()
+
+
+def _outcome(url: str, message_id: str) -> str | None:
+    return _scalar(url, select(InboundMessage.outcome)
+                   .where(InboundMessage.message_id == message_id))
+
+
+def _inbound_status(srv: ServeProcess, database_url: str) -> str | None:
+    """The status of the one inbound message ``srv`` kept (its home's SQLite, or the test's
+    PostgreSQL database)."""
+    return _scalar(_database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}",
+                   select(InboundMessage.status))
 
 
 def test_fresh_home_accepts_and_decides_mail(fresh, database_url):
@@ -109,13 +120,7 @@ def test_listener_role_hands_mail_to_the_broker(tmp_path, database_url):
             time.sleep(0.2)
         assert client.llen(queue) == 1
         assert srv.stop() == 0
-        url = _database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}"
-        db = Database(url)
-        try:
-            with db.transaction() as s:
-                assert s.scalar(select(InboundMessage.status)) == "received"
-        finally:
-            db.dispose()
+        assert _inbound_status(srv, database_url) == "received"
     finally:
         srv.ensure_dead()
         client.delete(queue)
@@ -178,11 +183,6 @@ def test_listener_whose_broker_refuses_its_login_keeps_the_mail_and_warns_in_one
         out = srv.wait_for_output("1 message(s) left for the sweeper")
         assert srv.stop() == 0
         assert "Traceback" not in out
-        db = Database(_database_url(database_url) or f"sqlite:///{srv.home / 'ticketgate.db'}")
-        try:
-            with db.transaction() as s:
-                assert s.scalar(select(InboundMessage.status)) == "received"
-        finally:
-            db.dispose()
+        assert _inbound_status(srv, database_url) == "received"
     finally:
         srv.ensure_dead()

@@ -109,8 +109,9 @@ def test_a_complaint_about_a_notice_stops_notices_to_that_recipient(nrt, desk, s
     assert len(sink[0].to("cto@acme.example")) == 1
 
 
-def test_a_complaint_about_case_mail_is_recorded_on_it_and_audited(nrt, desk, sink):
-    """Recorded on the case mail (last_error, an audit event on its case), recipient suppressed."""
+def _sent_case_mail(nrt, cc: tuple[str, ...] = ()) -> tuple[int, int, str]:
+    """Pat (Initech, designated) opens a case and the analyst asks for details (copied to
+    ``cc``), the mail marked sent: its outbound id, case id and Message-ID."""
     with nrt.db.transaction() as s:
         contact = directory.add_contact(s, organization="Initech", email="pat@initech.example",
                                         name="Pat", designated=True, now=nrt.now())
@@ -118,10 +119,16 @@ def test_a_complaint_about_case_mail_is_recorded_on_it_and_audited(nrt, desk, si
         case = cases.open_case(s, organization_id=org.id, contact=contact, subject="Help",
                                now=nrt.now(), actor="test")
         out = cases.post_update(s, nrt.settings, nrt.key, number=case.number, body="Details?",
-                                action="request_info", now=nrt.now(), actor="analyst")
+                                action="request_info", now=nrt.now(), actor="analyst",
+                                cc=cc)
         s.execute(update(OutboundMessage).where(OutboundMessage.id == out.id)
                   .values(status="sent"))
-        out_id, case_id, case_mail_id = out.id, case.id, out.message_id
+        return out.id, case.id, out.message_id
+
+
+def test_a_complaint_about_case_mail_is_recorded_on_it_and_audited(nrt, desk, sink):
+    """Recorded on the case mail (last_error, an audit event on its case), recipient suppressed."""
+    out_id, case_id, case_mail_id = _sent_case_mail(nrt)
     result = ingest(nrt, arf(case_mail_id, rcpt="pat@initech.example"))
     assert (result.outcome, result.reason) == ("ignored", "complaint")
     with nrt.db.transaction() as s:
@@ -170,18 +177,7 @@ def test_a_complaint_about_case_mail_copied_to_several_suppresses_nobody(nrt, de
     """A Cc'd stranger holds the same Message-ID and can forge an ARF report naming the
     designated contact (RFC 5965 8.2): it cut them off from every notice. Now it is noted on
     the mail for an analyst, and nobody is suppressed."""
-    with nrt.db.transaction() as s:
-        contact = directory.add_contact(s, organization="Initech", email="pat@initech.example",
-                                        name="Pat", designated=True, now=nrt.now())
-        org = s.scalars(select(Organization).where(Organization.name == "Initech")).one()
-        case = cases.open_case(s, organization_id=org.id, contact=contact, subject="Help",
-                               now=nrt.now(), actor="test")
-        out = cases.post_update(s, nrt.settings, nrt.key, number=case.number, body="Details?",
-                                action="request_info", now=nrt.now(), actor="analyst",
-                                cc=["vendor@vendor.example"])
-        s.execute(update(OutboundMessage).where(OutboundMessage.id == out.id)
-                  .values(status="sent"))
-        out_id, case_mail_id = out.id, out.message_id
+    out_id, _case_id, case_mail_id = _sent_case_mail(nrt, cc=("vendor@vendor.example",))
     result = ingest(nrt, arf(case_mail_id, rcpt="pat@initech.example"))
     assert (result.outcome, result.reason) == ("ignored", "complaint")
     with nrt.db.transaction() as s:
