@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from tests.gateway.serving import ServeProcess
+from tests.gateway.serving import ServeProcess, free_port
 from workflows.storage.db import Database
 from workflows.storage.models import InboundMessage
 
@@ -100,3 +100,29 @@ def test_a_database_outage_is_one_warning_a_failed_commit_and_loses_nothing(
     finally:
         srv.ensure_dead()
 
+
+
+def test_a_broker_that_is_down_is_logged_naming_the_mail(tmp_path, database_url):
+    """serve --role listener with its broker down: 250 (the mail is committed), and the
+    warning says which mail waits for the sweeper (inbound id and Message-ID, as the
+    mail.accepted line does); it said only "1 message(s) left for the sweeper"."""
+    stored = database_url if os.environ.get("TICKETGATE_TEST_BACKEND") == "postgresql" else None
+    closed = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    srv = ServeProcess(tmp_path / "home", database_url=stored, extra_args=("--role", "listener"),
+                       env={"TICKETGATE_BROKER_URL": closed, "TICKETGATE_LOG_FORMAT": "json"})
+    try:
+        srv.start()
+        assert _send(srv, "brokerless@example.com") == 250
+        srv.wait_for_output('"mail.dispatch_failed"')
+        assert srv.stop() == 0
+        out = srv.output()
+    finally:
+        srv.ensure_dead()
+    [accepted] = [d for d in _json_lines(out) if d.get("event") == "mail.accepted"]
+    [line] = [d for d in _json_lines(out) if d.get("event") == "mail.dispatch_failed"]
+    assert line["level"] == "warning" and "Traceback" not in out
+    assert (line["inbound_id"], line["message_id"]) == (accepted["inbound_id"],
+                                                       "brokerless@example.com")
+    assert "<brokerless@example.com>" in str(line["msg"]) and "sweeper" in str(line["msg"])
+    url = stored or f"sqlite:///{srv.home / 'ticketgate.db'}"
+    assert _status(url, "brokerless@example.com") == "received"  # the sweeper's to submit
