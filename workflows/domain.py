@@ -115,6 +115,9 @@ class OutboundStatus(StrEnum):
     FAILED = "failed"
     BOUNCED = "bounced"
     DEFERRED = "deferred"  # a temporary failure (4xx): tried again at next_attempt_at
+    # Never sent, on purpose: an answer to inbound mail past ``automated_per_hour`` (RFC 3834
+    # 5); its reason in last_error. Not failed: never retried, and ``case resend`` refuses it.
+    HELD = "held"
 
 
 class OutboundKind(StrEnum):

@@ -48,13 +48,15 @@ from celery.signals import (
     worker_shutdown,
 )
 from kombu.exceptions import OperationalError as BrokerUnavailable
+from sqlalchemy import select
 
 from workflows.clock.scheduler import run_pass
 from workflows.inbound.dispatch import STUCK_AFTER, sweep
 from workflows.inbound.process import process_batch, process_message
 from workflows.runtime import Runtime
 from workflows.settings import ConfigError, Settings
-from workflows.storage.db import DatabaseUnavailable
+from workflows.storage.db import Database, DatabaseUnavailable
+from workflows.storage.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -250,18 +252,20 @@ class CeleryDispatcher:
     them again; the mail is delayed, not lost.
     """
 
-    def __init__(self, celery: Celery, *, queue: str | None = None, batch: int = 1) -> None:
+    def __init__(self, celery: Celery, *, queue: str | None = None, batch: int = 1,
+                 db: Database | None = None) -> None:
         self.celery = celery
         self.queue = queue
         self.batch = max(1, batch)
+        self.db = db  # where the Message-IDs are read when the broker is down (for the log)
 
     @classmethod
-    def from_settings(cls, settings: Settings, options: CeleryOptions | None = None
-                      ) -> CeleryDispatcher:
+    def from_settings(cls, settings: Settings, options: CeleryOptions | None = None, *,
+                      db: Database | None = None) -> CeleryDispatcher:
         """A dispatcher with its own client app (e.g. for ``serve --role listener``)."""
         options = options or celery_options()
         return cls(TicketgateCelery(settings, options, set_as_current=False),
-                   queue=options.queue, batch=options.batch)
+                   queue=options.queue, batch=options.batch, db=db)
 
     def submit(self, inbound_ids: Sequence[int]) -> None:
         if not inbound_ids:
@@ -278,8 +282,14 @@ class CeleryDispatcher:
         except Exception as exc:
             if not isinstance(exc, self._broker_errors()):
                 raise
-            log.warning("broker unavailable, %d message(s) left for the sweeper: %s",
-                        len(inbound_ids), exc)
+            # A line a mail, naming it as mail.accepted did, so it can be followed to the sweep.
+            error = " ".join(str(exc).split())
+            names = _message_ids(self.db, inbound_ids) if self.db is not None else {}
+            for i in map(int, inbound_ids):
+                log.warning("<%s> #%s: broker unavailable, left for the sweeper: %s",
+                            names.get(i), i, error, extra={
+                                "event": "mail.dispatch_failed", "inbound_id": i,
+                                "message_id": names.get(i), "error": error})
 
     def _broker_errors(self) -> tuple[type[BaseException], ...]:
         """What a broker that is down or refuses us raises: kombu wraps only the recoverable
@@ -313,6 +323,17 @@ def process_inbound_batch(self: Task, inbound_ids: list[int]) -> None:
     process_batch(_app_of(self).runtime(), [int(i) for i in inbound_ids])
 
 
+def _message_ids(db: Database, inbound_ids: Sequence[int]) -> dict[int, str | None]:
+    """The Message-IDs of ``inbound_ids``; none when the database cannot say."""
+    try:
+        with db.reading() as conn:
+            return dict(conn.execute(select(InboundMessage.id, InboundMessage.message_id)
+                                     .where(InboundMessage.id.in_(list(map(int, inbound_ids)))))
+                        .tuples().all())
+    except DatabaseUnavailable:
+        return {}
+
+
 def _groups(ids: list[int], size: int) -> list[list[int]]:
     """``ids`` in order, in groups of at most ``size``, as even as that allows (25 ids by 10:
     9, 8, 8, not 10, 10, 5: the workers get like shares). Pure."""
@@ -333,9 +354,10 @@ def sweep_stuck(self: Task) -> int:
     """Re-enqueue rows left ``received`` (a lost or never-sent message) or stuck
     ``processing`` longer than any task may run (its worker died); returns how many."""
     celery = _app_of(self)
+    rt = celery.runtime()
     dispatcher = CeleryDispatcher(celery, queue=celery.conf.task_default_queue,
-                                  batch=celery.options.batch)
-    submitted = sweep(celery.runtime(), dispatcher)
+                                  batch=celery.options.batch, db=rt.db)
+    submitted = sweep(rt, dispatcher)
     if submitted:
         log.info("sweep re-enqueued %d message(s)", submitted)
     return submitted

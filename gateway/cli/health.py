@@ -3,7 +3,7 @@
 
 Place in the flow: the CLI edge of ``workflows.outbound.health`` (the console's ``/health`` page
 shows the same figures): case mail and notice deliveries by status, when the next retry is due, and
-the case mail deferred or failed.
+the case mail deferred, failed or held (by ``automated_per_hour``).
 """
 
 from __future__ import annotations

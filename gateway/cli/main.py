@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("process-pending", help="process committed but unprocessed messages")
     a.set_defaults(run=Lazy(COMMANDS, "process_pending"))
     sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
-                   "next retry, case mail deferred or failed").set_defaults(
+                   "next retry, case mail deferred, failed or held").set_defaults(
         run=Lazy("gateway.cli.health", "health"))
     return p
 

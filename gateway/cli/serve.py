@@ -32,7 +32,12 @@ from workflows.inbound.dispatch import Dispatcher
 from workflows.runtime import Runtime, start_up_frozen
 from workflows.secret import SecretMissing
 from workflows.settings import Settings
-from workflows.storage.db import DatabaseUnavailable, DatabaseUnreachable, SchemaMismatch
+from workflows.storage.db import (
+    Database,
+    DatabaseUnavailable,
+    DatabaseUnreachable,
+    SchemaMismatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +74,11 @@ def _runtime(settings: Settings) -> Runtime:
         return build_runtime(settings)
 
 
-def _celery_dispatcher(settings: Settings) -> Dispatcher:
+def _celery_dispatcher(settings: Settings, db: Database) -> Dispatcher:
     from workflows.tasks import CeleryDispatcher  # lazy: Celery is heavy and optional here
 
-    dispatcher: Dispatcher = CeleryDispatcher.from_settings(settings)
+    # ``db``: a broker that is down is logged a line a mail, naming its Message-ID.
+    dispatcher: Dispatcher = CeleryDispatcher.from_settings(settings, db=db)
     return dispatcher
 
 
@@ -143,7 +149,7 @@ def serve(args: argparse.Namespace) -> int:
         worker.start()
         dispatcher: Dispatcher = worker
     else:
-        dispatcher = _celery_dispatcher(settings)
+        dispatcher = _celery_dispatcher(settings, rt.db)
     stop = threading.Event()
     listener = None
     http = None

@@ -19,10 +19,12 @@ import stat
 import sys
 import threading
 
+from gateway.logs import one_line
 from gateway.supervisor import decode_ids
 from workflows.clock.scheduler import EmbeddedScheduler
 from workflows.inbound.dispatch import EmbeddedWorker, sweep
 from workflows.runtime import Runtime, start_up_frozen
+from workflows.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 POLL_EVERY = 1.0  # seconds between looks for received rows when no listener feeds this worker
@@ -59,6 +61,11 @@ def _poll_database(rt: Runtime, worker: EmbeddedWorker, stop: threading.Event) -
     while not stop.wait(POLL_EVERY):
         try:
             sweep(rt, worker, grace=dt.timedelta(0))
+        except DatabaseUnavailable as exc:  # an outage: one line, no traceback
+            log.warning("looking for received messages failed, the database is unavailable: "
+                        "they stay received, the next look in %.0f s retries; %s", POLL_EVERY,
+                        one_line(exc), extra={"event": "worker.poll_failed",
+                                              "error": one_line(exc)})
         except Exception:  # process boundary: the next look tries again
             log.exception("looking for received messages failed")
 

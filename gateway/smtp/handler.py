@@ -24,6 +24,7 @@ from gateway.smtp import replies
 from gateway.smtp.writer import GroupCommitWriter, WriterClosed, WriterFull
 from workflows.inbound.intake import AcceptResult, Envelope, header_message_id
 from workflows.settings import Settings
+from workflows.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,12 @@ class IntakeHandler:
             return self._per_recipient(replies.SYSTEM_FULL, rcpt_tos)
         except WriterClosed:
             return self._per_recipient(replies.SHUTTING_DOWN, rcpt_tos)
+        except DatabaseUnavailable:  # the writer said why, once for the batch
+            message_id = header_message_id(raw)
+            log.info("<%s> not committed: answered 451, the sender keeps it and retries",
+                     message_id, extra={"event": "mail.tempfailed", "message_id": message_id,
+                                        "transport": "lmtp" if self.lmtp else "smtp"})
+            return self._per_recipient(replies.TEMPORARY_FAILURE, rcpt_tos)
         except Exception:  # process boundary: nothing was kept, the sender keeps it and retries
             log.exception("<%s> commit failed; answering 451", header_message_id(raw))
             return self._per_recipient(replies.TEMPORARY_FAILURE, rcpt_tos)

@@ -33,9 +33,10 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from gateway.logs import one_line
 from workflows.inbound.dispatch import Dispatcher
 from workflows.inbound.intake import AcceptResult, Envelope, commit_many, log_accepted
-from workflows.storage.db import Database
+from workflows.storage.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 # How long the writer waits for mail before it writes the last batch's accepted lines itself.
@@ -231,7 +232,16 @@ class GroupCommitWriter:
             items = [(p.raw, p.envelope) for p in batch]
             results = commit_many(self.db, items, now=now)
         except Exception as exc:  # process boundary: every sender gets a 451 and retries
-            log.exception("group commit of %d messages failed; answering 451", len(batch))
+            if isinstance(exc, DatabaseUnavailable):
+                # An outage: one line a failed commit, no traceback (a 30 s outage with mail
+                # coming in was screens of them); the senders' retries come back after it.
+                log.warning("intake commit of %d message(s) failed, the database is "
+                            "unavailable: answered 451, the senders keep the mail and retry; %s",
+                            len(batch), one_line(exc), extra={
+                                "event": "intake.commit_failed", "messages": len(batch),
+                                "error": one_line(exc)})
+            else:  # not an outage we know: the traceback says where
+                log.exception("group commit of %d messages failed; answering 451", len(batch))
             self.answered += 1
             for pending in batch:
                 _call_soon(pending.loop, _reject, pending.future, exc)

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import logging
+import shutil
+import time
 from typing import Any
 
 from tests.clock.test_clock_mail import ALICE, MINUTE, _mail
 from tests.support import open_case
 from workflows.clock.jobs import JOBS
+from workflows.clock.scheduler import EmbeddedScheduler
+from workflows.storage.db import Database
 
 
 def _events(stderr: str, event: str) -> list[dict[str, Any]]:
@@ -39,3 +45,24 @@ def test_a_sent_case_mail_is_one_log_line(rt, people, sink, ticketgate):
     assert (sent["message_id"], sent["kind"], sent["recipients"], sent["attempt"]) == (
         message_id, "analyst_post", 1, 2)
     assert "Which model?" not in done.err and ALICE not in done.err
+
+
+def test_a_pass_the_database_outage_stops_is_one_warning_line(rt, tmp_path, caplog):
+    """serve's worker runs the clock every ``scheduler_interval``: a pass during a database
+    outage is one warning with the error (what is due stays due), not a traceback."""
+    gone = tmp_path / "gone"
+    down = Database(f"sqlite:///{gone / 'ticketgate.db'}")  # creates the folder
+    shutil.rmtree(gone)  # and now the file cannot be opened: "unable to open database file"
+    scheduler = EmbeddedScheduler(dataclasses.replace(rt, db=down), interval=60)
+    caplog.set_level(logging.INFO, logger="workflows.clock")
+    try:
+        scheduler.start()
+        deadline = time.monotonic() + 30
+        while scheduler.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+        down.dispose()
+    assert [r for r in caplog.records if r.exc_info] == []
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.event == "clock.pass_failed" and "unable to open database file" in line.error

@@ -180,7 +180,7 @@ def test_listener_whose_broker_refuses_its_login_keeps_the_mail_and_warns_in_one
                b"Message-ID: <refused@example.com>\r\n\r\nAnyone?\r\n")
         with smtplib.SMTP(*srv.address, timeout=30) as smtp:
             smtp.sendmail("someone@example.com", [CARE], raw)
-        out = srv.wait_for_output("1 message(s) left for the sweeper")
+        out = srv.wait_for_output("<refused@example.com> #1: broker unavailable, left for the")
         assert srv.stop() == 0
         assert "Traceback" not in out
         assert _inbound_status(srv, database_url) == "received"

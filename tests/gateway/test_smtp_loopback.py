@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import smtplib
@@ -248,3 +249,27 @@ def test_smtp_source_sessions(rt, serve_smtp, dispatched):
     rows = _rows(rt)
     assert len(rows) == len({r.message_id for r in rows}) == 60
     assert sorted(dispatched.ids) == [r.id for r in rows]
+
+
+def test_database_down_logs_one_warning_line_not_tracebacks(rt, serve_smtp, tmp_path, caplog):
+    """An outage is not a bug: the operator reads one warning a failed commit (what failed,
+    that the sender keeps the mail and retries, the database's error on one line) and the
+    mail's Message-ID, not two tracebacks a mail (writer and handler, ~115 lines each)."""
+    down = _unreachable_database(rt, tmp_path)
+    caplog.set_level(logging.INFO, logger="gateway.smtp")
+    try:
+        with smtplib.SMTP(*serve_smtp(db=down).address, timeout=30) as smtp:
+            code, _ = smtp.sendmail(ALICE, [CARE], _mail("<outage-1@acme.example>")) or (250, b"")
+    except smtplib.SMTPDataError as exc:
+        code = exc.smtp_code
+    finally:
+        down.dispose()
+    assert code == 451
+    assert [r for r in caplog.records if r.exc_info] == []
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.event == "intake.commit_failed" and warning.messages == 1
+    text = warning.getMessage()
+    assert "database is unavailable" in text and "retry" in text and "451" in text
+    assert "\n" not in text and warning.error in text
+    [mail] = [r for r in caplog.records if getattr(r, "event", None) == "mail.tempfailed"]
+    assert mail.message_id == "outage-1@acme.example"

@@ -108,8 +108,24 @@ def test_the_health_page_shows_case_mail_waiting_for_a_retry(desk, admin):
     page = admin.get("/health").text
     retries = page.split("Mail retries")[1].split("</div>")[0]
     assert "<b>1</b> deferred" in retries.split("Notice deliveries")[0]
-    waiting = page.split("Case mail deferred or failed")[1].split("</section>")[0]
+    waiting = page.split("Case mail deferred, failed or held")[1].split("</section>")[0]
     assert number in waiting and "451 4.3.0 mailbox busy" in waiting
+
+
+def test_the_health_page_shows_an_acknowledgement_held_by_the_hourly_limit(desk, admin):
+    """Past ``automated_per_hour`` a new case's acknowledgement is held, not failed: the page
+    counts it apart and lists it with its reason, so a burst of auto-replies does not read as
+    failures."""
+    rt = dataclasses.replace(desk.rt, settings=dataclasses.replace(
+        desk.rt.settings, automated_per_hour=1, new_case_ack_minutes=0))
+    for i in (1, 2):
+        ingest(rt, new_mail(sender="alice@acme.example", subject=f"Printer {i}",
+                            message_id=f"<burst-{i}@acme.example>"), mailbox="new@desk.example")
+    page = admin.get("/health").text
+    retries = page.split("Mail retries")[1].split("Notice deliveries")[0]
+    assert "<b>0</b> failed" in retries and "<b>1</b> held" in retries
+    waiting = page.split("Case mail deferred, failed or held")[1].split("</section>")[0]
+    assert "<td>held</td>" in waiting and "automated_per_hour" in waiting
 
 
 def test_console_page_says_503_when_the_database_is_down(desk, admin, tmp_path):

@@ -155,6 +155,11 @@ class EmbeddedScheduler:
         while not self._stop.is_set():
             try:
                 self.last_report = run_pass(self.rt, self.rt.now())
+            except DatabaseUnavailable as exc:  # an outage: one line, no traceback
+                error = " ".join(str(exc).split())
+                log.warning("clock pass not run, the database is unavailable: what is due "
+                            "stays due, the next pass in %.0f s runs it; %s", self.interval,
+                            error, extra={"event": "clock.pass_failed", "error": error})
             except Exception:  # process boundary: log, try again next interval
                 log.exception("timer pass failed; retrying in %.0f s", self.interval)
             self.passes += 1

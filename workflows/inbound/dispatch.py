@@ -23,10 +23,20 @@ from typing import Protocol
 
 from workflows.inbound.process import pending_ids, process_batch, release_stuck
 from workflows.runtime import Runtime
+from workflows.storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = dt.timedelta(minutes=5)
 BATCH = 100  # messages per transaction in the embedded worker
+
+
+def _outage(what: str, *args: object, error: DatabaseUnavailable) -> None:
+    """One warning line for work the database's outage stopped: the rows are kept and the
+    sweep retries them; the error on one line, no traceback."""
+    text = " ".join(str(error).split())
+    log.warning(what + ", the database is unavailable: the mail is kept and the sweep "
+                "retries it; %s", *args, text, extra={"event": "worker.db_unavailable",
+                                                      "error": text})
 
 
 class Dispatcher(Protocol):
@@ -193,6 +203,8 @@ class EmbeddedWorker:
                 started = time.monotonic()
                 try:
                     process_batch(self.rt, batch)
+                except DatabaseUnavailable as exc:  # an outage: one line, no traceback
+                    _outage("processing %d messages failed", len(batch), error=exc)
                 except Exception:  # process boundary: the rows stay received; the sweep retries
                     log.exception("processing %d messages crashed the worker loop", len(batch))
                 finally:
@@ -205,5 +217,7 @@ class EmbeddedWorker:
                 next_sweep = self.rt.now().timestamp() + self.sweep_every
                 try:
                     sweep(self.rt, resubmit)
+                except DatabaseUnavailable as exc:
+                    _outage("sweep failed", error=exc)
                 except Exception:
                     log.exception("sweep failed")

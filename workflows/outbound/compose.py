@@ -301,10 +301,10 @@ def queue_mail(
         over = [r for r in mail.recipients
                 if kind in RESPONSES
                 and not ratelimit.allow(session, r, now, per_hour=settings.automated_per_hour)]
-        if over:
-            status = OutboundStatus.FAILED
-            error = (f"not sent: {', '.join(over)} already got {settings.automated_per_hour} "
-                     "automated mails in the last hour")
+        if over:  # held, not failed: nothing went wrong, and it must never go out late
+            status = OutboundStatus.HELD
+            error = (f"held: {', '.join(over)} already got {settings.automated_per_hour} "
+                     "automated mails in the last hour (automated_per_hour)")
         else:
             ratelimit.record(session, mail.recipients, now, source=kind.value)
     row = OutboundMessage(

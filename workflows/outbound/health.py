@@ -1,11 +1,14 @@
-"""How outbound mail is doing: what waits for a retry, what failed for good.
+"""How outbound mail is doing: what waits for a retry, what failed for good, what was held.
 
 Place in the flow: outside the message flow, read by the operator's views: ``ticketgate health``
 (``gateway.cli.health``) and the console's ``/health`` page (``gateway.http.pages_health``).
 Case mail (the outbox) and notice deliveries keep the same per-row state -- ``deferred`` with a
 ``next_attempt_at`` after a temporary failure, ``failed`` after a permanent one or the last retry
 (``workflows.outbound.backoff``) -- and the clock's ``case-mail`` and ``notice-deliveries`` jobs
-retry them; this module counts them and lists the case mail that needs a look.
+retry them; this module counts them and lists the case mail that needs a look. A case mail
+``held`` was never sent on purpose (an automated answer past ``automated_per_hour``): counted
+and listed apart from ``failed``, with its reason, so a burst of auto-replies reads as the limit
+doing its work, not as failures.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ LISTED = 50  # case mails listed (newest first); the counts cover them all
 
 @dataclass(frozen=True, slots=True)
 class WaitingMail:
-    """A case mail deferred (waiting for its next attempt) or failed."""
+    """A case mail deferred (waiting for its next attempt), failed, or held (with why)."""
 
     message_id: str
     kind: str
@@ -42,7 +45,7 @@ class MailHealth:
     case_mail_next_retry: dt.datetime | None  # the earliest deferred case mail's next attempt
     notice_deliveries: dict[str, int]  # notice deliveries by status
     notice_next_retry: dt.datetime | None
-    waiting: tuple[WaitingMail, ...]  # deferred and failed case mail, newest first
+    waiting: tuple[WaitingMail, ...]  # deferred, failed and held case mail, newest first
 
 
 def mail_health(session: Session) -> MailHealth:
@@ -58,7 +61,8 @@ def mail_health(session: Session) -> MailHealth:
                OutboundMessage.status, OutboundMessage.attempts,
                OutboundMessage.next_attempt_at, OutboundMessage.last_error)
         .outerjoin(Case, Case.id == OutboundMessage.case_id)
-        .where(OutboundMessage.status.in_([deferred, OutboundStatus.FAILED.value]))
+        .where(OutboundMessage.status.in_([deferred, OutboundStatus.FAILED.value,
+                                           OutboundStatus.HELD.value]))
         .order_by(OutboundMessage.id.desc()).limit(LISTED))
     return MailHealth(
         case_mail=case_mail,

@@ -6,8 +6,10 @@ Place in the flow: an operator's answer to what ``ticketgate health`` (and the c
 our side (a relay refusing our credentials, a full queue, a mistyped relay address), the mail
 itself is still right to send. The row is queued again with its retries anew and the same
 Message-ID, so the thread and the Reference ID stay what the customer's client knows; nothing
-is rebuilt. Only ``failed`` rows: a mail sent, queued or deferred is on its way already, and a
-bounce is the recipient's server speaking (the case shows it).
+is rebuilt. Only ``failed`` rows: a mail sent, queued or deferred is on its way already, a
+bounce is the recipient's server speaking (the case shows it), and a ``held`` one is an automated
+answer the hourly limit kept from a sender that may be an autoresponder: sent late it would
+only feed the loop the limit stopped.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def requeue_failed(session: Session, message_id: str, *, now: dt.datetime, actor
                           .with_for_update()).one_or_none()
     if row is None:
         raise NotFound(f"no case mail with Message-ID <{wanted}>")
+    if row.status == OutboundStatus.HELD.value:
+        raise Refused(f"<{wanted}> was held by the automated_per_hour limit, not failed: an "
+                      "automated answer is never sent late")
     if row.status != OutboundStatus.FAILED.value:
         raise Refused(f"<{wanted}> is {row.status}, not failed: only failed case mail is sent "
                       "again")
