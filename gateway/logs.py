@@ -138,4 +138,8 @@ def configure_logging(level: int, fmt: LogFormat | str = LogFormat.AUTO,
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic 1.17+ logs one INFO line per autogenerate plugin it sets up ("setup plugin
+    # alembic.autogenerate.tables", seven of them) whenever a migration runs: noise in the
+    # first lines a new user's `make run` prints. Its migration lines ("Running upgrade") stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
     return handler

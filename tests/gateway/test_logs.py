@@ -94,6 +94,14 @@ def _record(**extra: Any) -> logging.LogRecord:
     return record
 
 
+def test_a_fresh_home_logs_its_migrations_but_not_alembics_plugin_set_up(served):
+    """serve initializing an empty home (a first `make run`): Alembic 1.17+ logs a line per
+    autogenerate plugin it sets up, seven lines of noise before the banner."""
+    messages = [e.get("msg", "") for e in _events(served.output())]
+    assert any(m.startswith("Running upgrade") for m in messages), served.output()
+    assert not [m for m in messages if m.startswith("setup plugin")]
+
+
 def test_the_json_formatter_keeps_the_extra_fields():
     line = json.loads(JsonFormatter().format(_record(event="x.y", case="CASE-1")))
     assert line["msg"] == "hello you" and (line["event"], line["case"]) == ("x.y", "CASE-1")
