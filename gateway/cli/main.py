@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from gateway.cli import groups
 from gateway.cli.lazy import Lazy
@@ -35,7 +35,69 @@ def _lower(value: str) -> str:
     return value.strip().lower()
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped(_Parser):
+    """The parser of a command that is not running, not built (``build_parser(only=...)``):
+    every call that would build it does nothing and returns this one object, so the builder's
+    chains (``add_parser(...).add_subparsers(...)``, groups, arguments) run unchanged."""
+
+    def __init__(self) -> None:  # no ArgumentParser.__init__: that is the cost skipped
+        pass
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> Any:
+        return self
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        return self
+
+    def add_parser(self, *args: Any, **kwargs: Any) -> _Parser:
+        return self
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        pass
+
+
+_SKIPPED = _Skipped()
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The top-level subcommands. With ``only`` set, only that command's parser is built."""
+
+    only: str | None = None
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is not None and name != self.only:
+            return _SKIPPED
+        return super().add_parser(name, **kwargs)
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs, read as argparse reads it, or None when that is not certain
+    (no command, --help, an abbreviated or unknown option before it): then every command's
+    parser is built, for the full help and the "invalid choice" message."""
+    values = ("--config", "--log-format")  # the top-level options that take a value
+    at = 0
+    while at < len(argv):
+        arg = argv[at]
+        if arg in values:
+            at += 2
+        elif arg in ("-v", "--verbose") or arg.startswith(tuple(f"{v}=" for v in values)):
+            at += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, one whose sole command is ``only`` (built as in
+    the full parser, so it parses that command's arguments and says their errors the same), or
+    the full parser when ``only`` is no command. Building all 85 parsers cost every command
+    79 M instructions (argparse's gettext look-ups stat locale files for each of them): 0.26 M a
+    mail of ``bench/instructions.py``'s 300-mail ``ingest`` (issue 15)."""
     p = _Parser(prog="ticketgate", description=__doc__)
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -43,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                    default=os.environ.get("TICKETGATE_LOG_FORMAT", "auto"),
                    help="log lines as JSON or text (auto, the default: text on a terminal, "
                    "else JSON; also TICKETGATE_LOG_FORMAT)")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                           action=_Commands)
+    if isinstance(sub, _Commands):
+        sub.only = only
 
     sub.add_parser("init", help="create the data directory, secret and schema").set_defaults(
         run=Lazy(COMMANDS, "init"))
@@ -240,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="outbound mail: case mail and notice deliveries by status, "
                    "next retry, case mail deferred, failed or held").set_defaults(
         run=Lazy("gateway.cli.health", "health"))
+    if only is not None and only not in sub.choices:
+        return build_parser()
     return p
 
 
@@ -271,7 +338,7 @@ def exit_code(exc: Exception) -> int | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(only=command_named(argv))
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in PASSTHROUGH:
         # argparse would take Celery's own options (--pool=solo) for ours.

@@ -19,11 +19,16 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+# What json.dumps(value, default=_default, ensure_ascii=False) builds for every call: one
+# encoder, as ``ingest`` prints a line a mail.
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False)
+
+
 def emit(value: Any) -> None:
     """Print ``value`` as one JSON line (dataclasses become objects)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
-    sys.stdout.write(json.dumps(value, default=_default, ensure_ascii=False) + "\n")
+    sys.stdout.write(_ENCODER.encode(value) + "\n")
     sys.stdout.flush()
 
 

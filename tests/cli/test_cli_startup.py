@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.cli.lazy import Lazy
-from gateway.cli.main import EXIT_CODES, build_parser, exit_code
+from gateway.cli.main import EXIT_CODES, build_parser, command_named, exit_code
 
 HEAVY = ("sqlalchemy", "pydantic", "alembic", "parsing", "jinja2", "celery", "aiosmtpd")
 
@@ -103,3 +103,33 @@ def test_exit_codes_name_the_module_defining_each_class(module, name):
     """A class is looked up where it is defined: a re-exporting module may not be loaded when
     the defining one raises."""
     assert getattr(importlib.import_module(module), name).__module__ == module
+
+
+def _tree(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, str, str]]:
+    """Each parser of the tree with its help and its defaults, as text."""
+    yield path, parser.format_help(), repr(sorted(parser._defaults.items()))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _tree(child, f"{path} {name}")
+
+
+def test_one_command_parser_builds_that_command_as_the_full_one():
+    """``build_parser(only=...)`` (what main() builds for a command) holds that command alone,
+    with the same subcommands, options, help and handlers as in the full parser."""
+    full = _subcommands(build_parser()).choices
+    for name, parser in full.items():
+        alone = _subcommands(build_parser(only=name)).choices
+        assert list(alone) == [name]
+        assert list(_tree(alone[name], name)) == list(_tree(parser, name))
+    assert list(_subcommands(build_parser(only="no-such")).choices) == list(full)
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["ingest", "a.eml"], "ingest"), (["--config", "c.toml", "-v", "case", "list"], "case"),
+    (["--log-format=json", "parse", "-"], "parse"), (["--log-format", "ingest", "x"], "x"),
+    (["--conf", "c.toml", "ingest"], None), (["--help"], None), (["-v"], None), ([], None)])
+def test_the_command_main_builds_alone(argv, command):
+    """The command is read as argparse reads it; when that is not certain (an abbreviated
+    option, --help), None: the full parser is built."""
+    assert command_named(argv) == command

@@ -150,6 +150,37 @@ def test_insert_returning_gives_every_new_id_by_the_driver(rt):
     assert len(found) == 7
 
 
+def test_insert_returning_stores_rows_as_sqlalchemy_stores_them(rt, monkeypatch):
+    """The intake's rows by the driver (SQLite: multi-row INSERT ... RETURNING, chunked;
+    PostgreSQL: pipelined) are stored value for value, type for type, as by SQLAlchemy's
+    general path, and each id comes back with its own row's values."""
+    monkeypatch.setattr(bulk, "_ROWS_PER_INSERT", 3)  # 7 rows: chunks of 3, 3 and 1
+    table, typeof = table_of(InboundMessage), _typeof(rt)
+    rows = [{**_inbound_row(f"sha-{i}"), "envelope_to": [CARE, f"x{i}@acme.example"],
+             "trace": [f"t{i}"], "defects": [] if i % 2 else ["d é"], "source": f"f{i}",
+             "attempts": i % 2, "claimed_at": None if i % 2 else dt.datetime(
+                 2026, 12, 7, 6, i, tzinfo=dt.timezone(dt.timedelta(hours=1)))}
+            for i in range(7)]
+    stored = []
+    real = bulk._driver_statement
+    for general in (True, False):
+        if general:
+            monkeypatch.setattr(bulk, "_driver_statement", lambda *_args: None)
+        with rt.db.writing() as conn:
+            found = bulk.insert_returning(conn, table, rows, ("id", "sha256", "message_id"))
+            ids = {sha: i for i, sha, _mid in found}
+            assert sorted(found) == sorted((ids[r["sha256"]], r["sha256"], r["message_id"])
+                                           for r in rows)
+            stored.append([tuple(r) for r in conn.execute(text(
+                f"SELECT sha256, message_id, mailbox, envelope_to, {typeof}(envelope_to), "
+                f"source, raw, size, received_at, {typeof}(received_at), status, attempts, "
+                f"claimed_at, trace, defects FROM inbound_messages ORDER BY sha256"))])
+            conn.rollback()
+        monkeypatch.setattr(bulk, "_driver_statement", real)
+    assert stored[0] == stored[1]
+    assert len(stored[1]) == 7
+
+
 def test_insert_returning_raises_sqlalchemys_integrity_error(rt):
     """A row another writer inserted first: the intake's retry catches SQLAlchemy's
     IntegrityError, so the driver's own error must come out as that."""

@@ -17,7 +17,8 @@ Each of these statements is compiled once per process (``_DriverStatement``) and
 driver's executemany (SQLite's, or psycopg's), its values bound by SQLAlchemy's own bind
 processors: what SQLAlchemy's executemany does for every row (building the row's parameter dict,
 looking its processors up) cost ~5.5 us a row, four rows a processed mail (issue 15).
-``insert_returning`` does the same for the intake's INSERT ... RETURNING.
+``insert_returning`` does the same for the intake's INSERT ... RETURNING (on SQLite as multi-row
+INSERT ... RETURNING statements, as SQLAlchemy writes them).
 """
 
 from __future__ import annotations
@@ -113,10 +114,16 @@ def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]],
     def build() -> Insert:
         return insert(table).returning(*(table.c[name] for name in returning))
 
-    # Only psycopg's executemany returns rows; SQLite's driver statement would go unused.
-    statement = _driver_statement(conn.dialect, table, f"insert-returning:{','.join(returning)}",
+    dialect = conn.dialect
+    if dialect.paramstyle == "qmark" and dialect.insert_executemany_returning:
+        plain = _driver_statement(dialect, table, "insert", frozenset(rows[0]),
+                                  partial(insert, table))
+        if plain is not None:
+            return _insert_returning_sqlite(conn, plain, rows, returning)
+    # Only psycopg's executemany returns rows.
+    statement = _driver_statement(dialect, table, f"insert-returning:{','.join(returning)}",
                                   frozenset(rows[0]), build
-                                  ) if conn.dialect.paramstyle == "pyformat" else None
+                                  ) if dialect.paramstyle == "pyformat" else None
     if statement is None:
         return [tuple(r) for r in conn.execute(build(), rows)]
     params = statement.parameters(rows)
@@ -160,18 +167,43 @@ def _insert_sqlite(conn: Connection, statement: _DriverStatement, rows: list[dic
     One statement per chunk writes one segment per chunk: 1.27 G -> 0.74 G instructions for
     3,000 bench documents alone in batches of 200, and 0.15 M instructions less a reply of
     ``ingest`` (``bench/instructions.py``, SQLite 3.40, issue 15)."""
-    import sqlite3  # loaded with SQLite's driver already; not on PostgreSQL's start-up path
-
     params = statement.parameters(rows)
-    width = len(statement.binds)
-    driver = conn.connection.driver_connection
-    # SQLite's bound on ? marks in one statement: 32,766 since 3.32, 999 before.
-    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
-    per = max(1, min(_ROWS_PER_INSERT, limit // max(1, width)))
+    per = _rows_per_statement(conn, len(statement.binds))
     for start in range(0, len(params), per):
         chunk = params[start:start + per]
         conn.exec_driver_sql(_multi_row_sql(statement.sql, len(chunk)),
                              tuple(v for row in chunk for v in row))  # type: ignore[arg-type]
+
+
+def _rows_per_statement(conn: Connection, width: int) -> int:
+    """How many rows of ``width`` values one multi-row INSERT on SQLite takes."""
+    import sqlite3  # loaded with SQLite's driver already; not on PostgreSQL's start-up path
+
+    driver = conn.connection.driver_connection
+    # SQLite's bound on ? marks in one statement: 32,766 since 3.32, 999 before.
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    return max(1, min(_ROWS_PER_INSERT, limit // max(1, width)))
+
+
+def _insert_returning_sqlite(conn: Connection, statement: _DriverStatement,
+                             rows: list[dict[str, Any]], returning: Sequence[str]
+                             ) -> list[tuple[Any, ...]]:
+    """``insert_returning`` on SQLite (3.35+): multi-row INSERT ... RETURNING statements, as
+    SQLAlchemy's own path writes them, with the values bound by the driver statement's
+    processors instead of SQLAlchemy's per-row parameter building (Acts). Issue 15: 0.044 M
+    instructions a mail less for ``ingest`` (bench/instructions.py's child, 60 mails: 252.6 ->
+    249.9 M), the same statements reaching SQLite."""
+    quote = conn.dialect.identifier_preparer.quote
+    tail = " RETURNING " + ", ".join(quote(name) for name in returning)
+    params = statement.parameters(rows)
+    per = _rows_per_statement(conn, len(statement.binds))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(params), per):
+        chunk = params[start:start + per]
+        found += [tuple(r) for r in conn.exec_driver_sql(
+            _multi_row_sql(statement.sql, len(chunk)) + tail,
+            tuple(v for row in chunk for v in row))]  # type: ignore[arg-type]
+    return found
 
 
 def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[str],
