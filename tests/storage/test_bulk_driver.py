@@ -229,21 +229,28 @@ def _event(n: int) -> dict[str, Any]:
             "detail": {}}
 
 
-def test_meanwhile_runs_while_the_rows_are_in_flight_on_postgresql(rt):
+@pytest.mark.parametrize("general_row", [False, True])
+def test_meanwhile_runs_while_the_rows_are_in_flight_on_postgresql(rt, general_row):
     """``write(meanwhile=...)``: on psycopg the caller's work runs inside the pipeline that
-    carries the rows (their results not yet awaited), and the rows are stored; on SQLite it
-    is not run at all (it would hold the write lock), the caller runs it afterwards."""
+    carries the rows (their results not yet awaited), and the rows are stored. Not run where
+    the rows cannot ride a pipeline (a row on SQLAlchemy's own path, which reads results:
+    a column left to its default), nor on SQLite (it would hold the write lock): the caller
+    runs it afterwards."""
     table, seen = table_of(AuditEvent), []
     with rt.db.transaction() as s:
         buffer = bulk.InsertBuffer()
         for n in range(3):
             buffer.add(table, _event(n))
+        if general_row:
+            buffer.add(table, {k: v for k, v in _event(3).items() if k != "detail"})
         driver = s.connection().connection.driver_connection
-        assert buffer.write(s, lambda: seen.append(getattr(driver, "_pipeline", None))) == 3
-        stored = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert buffer.write(s, lambda: seen.append(getattr(driver, "_pipeline", None))) \
+            == 3 + general_row
+        stored = s.execute(select(AuditEvent.action, AuditEvent.detail)
+                           .order_by(AuditEvent.id)).all()
         s.rollback()
-    assert stored == ["meanwhile-0", "meanwhile-1", "meanwhile-2"]
-    if rt.db.dialect == "postgresql":
+    assert stored == [(f"meanwhile-{n}", {}) for n in range(3 + general_row)]
+    if rt.db.dialect == "postgresql" and not general_row:
         assert len(seen) == 1 and seen[0] is not None
     else:
         assert seen == []

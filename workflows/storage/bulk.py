@@ -260,14 +260,17 @@ class InsertBuffer:
         server's work for it, issue 15). Not run elsewhere: on SQLite it would only hold the
         write lock longer. An error of a row comes out of this call (a DBAPIError)."""
         conn = session.connection()
-        # First the rows whose ids are read back (SQLAlchemy reads no rows inside a pipeline).
+        # First the rows whose ids are read back (SQLAlchemy reads no rows inside a pipeline,
+        # so the rest rides one only when every statement is the driver's).
         written = self._write_returning(session)
-        if meanwhile is None or conn.dialect.driver != "psycopg":
-            return written + self._write_rest(session)
+        rest = self._rest()
+        if meanwhile is None or conn.dialect.driver != "psycopg" or any(
+                _driver_statement(conn.dialect, *statement[:4]) is None for statement in rest):
+            return written + _write_all(session, rest)
         dbapi = conn.dialect.loaded_dbapi
         try:
             with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
-                written += self._write_rest(session)
+                written += _write_all(session, rest)
                 meanwhile()
         except dbapi.Error as exc:  # the rows' results are read when the pipeline ends
             raise DBAPIError.instance("pipeline", None, exc, dbapi.Error,
@@ -295,22 +298,32 @@ class InsertBuffer:
         self._returning.clear()
         return written
 
-    def _write_rest(self, session: Session) -> int:
-        written = 0
-        for (table, columns), rows in self._rows.items():
-            _execute_many(session, table, "insert", columns, partial(insert, table), rows)
-            written += len(rows)
+    def _rest(self) -> list[_Statement]:
+        """The buffered rows but those read back, a statement per table and column set
+        (emptying the buffer)."""
+        rest: list[_Statement] = [(table, "insert", columns, partial(insert, table), rows)
+                                  for (table, columns), rows in self._rows.items()]
         self._rows.clear()
         by_columns: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
         for (table, row_id), changes in self._updates.items():
             by_columns.setdefault((table, frozenset(changes)), []).append(
                 {"b_id": row_id, **{f"b_{name}": value for name, value in changes.items()}})
-        for (table, columns), rows in by_columns.items():
-            _execute_many(session, table, "update", frozenset(f"b_{c}" for c in columns),
-                          partial(_update_of, table, columns), rows)
-            written += len(rows)
+        rest += [(table, "update", frozenset(f"b_{c}" for c in columns),
+                  partial(_update_of, table, columns), rows)
+                 for (table, columns), rows in by_columns.items()]
         self._updates.clear()
-        return written
+        return rest
+
+
+# A table's rows for one statement: table, kind, column names, the statement's builder, rows.
+_Statement = tuple[Table, str, frozenset[str], Callable[[], Insert | Update],
+                   list[dict[str, Any]]]
+
+
+def _write_all(session: Session, statements: list[_Statement]) -> int:
+    for statement in statements:
+        _execute_many(session, *statement)
+    return sum(len(statement[4]) for statement in statements)
 
 
 def add_row(session: Session, model: type[DeclarativeBase], **values: Any) -> None:
