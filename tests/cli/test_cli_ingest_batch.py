@@ -110,3 +110,33 @@ def test_a_second_ingest_of_a_folder_prints_a_duplicate_for_each(cli, desk, tmp_
             for line in again] == [("duplicate", "same_bytes", "CASE-1001",
                                     f"batch-{n}@client.example") for n in range(3)]
     assert _replies(cli) == ["post", "reply", "reply", "reply"]
+
+
+def test_each_batch_is_parsed_once_and_processed_whole(cli, desk, tmp_path, monkeypatch):
+    """``ingest`` parses the next batch while the server writes the one before: every mail
+    is parsed once, and no batch falls back to a savepoint per message (which a write the
+    pipeline refused would make happen, silently and slowly)."""
+    from gateway.cli import ingest
+    from workflows.inbound import process
+
+    monkeypatch.setattr(ingest, "BATCH", 2)
+    parses, isolated = [], []
+    real_parse, real_run = ingest.parse, process._run_batch
+
+    def counted(raw: bytes, **kwargs):  # type: ignore[no-untyped-def]
+        parses.append(raw)
+        return real_parse(raw, **kwargs)
+
+    def run_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        isolated.append(kwargs["isolate"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "parse", counted)
+    monkeypatch.setattr(process, "parse", counted)
+    monkeypatch.setattr(process, "_run_batch", run_batch)
+    mails = [_reply(tmp_path, n) for n in range(5)]
+    out = cli("ingest", str(_folder(tmp_path, mails))).out
+    assert [line["outcome"] for line in out] == ["linked"] * 5
+    assert sorted(parses) == sorted(mails)
+    assert isolated == [False, False, False]
+    assert _replies(cli) == ["post"] + ["reply"] * 5

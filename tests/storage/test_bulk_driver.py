@@ -221,3 +221,48 @@ def test_search_documents_by_multi_row_inserts_are_stored_and_found(rt, people, 
     general, fast = _both_ways(rt, write, read)
     assert fast == general
     assert fast[-1] == (1,) * 7
+
+
+def _event(n: int) -> dict[str, Any]:
+    return {"at": dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC), "actor": "system",
+            "action": f"meanwhile-{n}", "case_id": None, "inbound_message_id": None,
+            "detail": {}}
+
+
+@pytest.mark.parametrize("general_row", [False, True])
+def test_meanwhile_runs_while_the_rows_are_in_flight_on_postgresql(rt, general_row):
+    """``write(meanwhile=...)``: on psycopg the caller's work runs inside the pipeline that
+    carries the rows (their results not yet awaited), and the rows are stored. Not run where
+    the rows cannot ride a pipeline (a row on SQLAlchemy's own path, which reads results:
+    a column left to its default), nor on SQLite (it would hold the write lock): the caller
+    runs it afterwards."""
+    table, seen = table_of(AuditEvent), []
+    with rt.db.transaction() as s:
+        buffer = bulk.InsertBuffer()
+        for n in range(3):
+            buffer.add(table, _event(n))
+        if general_row:
+            buffer.add(table, {k: v for k, v in _event(3).items() if k != "detail"})
+        driver = s.connection().connection.driver_connection
+        assert buffer.write(s, lambda: seen.append(getattr(driver, "_pipeline", None))) \
+            == 3 + general_row
+        stored = s.execute(select(AuditEvent.action, AuditEvent.detail)
+                           .order_by(AuditEvent.id)).all()
+        s.rollback()
+    assert stored == [(f"meanwhile-{n}", {}) for n in range(3 + general_row)]
+    if rt.db.dialect == "postgresql" and not general_row:
+        assert len(seen) == 1 and seen[0] is not None
+    else:
+        assert seen == []
+
+
+def test_a_row_refused_in_the_pipeline_raises_sqlalchemys_error_from_write(rt):
+    """Processing falls back to a savepoint per message on any error of its batch, and the
+    intake catches SQLAlchemy's IntegrityError: a pipelined row's error comes out of
+    ``write`` as that, not later at the commit, and not as the driver's own."""
+    inbound = table_of(InboundMessage)
+    with pytest.raises(IntegrityError), rt.db.transaction() as s:
+        buffer = bulk.InsertBuffer()
+        for _ in range(2):
+            buffer.add(inbound, _inbound_row("same-sha"))
+        buffer.write(s, lambda: None)

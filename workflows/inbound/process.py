@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 # The class celery.exceptions re-exports, from where it is defined: importing celery.exceptions
@@ -126,13 +126,18 @@ class _BatchFailed(Exception):
 
 
 def process_batch(rt: Runtime, inbound_ids: Sequence[int], *, claimed: bool = False,
-                  raws: Mapping[int, bytes] | None = None) -> list[ProcessResult]:
+                  raws: Mapping[int, bytes] | None = None,
+                  parsed: Mapping[int, tuple[ParsedMail, float]] | None = None,
+                  meanwhile: Callable[[], object] | None = None) -> list[ProcessResult]:
     """Process ``inbound_ids`` in one transaction; one result per id, in order.
 
     ``claimed``: ``intake.commit_many(claimed=True)`` has just created these rows with their
     first attempt counted; nothing to count again. ``raws``: the bytes the caller committed
     for (some of) these ids, parsed without reading them back (``ingest``: ~15 us a bench
-    mail for the read of 200 rows' bytes).
+    mail for the read of 200 rows' bytes). ``parsed``: mail the caller parsed already (with
+    the seconds it took), by id. ``meanwhile``: the caller's work that needs no database,
+    run on PostgreSQL while the server writes the batch's rows (``InsertBuffer.write``),
+    else not at all: the caller calls it again afterwards, so it must do its work once.
 
     Fast path: the whole batch without savepoints or autoflush, flushed once, so the ORM
     writes each table's rows together. If any message raises, that transaction is rolled back
@@ -148,7 +153,10 @@ def process_batch(rt: Runtime, inbound_ids: Sequence[int], *, claimed: bool = Fa
     # Alone: a message that failed, or whose process died, at least once.
     for ids in ([first_tries] if first_tries else []) + [[i] for i in retries]:
         try:
-            done, sent = _run_batch(rt, ids, isolate=False, parsed=_parse_ahead(rt, ids, raws))
+            done, sent = _run_batch(rt, ids, isolate=False,
+                                    parsed=_parse_ahead(rt, ids, raws, parsed),
+                                    meanwhile=meanwhile)
+            meanwhile = None
         except _BatchFailed as failed:
             if len(ids) == 1:  # its own failure: record it; running it again would not help
                 _record_failure_alone(rt, ids[0], failed.__cause__ or failed)
@@ -203,7 +211,8 @@ def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int)
 
 
 def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
-                 given: Mapping[int, bytes] | None = None
+                 given: Mapping[int, bytes] | None = None,
+                 done: Mapping[int, tuple[ParsedMail, float]] | None = None
                  ) -> dict[int, tuple[ParsedMail, float]]:
     """The batch's mail parsed before its write transaction, with the seconds each took.
 
@@ -214,16 +223,17 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
     transaction re-checks each row's status, so a row another worker processed meanwhile is
     skipped as before; a row missing here is parsed there. The seconds count against the
     message's time limit as if it had been parsed inside. ``given``: raw bytes the caller
-    holds (a row already processed meanwhile is then parsed for nothing, and skipped there)."""
-    given = given or {}
-    raws = [(i, given[i]) for i in inbound_ids if i in given]
-    missing = [i for i in inbound_ids if i not in given]
+    holds (a row already processed meanwhile is then parsed for nothing, and skipped there);
+    ``done``: mail the caller parsed already, with its seconds."""
+    given, done = given or {}, done or {}
+    parsed: dict[int, tuple[ParsedMail, float]] = {i: done[i] for i in inbound_ids if i in done}
+    raws = [(i, given[i]) for i in inbound_ids if i in given and i not in done]
+    missing = [i for i in inbound_ids if i not in given and i not in done]
     if missing:
         with rt.db.reading() as conn:
             raws += conn.execute(select(InboundMessage.id, InboundMessage.raw).where(
                 InboundMessage.id.in_(missing),
                 InboundMessage.status.in_(_UNPROCESSED))).all()
-    parsed: dict[int, tuple[ParsedMail, float]] = {}
     for inbound_id, raw in raws:
         started = time.monotonic()
         try:
@@ -236,7 +246,8 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
 
 
 def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
-               parsed: dict[int, tuple[ParsedMail, float]] | None = None
+               parsed: dict[int, tuple[ParsedMail, float]] | None = None,
+               meanwhile: Callable[[], object] | None = None
                ) -> tuple[dict[int, ProcessResult], list[int]]:
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
@@ -277,7 +288,8 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
                         outbound.extend(_decide_and_apply(rt, session, row, budget, mail,
                                                           flush=False))
                 session.flush()
-                appended.write(session)  # audit events, case updates: one INSERT per table
+                # audit events, case updates: one INSERT per table
+                appended.write(session, meanwhile)
             except Exception as exc:
                 raise _BatchFailed from exc
         else:

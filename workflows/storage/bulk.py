@@ -250,9 +250,34 @@ class InsertBuffer:
         executemany UPDATE per column set."""
         self._updates.setdefault((table, row_id), {}).update(values)
 
-    def write(self, session: Session) -> int:
+    def write(self, session: Session, meanwhile: Callable[[], object] | None = None) -> int:
         """Insert everything buffered in the session's transaction; returns the row count.
-        Call after the ORM flush (the rows refer to what it inserts). Acts."""
+        Call after the ORM flush (the rows refer to what it inserts). Acts.
+
+        ``meanwhile``: work of the caller's that needs no database, run on psycopg after the
+        rows are sent and before their results are awaited (one pipeline for the batch), so
+        the client works while the server indexes (a reply's ``tsvector`` is half the
+        server's work for it, issue 15). Not run elsewhere: on SQLite it would only hold the
+        write lock longer. An error of a row comes out of this call (a DBAPIError)."""
+        conn = session.connection()
+        # First the rows whose ids are read back (SQLAlchemy reads no rows inside a pipeline,
+        # so the rest rides one only when every statement is the driver's).
+        written = self._write_returning(session)
+        rest = self._rest()
+        if meanwhile is None or conn.dialect.driver != "psycopg" or any(
+                _driver_statement(conn.dialect, *statement[:4]) is None for statement in rest):
+            return written + _write_all(session, rest)
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+                written += _write_all(session, rest)
+                meanwhile()
+        except dbapi.Error as exc:  # the rows' results are read when the pipeline ends
+            raise DBAPIError.instance("pipeline", None, exc, dbapi.Error,
+                                      dialect=conn.dialect) from exc
+        return written
+
+    def _write_returning(self, session: Session) -> int:
         written = 0
         for (table, key), pending in self._returning.items():
             # One executemany, then the ids by the unique key: INSERT ... RETURNING with the
@@ -271,20 +296,34 @@ class InsertBuffer:
                 on_id(ids[values[key]])
             written += len(pending)
         self._returning.clear()
-        for (table, columns), rows in self._rows.items():
-            _execute_many(session, table, "insert", columns, partial(insert, table), rows)
-            written += len(rows)
+        return written
+
+    def _rest(self) -> list[_Statement]:
+        """The buffered rows but those read back, a statement per table and column set
+        (emptying the buffer)."""
+        rest: list[_Statement] = [(table, "insert", columns, partial(insert, table), rows)
+                                  for (table, columns), rows in self._rows.items()]
         self._rows.clear()
         by_columns: dict[tuple[Table, frozenset[str]], list[dict[str, Any]]] = {}
         for (table, row_id), changes in self._updates.items():
             by_columns.setdefault((table, frozenset(changes)), []).append(
                 {"b_id": row_id, **{f"b_{name}": value for name, value in changes.items()}})
-        for (table, columns), rows in by_columns.items():
-            _execute_many(session, table, "update", frozenset(f"b_{c}" for c in columns),
-                          partial(_update_of, table, columns), rows)
-            written += len(rows)
+        rest += [(table, "update", frozenset(f"b_{c}" for c in columns),
+                  partial(_update_of, table, columns), rows)
+                 for (table, columns), rows in by_columns.items()]
         self._updates.clear()
-        return written
+        return rest
+
+
+# A table's rows for one statement: table, kind, column names, the statement's builder, rows.
+_Statement = tuple[Table, str, frozenset[str], Callable[[], Insert | Update],
+                   list[dict[str, Any]]]
+
+
+def _write_all(session: Session, statements: list[_Statement]) -> int:
+    for statement in statements:
+        _execute_many(session, *statement)
+    return sum(len(statement[4]) for statement in statements)
 
 
 def add_row(session: Session, model: type[DeclarativeBase], **values: Any) -> None:
