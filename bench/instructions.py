@@ -8,7 +8,11 @@ a first one-mail ingest warms the imports), of `parse()` alone, of the stdlib fl
 (`email.message_from_bytes(policy=email.policy.default)`), and the ratio floor / ingest, the
 instruction-count form of issue 15's ">= 3x the floor". Needs valgrind; takes a few minutes.
 
-    .venv/bin/python bench/instructions.py [--n 300]
+    .venv/bin/python bench/instructions.py [--n 300] [--database-url URL]
+
+With ``--database-url`` (a PostgreSQL server), each child gets a scratch database of its own
+(``bench.scratch``), dropped afterwards: only the client's instructions are counted, the
+server's are not.
 """
 
 from __future__ import annotations
@@ -30,14 +34,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench.process import desk_with_case_mail, make_replies
+from bench.scratch import scratch_database
 from gateway.cli import main as cli_main
 from parsing.parser import parse
 
 
-def _measured(stage: str, n: int) -> None:
-    """Run inside valgrind: only what ``operator.call`` runs is counted (--toggle-collect)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        rt, sent = desk_with_case_mail(Path(tmp))
+def _measured(stage: str, n: int, database_url: str | None) -> None:
+    """Run inside valgrind: only what ``operator.call`` runs is counted (--toggle-collect).
+    A database of its own per child: a desk that has sent case mail refuses a second home's
+    new secret (``gateway.app``), so children cannot share one."""
+    with scratch_database(database_url) as url, tempfile.TemporaryDirectory() as tmp:
+        rt, sent = desk_with_case_mail(Path(tmp), url)
         warm, folder = Path(tmp) / "warm", Path(tmp) / "mail"
         warm.mkdir()
         folder.mkdir()
@@ -59,13 +66,13 @@ def _measured(stage: str, n: int) -> None:
         rt.db.dispose()
 
 
-def _instructions(stage: str, n: int) -> int:
+def _instructions(stage: str, n: int, database_url: str | None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         run = subprocess.run(
             ["valgrind", "--tool=callgrind", "--toggle-collect=_operator_call",
              f"--callgrind-out-file={out}", sys.executable, __file__, "--child", stage,
-             "--n", str(n)],
+             "--n", str(n), *(["--database-url", database_url] if database_url else [])],
             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
             check=False)
         found = re.search(r"^(?:summary|totals):\s*(\d+)", out.read_text() if out.exists()
@@ -78,14 +85,17 @@ def _instructions(stage: str, n: int) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--database-url", help="a PostgreSQL server to make scratch databases on "
+                    "(default: SQLite in a temporary home)")
     ap.add_argument("--child", choices=("ingest", "parse", "floor"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _measured(args.child, args.n)
+        _measured(args.child, args.n, args.database_url)
         return 0
-    per_mail = {stage: _instructions(stage, args.n) / args.n
+    per_mail = {stage: _instructions(stage, args.n, args.database_url) / args.n
                 for stage in ("floor", "parse", "ingest")}
-    print(json.dumps({"messages": args.n,
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(json.dumps({"messages": args.n, "backend": backend,
                       **{f"{stage}_instructions_per_mail": round(v) for stage, v in
                          per_mail.items()},
                       "ratio_to_floor": round(per_mail["floor"] / per_mail["ingest"], 2)}))
