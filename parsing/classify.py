@@ -129,17 +129,17 @@ def _mailer_daemon(f: Facts) -> bool:
     if f.sender is None:
         return False
     local = f.sender.email.partition("@")[0].strip("\\")
-    return local in _BOUNCE_SENDERS or words.BOUNCE_NAMES.match(f.sender.name.strip()) is not None
+    return local in _BOUNCE_SENDERS or words.bounce_name(f.sender.name.strip())
 
 
 @rule("bounce_subject", "subject of a common non-delivery report (Postfix, Exchange, Gmail, ...)")
 def _bounce_subject(f: Facts) -> bool:
-    return words.BOUNCE_SUBJECT.match(f.subject) is not None
+    return words.bounce_subject(f.subject)
 
 
 @rule("weak_bounce_subject", "a subject people use too, from a sender that looks like a machine")
 def _weak_bounce_subject(f: Facts) -> bool:
-    return words.WEAK_BOUNCE_SUBJECT.match(f.subject) is not None and _machine_sender(f)
+    return words.weak_bounce_subject(f.subject) and _machine_sender(f)
 
 
 def _null_sender(f: Facts) -> bool:
@@ -156,12 +156,12 @@ def _machine_sender(f: Facts) -> bool:
     if _null_sender(f) or f.first("auto-submitted").lower() not in ("", "no"):
         return True
     local = _local_part(f)
-    return not local or words.MACHINE_LOCAL_PART.search(local) is not None
+    return not local or words.machine_local_part(local)
 
 
 def _daemon_sender(f: Facts) -> bool:
     """The mail system itself: the null reverse-path or a daemon's own mailbox."""
-    return _null_sender(f) or words.DAEMON_LOCAL_PART.search(_local_part(f)) is not None
+    return _null_sender(f) or words.daemon_local_part(_local_part(f))
 
 
 @rule("qmail_bounce_text", "body of a qmail failure notice (qmail-send)")
@@ -182,10 +182,10 @@ def _x_failed(f: Facts) -> bool:
 @rule("report_text", "body opens like a non-delivery report and the subject speaks of delivery")
 def _report_text(f: Facts) -> bool:
     # A reply or forward ("Re:", "Fwd:") that quotes a report is a person talking about it.
-    if words.REPLY_PREFIX.match(f.subject):
+    if words.reply_prefix(f.subject):
         return False
     # A customer may paste a report into a new mail asking for help: a machine's sign too.
-    return (words.REPORT_SUBJECT_WORDS.search(f.subject) is not None
+    return (words.report_subject_words(f.subject)
             and words.REPORT_OPENINGS.search(f.text_head[:4096]) is not None
             and _machine_sender(f))
 
@@ -199,7 +199,7 @@ def _machine_transcript(f: Facts) -> bool:
     # A reply from a person's role address (admin@, it-system@) pasting a transcript into
     # "Re: <case subject>" is the customer's answer: on a reply, only a mail system's own
     # sender (the null reverse-path, postmaster, MAILER-DAEMON; RFC 5321 4.5.5) will do.
-    if words.REPLY_PREFIX.match(f.subject) and not _daemon_sender(f):
+    if words.reply_prefix(f.subject) and not _daemon_sender(f):
         return False
     head = f.text_head[:4096]
     return (words.TRANSCRIPT_RCPT.search(head) is not None
@@ -265,9 +265,9 @@ def _auto_subject(f: Facts) -> bool:
     # it outranks a guess from the subject.
     if f.first("auto-submitted").lower().startswith("no"):
         return False
-    return words.AUTO_SUBJECT.match(f.subject) is not None or (
+    return words.auto_subject(f.subject) or (
         b"is out of " in f.subject_folded
-        and words.NOTES_AWAY_SUBJECT.search(f.subject) is not None
+        and words.notes_away_subject(f.subject)
     )
 
 
@@ -288,8 +288,8 @@ def _suppress(f: Facts) -> bool:
 
 @rule("challenge_response", "asks the sender to prove being human before delivery")
 def _challenge(f: Facts) -> bool:
-    return (words.CHALLENGE_SUBJECT_HINT.search(f.subject_folded) is not None
-            and words.CHALLENGE_SUBJECT.search(f.subject) is not None
+    return (words.challenge_subject_hint(f.subject_folded)
+            and words.challenge_subject(f.subject)
             and words.CHALLENGE_TEXT.search(f.text_head[:4096]) is not None)
 
 

@@ -24,7 +24,7 @@ from parsing import arf, bodies, bounce, classify, headers, mime, reference
 from parsing.htmltext import strip_tags
 from parsing.memo import remembered
 from parsing.model import AutomationClass, Defect, ParsedMail
-from parsing.trimmer import trim_reply
+from parsing.trimmer import visible_reply
 
 MAX_TEXT = 1_000_000  # characters of text body kept in ParsedMail.text
 MAX_TRIM = 256 * 1024  # characters handed to the reply trimmer
@@ -297,6 +297,6 @@ def _occurrences(lowered: bytes, keyword: bytes, index: int) -> list[int]:
 def _visible(text: str) -> tuple[str, list[Defect]]:
     """The trimmed reply; the trimmer is another module's heuristics, so it is fenced in."""
     try:
-        return trim_reply(text[:MAX_TRIM]).visible, []
+        return visible_reply(text[:MAX_TRIM]), []
     except Exception as exc:  # a trimming bug must cost the trim, not the message
         return text[:MAX_TRIM].strip(), [Defect("trimmer", f"{type(exc).__name__}: {exc}"[:200])]

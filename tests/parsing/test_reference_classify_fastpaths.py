@@ -120,3 +120,37 @@ def test_challenge_rule_matches_searching_every_subject(subject: str) -> None:
     text = "Please confirm that you are human."
     expected = words.CHALLENGE_SUBJECT.search(subject) is not None
     assert rule.check(facts(subject, text)) == expected
+
+
+REMEMBERED = [
+    (words.bounce_name, words.BOUNCE_NAMES.match),
+    (words.bounce_subject, words.BOUNCE_SUBJECT.match),
+    (words.weak_bounce_subject, words.WEAK_BOUNCE_SUBJECT.match),
+    (words.machine_local_part, words.MACHINE_LOCAL_PART.search),
+    (words.daemon_local_part, words.DAEMON_LOCAL_PART.search),
+    (words.reply_prefix, words.REPLY_PREFIX.match),
+    (words.report_subject_words, words.REPORT_SUBJECT_WORDS.search),
+    (words.auto_subject, words.AUTO_SUBJECT.match),
+    (words.notes_away_subject, words.NOTES_AWAY_SUBJECT.search),
+    (words.challenge_subject, words.CHALLENGE_SUBJECT.search),
+]
+SUBJECTS = st.lists(st.sampled_from([
+    "Re: ", "Undelivered Mail Returned to Sender", "Out of Office", "is out of the office",
+    "mailer-daemon", "postmaster", "Delivery Status Notification (Failure)", "Please confirm",
+    "Automatic reply: ", "Fwd:", " ", "x", "é", TOKEN, "Mail Delivery System", "bounce",
+]) | st.text(max_size=3), max_size=8).map("".join)
+
+
+@SETTINGS
+@given(SUBJECTS)
+def test_remembered_rule_patterns_answer_as_the_patterns(text: str) -> None:
+    """Each remembered subject and sender test is its pattern's answer, asked twice (the second
+    from the cache), for short and over-long texts."""
+    for text_ in (text, text * 200):
+        for remembered_, plain in REMEMBERED:
+            assert remembered_(text_) == (plain(text_) is not None)
+            assert remembered_(text_) == (plain(text_) is not None)
+        folded = reference.ascii_folded(text_)
+        want = words.CHALLENGE_SUBJECT_HINT.search(folded) is not None
+        assert words.challenge_subject_hint(folded) == want
+        assert words.challenge_subject_hint(folded) == want

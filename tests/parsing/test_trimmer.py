@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsing.trimmer import TrimmedReply, extract_embedded_email, trim_reply
+from parsing.trimmer import TrimmedReply, extract_embedded_email, trim_reply, visible_reply
 from tests.conftest import corpus_root
 
 MIN_PASS_RATE = 0.95
@@ -171,3 +171,12 @@ def test_any_text_trims_without_raising(text: str) -> None:
     got = trim_reply(text)
     assert isinstance(got.visible, str)
     assert isinstance(got.elided, str)
+    assert visible_reply(text) == got.visible  # parse()'s shortcut: the same visible reply
+
+
+def test_visible_reply_is_trim_replys_visible() -> None:
+    """parse() takes ``visible_reply`` (no elided part): the same text as ``trim_reply``."""
+    root = golden_root()
+    for path in sorted((root / "emails").glob("*.txt")):
+        text = read(path)
+        assert visible_reply(text) == trim_reply(text).visible, path.name
