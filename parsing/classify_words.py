@@ -157,7 +157,6 @@ CHALLENGE_TEXT = re.compile(
 )
 
 
-
 # The subject and the sender recur from mail to mail: every reply of a thread carries "Re: <our
 # subject> [ref:...]", every mail of a customer the same local part and display name. A match
 # below is a pure function of the text, so its answer is kept process-wide (as parsing.reference
