@@ -30,12 +30,6 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName"}
 
 
-def one_line(exc: BaseException) -> str:
-    """``exc``'s message on one line: a driver's error may span several (libpq's "Is the
-    server running on that host...?" hint), and a log line is one event."""
-    return " ".join(str(exc).split())
-
-
 class LogFormat(StrEnum):
     AUTO = "auto"  # JSON unless stderr is a terminal
     JSON = "json"

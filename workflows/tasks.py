@@ -51,6 +51,7 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import select
 
 from workflows.clock.scheduler import run_pass
+from workflows.errors import error_line
 from workflows.inbound.dispatch import STUCK_AFTER, sweep
 from workflows.inbound.process import process_batch, process_message
 from workflows.runtime import Runtime
@@ -283,7 +284,7 @@ class CeleryDispatcher:
             if not isinstance(exc, self._broker_errors()):
                 raise
             # A line a mail, naming it as mail.accepted did, so it can be followed to the sweep.
-            error = " ".join(str(exc).split())
+            error = error_line(exc)
             names = _message_ids(self.db, inbound_ids) if self.db is not None else {}
             for i in map(int, inbound_ids):
                 log.warning("<%s> #%s: broker unavailable, left for the sweeper: %s",

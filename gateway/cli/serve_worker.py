@@ -19,9 +19,9 @@ import stat
 import sys
 import threading
 
-from gateway.logs import one_line
 from gateway.supervisor import decode_ids
 from workflows.clock.scheduler import EmbeddedScheduler
+from workflows.errors import error_line
 from workflows.inbound.dispatch import EmbeddedWorker, sweep
 from workflows.runtime import Runtime, start_up_frozen
 from workflows.storage.db import DatabaseUnavailable
@@ -64,8 +64,8 @@ def _poll_database(rt: Runtime, worker: EmbeddedWorker, stop: threading.Event) -
         except DatabaseUnavailable as exc:  # an outage: one line, no traceback
             log.warning("looking for received messages failed, the database is unavailable: "
                         "they stay received, the next look in %.0f s retries; %s", POLL_EVERY,
-                        one_line(exc), extra={"event": "worker.poll_failed",
-                                              "error": one_line(exc)})
+                        error_line(exc), extra={"event": "worker.poll_failed",
+                                                "error": error_line(exc)})
         except Exception:  # process boundary: the next look tries again
             log.exception("looking for received messages failed")
 

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from gateway.logs import one_line
+from workflows.errors import error_line
 from workflows.inbound.dispatch import Dispatcher
 from workflows.inbound.intake import AcceptResult, Envelope, commit_many, log_accepted
 from workflows.storage.db import Database, DatabaseUnavailable
@@ -237,9 +237,9 @@ class GroupCommitWriter:
                 # coming in was screens of them); the senders' retries come back after it.
                 log.warning("intake commit of %d message(s) failed, the database is "
                             "unavailable: answered 451, the senders keep the mail and retry; %s",
-                            len(batch), one_line(exc), extra={
+                            len(batch), error_line(exc), extra={
                                 "event": "intake.commit_failed", "messages": len(batch),
-                                "error": one_line(exc)})
+                                "error": error_line(exc)})
             else:  # not an outage we know: the traceback says where
                 log.exception("group commit of %d messages failed; answering 451", len(batch))
             self.answered += 1

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from workflows.clock.firing import FiredTimer, TimerReport
 from workflows.clock.jobs import JOBS, ClockJob, JobReport
 from workflows.clock.purge import Purged, PurgeReport
+from workflows.errors import error_line
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
 
@@ -156,7 +157,7 @@ class EmbeddedScheduler:
             try:
                 self.last_report = run_pass(self.rt, self.rt.now())
             except DatabaseUnavailable as exc:  # an outage: one line, no traceback
-                error = " ".join(str(exc).split())
+                error = error_line(exc)
                 log.warning("clock pass not run, the database is unavailable: what is due "
                             "stays due, the next pass in %.0f s runs it; %s", self.interval,
                             error, extra={"event": "clock.pass_failed", "error": error})

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from workflows.errors import error_line
 from workflows.inbound.process import pending_ids, process_batch, release_stuck
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
@@ -33,7 +34,7 @@ BATCH = 100  # messages per transaction in the embedded worker
 def _outage(what: str, *args: object, error: DatabaseUnavailable) -> None:
     """One warning line for work the database's outage stopped: the rows are kept and the
     sweep retries them; the error on one line, no traceback."""
-    text = " ".join(str(error).split())
+    text = error_line(error)
     log.warning(what + ", the database is unavailable: the mail is kept and the sweep "
                 "retries it; %s", *args, text, extra={"event": "worker.db_unavailable",
                                                       "error": text})
