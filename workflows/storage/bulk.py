@@ -119,7 +119,7 @@ def insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]],
         plain = _driver_statement(dialect, table, "insert", frozenset(rows[0]),
                                   partial(insert, table))
         if plain is not None:
-            return _insert_returning_sqlite(conn, plain, rows, returning)
+            return _insert_sqlite(conn, plain, rows, returning)
     # Only psycopg's executemany returns rows.
     statement = _driver_statement(dialect, table, f"insert-returning:{','.join(returning)}",
                                   frozenset(rows[0]), build
@@ -155,24 +155,36 @@ def _multi_row_sql(sql: str, rows: int) -> str:
     return head + marker + ", ".join([group] * rows)
 
 
-def _insert_sqlite(conn: Connection, statement: _DriverStatement, rows: list[dict[str, Any]]
-                   ) -> None:
-    """The rows by multi-row INSERTs, not one statement per row (Acts): for the table under
-    the FTS5 index.
+def _insert_sqlite(conn: Connection, statement: _DriverStatement, rows: list[dict[str, Any]],
+                   returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
+    """The rows by multi-row INSERTs, not one statement per row (Acts); with ``returning``,
+    INSERT ... RETURNING those columns, the rows it returns.
 
-    The search documents' FTS5 trigger makes each INSERT a statement that writes two tables,
-    so SQLite opens a statement transaction for it, and its end releases FTS5's savepoint,
+    Why for the search documents: their FTS5 trigger makes each INSERT a statement that
+    writes two tables, so SQLite opens a statement transaction for it, and its end releases
+    FTS5's savepoint,
     which writes FTS5's pending terms out as a new index segment (``fts5ReleaseMethod``):
     executemany made one segment per document, merged again and again by FTS5's automerge.
     One statement per chunk writes one segment per chunk: 1.27 G -> 0.74 G instructions for
     3,000 bench documents alone in batches of 200, and 0.15 M instructions less a reply of
-    ``ingest`` (``bench/instructions.py``, SQLite 3.40, issue 15)."""
+    ``ingest`` (``bench/instructions.py``, SQLite 3.40, issue 15).
+
+    For the intake's INSERT ... RETURNING (SQLite 3.35+): the statements SQLAlchemy's own path
+    writes, with the values bound by the driver statement's processors instead of its per-row
+    parameter building: 0.044 M instructions a mail less for ``ingest`` (bench/instructions.py's
+    child, 60 mails: 252.6 -> 249.9 M)."""
+    quote = conn.dialect.identifier_preparer.quote
+    tail = " RETURNING " + ", ".join(quote(name) for name in returning) if returning else ""
     params = statement.parameters(rows)
     per = _rows_per_statement(conn, len(statement.binds))
+    found: list[tuple[Any, ...]] = []
     for start in range(0, len(params), per):
         chunk = params[start:start + per]
-        conn.exec_driver_sql(_multi_row_sql(statement.sql, len(chunk)),
-                             tuple(v for row in chunk for v in row))  # type: ignore[arg-type]
+        result = conn.exec_driver_sql(_multi_row_sql(statement.sql, len(chunk)) + tail,
+                                      tuple(v for row in chunk for v in row))  # type: ignore[arg-type]
+        if returning:
+            found += [tuple(r) for r in result]
+    return found
 
 
 def _rows_per_statement(conn: Connection, width: int) -> int:
@@ -183,27 +195,6 @@ def _rows_per_statement(conn: Connection, width: int) -> int:
     # SQLite's bound on ? marks in one statement: 32,766 since 3.32, 999 before.
     limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
     return max(1, min(_ROWS_PER_INSERT, limit // max(1, width)))
-
-
-def _insert_returning_sqlite(conn: Connection, statement: _DriverStatement,
-                             rows: list[dict[str, Any]], returning: Sequence[str]
-                             ) -> list[tuple[Any, ...]]:
-    """``insert_returning`` on SQLite (3.35+): multi-row INSERT ... RETURNING statements, as
-    SQLAlchemy's own path writes them, with the values bound by the driver statement's
-    processors instead of SQLAlchemy's per-row parameter building (Acts). Issue 15: 0.044 M
-    instructions a mail less for ``ingest`` (bench/instructions.py's child, 60 mails: 252.6 ->
-    249.9 M), the same statements reaching SQLite."""
-    quote = conn.dialect.identifier_preparer.quote
-    tail = " RETURNING " + ", ".join(quote(name) for name in returning)
-    params = statement.parameters(rows)
-    per = _rows_per_statement(conn, len(statement.binds))
-    found: list[tuple[Any, ...]] = []
-    for start in range(0, len(params), per):
-        chunk = params[start:start + per]
-        found += [tuple(r) for r in conn.exec_driver_sql(
-            _multi_row_sql(statement.sql, len(chunk)) + tail,
-            tuple(v for row in chunk for v in row))]  # type: ignore[arg-type]
-    return found
 
 
 def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[str],
