@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,22 +167,14 @@ class _ParsedAhead:
     Parsing reads nothing but the bytes, so it comes out as ``_parse_ahead``'s would."""
 
     def __init__(self, rt: Runtime, batch: list[tuple[str, bytes]]) -> None:
-        self._rt, self._raws = rt, [raw for _src, raw in batch]
+        self._rt, self._batch = rt, batch
         self._parsed: list[tuple[ParsedMail, float] | None] | None = None
 
     def __call__(self) -> None:
-        if self._parsed is not None:
-            return
-        key, loop_id = self._rt.key, self._rt.settings.instance_id
-        self._parsed = []
-        for raw in self._raws:
-            started = time.monotonic()
-            try:
-                mail = parse(raw, key=key, loop_id=loop_id)
-            except Exception:  # parse never raises; if it did, processing meets it again
-                self._parsed.append(None)
-                continue
-            self._parsed.append((mail, time.monotonic() - started))
+        from workflows.inbound.process import parse_timed  # the pipeline: ingest's import
+
+        if self._parsed is None:
+            self._parsed = [parse_timed(self._rt, raw, src) for src, raw in self._batch]
 
     def by_id(self, accepted: list[AcceptResult]) -> dict[int, tuple[ParsedMail, float]]:
         """The parsed mail of the rows ``accepted`` created, by their ids."""

@@ -235,14 +235,21 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
                 InboundMessage.id.in_(missing),
                 InboundMessage.status.in_(_UNPROCESSED))).all()
     for inbound_id, raw in raws:
-        started = time.monotonic()
-        try:
-            mail = parse(raw, key=rt.key, loop_id=rt.settings.instance_id)
-        except Exception:  # parse never raises; if it did, the transaction meets it again
-            log.exception("message #%s: parsing ahead failed", inbound_id)
-            continue
-        parsed[inbound_id] = (mail, time.monotonic() - started)
+        if (timed := parse_timed(rt, raw, f"#{inbound_id}")) is not None:
+            parsed[inbound_id] = timed
     return parsed
+
+
+def parse_timed(rt: Runtime, raw: bytes, label: str) -> tuple[ParsedMail, float] | None:
+    """``raw`` parsed as processing parses it, with the seconds it took; None, logged under
+    ``label``, if parse raised (it never should: processing then meets the error again)."""
+    started = time.monotonic()
+    try:
+        mail = parse(raw, key=rt.key, loop_id=rt.settings.instance_id)
+    except Exception:
+        log.exception("message %s: parsing ahead failed", label)
+        return None
+    return mail, time.monotonic() - started
 
 
 def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
