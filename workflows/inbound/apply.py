@@ -50,6 +50,7 @@ from workflows.search.index import index_update, update_document
 from workflows.settings import Settings
 from workflows.storage.blobs import store_blob
 from workflows.storage.bulk import insert_buffer, set_columns
+from workflows.storage.columns import loaded
 from workflows.storage.models import (
     Attachment,
     Case,
@@ -125,16 +126,17 @@ def add_update(session: Session, settings: Settings, case: Case, row: InboundMes
     the id it got: as an ORM object each update cost about 0.4 ms of instance and flush
     bookkeeping (issue 15's profile: a fifth of processing once parsing was cut)."""
     author = (mail.from_.email if mail.from_ else row.envelope_from) or ""
+    case_id, row_id = loaded(case, "id"), loaded(row, "id")
     values: dict[str, Any] = {
-        "case_id": case.id, "kind": str(kind), "direction": _INBOUND,
+        "case_id": case_id, "kind": str(kind), "direction": _INBOUND,
         "author": author,
         "author_name": mail.from_.name[:200] if mail.from_ and mail.from_.name else None,
         "visible_text": mail.visible_reply, "full_text": mail.text,
-        "html": html_to_keep(mail.html), "inbound_message_id": row.id,
+        "html": html_to_keep(mail.html), "inbound_message_id": row_id,
         "outbound_message_id": None, "created_at": now,
     }
     buffer = insert_buffer(session)
-    if buffer is not None and case.id is not None and row.id is not None:
+    if buffer is not None and case_id is not None and row_id is not None:
         # Found again by its inbound message: one update per inbound message (unique).
         buffer.add_returning(CASE_UPDATES, values, "inbound_message_id",
                              lambda update_id: buffer.add(
@@ -250,7 +252,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 record_inquiry(session, notice_id, row.id, now)
     for case, update in replies:
         _notify_owner(session, settings, key, case, update, now, outbound)
-    case_id = _case(session, case_number).id if case_number else None
+    case_id = loaded(_case(session, case_number), "id") if case_number else None
     trace = list(decision.trace)
     if blocked:
         trace.append("sender is blocked: discarded on arrival")
@@ -258,7 +260,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
     set_columns(session, row, status=_PROCESSED, outcome=outcome, reason=why, trace=trace,
                 case_id=case_id, processed_at=now, error=None)
     audit(session, actor=ACTOR, action=f"inbound.{outcome}", now=now,
-          case_id=case_id, inbound_id=row.id, reason=why)
+          case_id=case_id, inbound_id=loaded(row, "id"), reason=why)
     return Applied(case_number, tuple(o.id for o in outbound))
 
 
