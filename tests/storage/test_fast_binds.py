@@ -56,6 +56,11 @@ def test_dump_json_of_a_list_of_strings_is_json_dumps(values):
     assert dump_json(values) == json.dumps(values)
 
 
+@given(st.dictionaries(TEXT, TEXT, max_size=4))
+def test_dump_json_of_a_dict_of_strings_is_json_dumps(values):
+    assert dump_json(values) == json.dumps(values)
+
+
 @given(JSON)
 def test_dump_json_of_any_value_is_json_dumps(value):
     assert dump_json(value) == json.dumps(value)
