@@ -261,7 +261,7 @@ def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
                 case_id=case_id, processed_at=now, error=None)
     audit(session, actor=ACTOR, action=f"inbound.{outcome}", now=now,
           case_id=case_id, inbound_id=loaded(row, "id"), reason=why)
-    return Applied(case_number, tuple(o.id for o in outbound))
+    return Applied(case_number, tuple([o.id for o in outbound]))  # a list: no generator
 
 
 def _notify_owner(session: Session, settings: Settings, key: bytes, case: Case,

@@ -334,7 +334,7 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     if mail is None:
         mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
     set_columns(session, row, defects=[f"{d.where}: {d.description}" for d in mail.defects][:50],
-                automation=mail.automation.value,
+                automation=str(mail.automation),  # StrEnum: the value, without 3.11's slow .value
                 from_address=mail.from_.email if mail.from_ else None,
                 subject=mail.subject[:2000])
     box = loaded(row, "mailbox")

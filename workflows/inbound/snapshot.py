@@ -222,7 +222,7 @@ def load_snapshot(
     if missing:  # a batch's are prefetched: most mails lock nothing more
         _lock_cases(session, set(sorted(missing)[:100]))
     # Views of the session's objects: a batch sees the changes earlier messages made.
-    cases = tuple(case_view(cache[n]) for n in sorted(numbers) if n in cache)
+    cases = tuple([case_view(cache[n]) for n in sorted(numbers) if n in cache])
 
     recently = False
     if sender is not None and any(c.status is CaseStatus.CLOSED for c in cases):
