@@ -266,3 +266,12 @@ def test_a_row_refused_in_the_pipeline_raises_sqlalchemys_error_from_write(rt):
         for _ in range(2):
             buffer.add(inbound, _inbound_row("same-sha"))
         buffer.write(s, lambda: None)
+
+
+def test_driver_statement_binds_one_column_and_none_as_tuples():
+    """The rows' values come out as tuples whatever the column count (itemgetter of one key
+    returns the value itself, and takes no zero)."""
+    assert bulk._DriverStatement("x", ()).parameters([{}, {}]) == [(), ()]
+    assert bulk._DriverStatement("x", (("a", None),)).parameters([{"a": 1}]) == [(1,)]
+    assert bulk._DriverStatement("x", (("a", str), ("b", None))).parameters(
+        [{"a": 1, "b": 2}]) == [("1", 2)]

@@ -62,10 +62,10 @@ class _DriverStatement:
         init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        keys = [key for key, _ in self.binds]
-        get = itemgetter(*keys)
-        # itemgetter of one key returns the value itself, not a 1-tuple.
-        object.__setattr__(self, "_get", get if len(keys) > 1 else lambda row: (get(row),))
+        keys = tuple(key for key, _ in self.binds)
+        # itemgetter of one key returns the value itself, not a 1-tuple, and takes no zero.
+        object.__setattr__(self, "_get", itemgetter(*keys) if len(keys) > 1
+                           else lambda row: tuple([row[key] for key in keys]))
         object.__setattr__(self, "_processed", tuple(
             (i, process) for i, (_, process) in enumerate(self.binds) if process is not None))
 
