@@ -25,6 +25,7 @@ from tests.celery_worker import WorkerProcess, wait_until
 from tests.conftest import require_service
 from tests.support import new_mail, open_case
 from workflows.cases import service as cases
+from workflows.celery_dispatch import CeleryDispatcher
 from workflows.domain import MessageStatus
 from workflows.inbound.intake import Envelope, accept
 from workflows.runtime import Runtime
@@ -36,7 +37,6 @@ from workflows.tasks import (
     RUN_TIMERS,
     SEND_OUTBOX,
     SWEEP,
-    CeleryDispatcher,
     CeleryOptions,
     celery_config,
     celery_options,

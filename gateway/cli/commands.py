@@ -261,7 +261,7 @@ def failed_list(args: argparse.Namespace) -> int:
 
 
 def failed_retry(args: argparse.Namespace) -> int:
-    from workflows.inbound.process import retry_failed
+    from workflows.inbound.queue import retry_failed
 
     rt = _runtime(args)
     results = retry_failed(rt, None if args.all else [args.id])
@@ -277,7 +277,8 @@ def failed_retry(args: argparse.Namespace) -> int:
 
 
 def process_pending(args: argparse.Namespace) -> int:
-    from workflows.inbound.process import pending_ids, process_message
+    from workflows.inbound.process import process_message
+    from workflows.inbound.queue import pending_ids
 
     rt = _runtime(args)
     for inbound_id in pending_ids(rt):

@@ -75,7 +75,8 @@ def _runtime(settings: Settings) -> Runtime:
 
 
 def _celery_dispatcher(settings: Settings, db: Database) -> Dispatcher:
-    from workflows.tasks import CeleryDispatcher  # lazy: Celery is heavy and optional here
+    # lazy: Celery is heavy and optional here
+    from workflows.celery_dispatch import CeleryDispatcher
 
     # ``db``: a broker that is down is logged a line a mail, naming its Message-ID.
     dispatcher: Dispatcher = CeleryDispatcher.from_settings(settings, db=db)

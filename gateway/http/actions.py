@@ -26,7 +26,8 @@ from workflows.clock import escalation as timer_escalation
 from workflows.domain import Family, OutboundKind, Severity
 from workflows.errors import Refused
 from workflows.inbound import triage
-from workflows.inbound.process import ProcessResult, retry_failed
+from workflows.inbound.process import ProcessResult
+from workflows.inbound.queue import retry_failed
 from workflows.outbound.compose import Parent, queue_mail
 from workflows.outbound.files import SentFile, Upload, files_of
 from workflows.runtime import Runtime

@@ -1,7 +1,7 @@
 """Health: the operator's page, the liveness probe and the Prometheus scrape.
 
 Place in the flow: outside the message flow. ``/health`` shows intake rates, triage age, failed
-messages (with retry: ``workflows.inbound.process.retry_failed``, as ``ticketgate failed retry``),
+messages (with retry: ``workflows.inbound.queue.retry_failed``, as ``ticketgate failed retry``),
 bounces, loops suppressed, and outbound mail waiting for a retry or failed
 (``workflows.outbound.health``, as ``ticketgate health``). ``/healthz`` answers a load balancer or
 orchestrator without a session (liveness, database, broker; no detail an outsider could use).

@@ -7,7 +7,8 @@ import smtplib
 from sqlalchemy import func, select
 
 from tests.support import CARE, open_case, post, reply_to
-from workflows.inbound.process import pending_ids, process_message
+from workflows.inbound.process import process_message
+from workflows.inbound.queue import pending_ids
 from workflows.storage.models import Case, CaseUpdate, InboundMessage
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from workflows.errors import error_line
-from workflows.inbound.process import pending_ids, process_batch, release_stuck
+from workflows.inbound.process import process_batch
+from workflows.inbound.queue import pending_ids, release_stuck
 from workflows.runtime import Runtime
 from workflows.storage.db import DatabaseUnavailable
 

@@ -11,7 +11,7 @@ so the SMTP intake's group commit does not wait for parsing), then shares one tr
 commit, one fsync) and gives each message a savepoint, so a
 message that fails rolls back alone. Nothing is lost (Mailman's shunt queue): a message whose
 processing raises keeps the error and, after its last attempt, is marked ``failed``;
-``retry_failed`` replays it.
+``retry_failed`` (``workflows.inbound.queue``) replays it.
 
 A poison message cannot loop: each attempt is counted in its own short transaction *before*
 processing starts (``_count_attempts``), so an attempt that raises, overruns its time limit or
@@ -24,7 +24,6 @@ second attempt is processed alone, so one poison message cannot take a batch dow
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 import traceback
@@ -384,47 +383,3 @@ def _record_failure(row: InboundMessage, exc: BaseException, max_attempts: int) 
     else:
         log.exception("<%s> message #%s: attempt %s failed; %s", row.message_id, row.id,
                       row.attempts, verdict)
-
-
-def requeue_failed(rt: Runtime, ids: list[int] | None) -> list[int]:
-    """Put failed messages (``ids``, or all) back to ``received``; returns the ids requeued."""
-    with rt.db.transaction() as session:
-        query = select(InboundMessage.id).where(
-            InboundMessage.status == MessageStatus.FAILED.value)
-        if ids is not None:
-            query = query.where(InboundMessage.id.in_(ids))
-        found = list(session.scalars(query.order_by(InboundMessage.id)))
-        if found:  # a fresh count of attempts: the operator fixed what made them fail
-            session.execute(update(InboundMessage).where(InboundMessage.id.in_(found))
-                            .values(status=MessageStatus.RECEIVED.value, attempts=0))
-    return found
-
-
-def retry_failed(rt: Runtime, ids: list[int] | None) -> list[ProcessResult]:
-    return [process_message(rt, i) for i in requeue_failed(rt, ids)]
-
-
-def release_stuck(rt: Runtime, older_than: dt.timedelta) -> int:
-    """Give back rows left ``processing`` by an older version or an operator; returns how many.
-
-    Processing commits its claim and its decision together, so a killed worker leaves its rows
-    ``received``; this only repairs rows set ``processing`` outside that transaction."""
-    with rt.db.transaction() as session:
-        return session.execute(  # type: ignore[attr-defined, no-any-return]
-            update(InboundMessage)
-            .where(InboundMessage.status == MessageStatus.PROCESSING.value,
-                   InboundMessage.claimed_at < rt.now() - older_than)
-            .values(status=MessageStatus.RECEIVED.value)
-        ).rowcount
-
-
-def pending_ids(rt: Runtime, limit: int = 1000,
-                older_than: dt.timedelta = dt.timedelta(0)) -> list[int]:
-    """Messages committed but not yet processed (a crash or a lost task left them), received
-    at least ``older_than`` ago — the sweeper skips rows whose own task is likely queued."""
-    with rt.db.transaction() as session:
-        return list(session.scalars(
-            select(InboundMessage.id)
-            .where(InboundMessage.status == MessageStatus.RECEIVED.value,
-                   InboundMessage.received_at <= rt.now() - older_than)
-            .order_by(InboundMessage.id).limit(limit)))
