@@ -132,7 +132,7 @@ def _inbound_row(sha: str) -> dict[str, Any]:
     now = dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
     return {"sha256": sha, "message_id": f"{sha}@acme.example", "mailbox": CARE,
             "envelope_from": "", "envelope_to": [CARE], "transport": "cli", "source": None,
-            "raw": b"x" * 9000, "size": 9000, "received_at": now, "status": "received",
+            "size": 9000, "received_at": now, "status": "received",
             "attempts": 0, "claimed_at": None, "trace": [], "defects": []}
 
 
@@ -173,7 +173,7 @@ def test_insert_returning_stores_rows_as_sqlalchemy_stores_them(rt, monkeypatch)
                                            for r in rows)
             stored.append([tuple(r) for r in conn.execute(text(
                 f"SELECT sha256, message_id, mailbox, envelope_to, {typeof}(envelope_to), "
-                f"source, raw, size, received_at, {typeof}(received_at), status, attempts, "
+                f"source, size, received_at, {typeof}(received_at), status, attempts, "
                 f"claimed_at, trace, defects FROM inbound_messages ORDER BY sha256"))])
             conn.rollback()
         monkeypatch.setattr(bulk, "_driver_statement", real)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -87,7 +89,7 @@ def test_check_current_refuses_a_schema_ahead_of_the_code(database_url):
 def _compression_of(db: Database, inbound_id: int) -> tuple[str | None, bytes]:
     with db.engine.connect() as conn:
         method, raw = conn.execute(text(
-            "SELECT pg_column_compression(raw), raw FROM inbound_messages WHERE id = :i"),
+            "SELECT pg_column_compression(raw), raw FROM inbound_raws WHERE id = :i"),
             {"i": inbound_id}).one()
     return method, bytes(raw)
 
@@ -99,16 +101,34 @@ def _lz4_available(db: Database) -> bool:
             "WHERE name = 'default_toast_compression'")).scalar())
 
 
-def test_upgrading_to_lz4_keeps_stored_mail_and_compresses_new_mail_with_lz4(database_url):
-    """d1_lz4_toast: a mail stored before the upgrade (pglz) reads back byte for byte, and a
-    mail stored after is compressed with lz4; SQLite: the migration changes nothing."""
+def _downgraded(database_url: str, revision: str) -> Database:
     db = Database(database_url)
     cfg = db._alembic_config()
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "c2_contacts")
+        command.downgrade(cfg, revision)
+    return db
+
+
+def _stored_before_f1(db: Database, mail: bytes) -> int:
+    """A mail stored as the intake stored it before ``f1_inbound_raws``: in
+    ``inbound_messages.raw``."""
+    with db.engine.begin() as conn:
+        return int(conn.execute(text(
+            "INSERT INTO inbound_messages (sha256, mailbox, envelope_from, envelope_to, "
+            "transport, raw, size, received_at, status, attempts, trace, defects) VALUES "
+            "(:sha, 'care@desk.example', '', '[]', 'cli', :raw, :size, '2026-12-01 09:00:00', "
+            "'received', 0, '[]', '[]') RETURNING id"),
+            {"sha": hashlib.sha256(mail).hexdigest(), "raw": mail, "size": len(mail)}
+        ).scalar_one())
+
+
+def test_upgrading_to_lz4_keeps_stored_mail_and_compresses_new_mail_with_lz4(database_url):
+    """d1_lz4_toast: a mail stored before the upgrade (pglz) reads back byte for byte, and a
+    mail stored after is compressed with lz4; SQLite: the migration changes nothing."""
+    db = _downgraded(database_url, "c2_contacts")
     mail = b"Subject: compressible\r\n\r\n" + b"The printer shows error 49.4C02.\r\n" * 300
-    before = accept_many(db, [(mail, Envelope(mailbox="care@desk.example"))])[0].inbound_id
+    before = _stored_before_f1(db, mail)
     db.migrate()
     db.check_current()
     after = accept_many(db, [(mail + b"again\r\n", Envelope(mailbox="care@desk.example"))]
@@ -125,3 +145,31 @@ def test_upgrading_to_lz4_keeps_stored_mail_and_compresses_new_mail_with_lz4(dat
     assert old_raw == mail and new_raw == mail + b"again\r\n"
     assert old_method == "pglz"
     assert new_method == ("lz4" if lz4 else "pglz")
+
+
+def test_upgrading_to_inbound_raws_keeps_every_stored_mail_byte_for_byte(database_url):
+    """f1_inbound_raws moves the bytes out of inbound_messages; a mail stored before reads
+    back the same through ``InboundMessage.raw``."""
+    db = _downgraded(database_url, "e1_new_case_flood")
+    mails = [b"Subject: one\r\n\r\nfirst\r\n", bytes(range(256)) * 40]
+    ids = [_stored_before_f1(db, mail) for mail in mails]
+    db.migrate()
+    db.check_current()
+    with db.session() as s:
+        assert [s.get(InboundMessage, i).raw for i in ids] == mails
+    db.dispose()
+
+
+def test_downgrading_from_inbound_raws_puts_the_bytes_back(database_url):
+    """f1_inbound_raws down: the column comes back with every mail's bytes."""
+    db = Database(database_url)
+    mail = b"Subject: kept\r\n\r\nkept\r\n"
+    inbound_id = accept_many(db, [(mail, Envelope(mailbox="care@desk.example"))])[0].inbound_id
+    db.dispose()
+    db = _downgraded(database_url, "e1_new_case_flood")
+    with db.engine.connect() as conn:
+        raw = conn.execute(text("SELECT raw FROM inbound_messages WHERE id = :i"),
+                           {"i": inbound_id}).scalar_one()
+    db.migrate()
+    db.dispose()
+    assert bytes(raw) == mail

@@ -1,7 +1,7 @@
 """Purge the files from the raw MIME we keep of each mail, in and out.
 
 Place in the flow: part of the attachment purge (``workflows.clock.purge.purge_attachments``,
-the last step of each scheduler pass). Deleting the blobs is not enough: ``inbound_messages.raw``
+the last step of each scheduler pass). Deleting the blobs is not enough: ``inbound_raws.raw``
 and ``outbound_messages.raw`` hold every mail as it was received or sent, files included. Here
 those columns are rewritten by ``parsing.redact.remove_files``: headers and text stay, each file
 becomes a short placeholder part, and ``files_purged_at`` records when.
@@ -32,7 +32,13 @@ from sqlalchemy.orm import Session
 from parsing.redact import remove_files
 from workflows.domain import CaseStatus, MessageStatus, TriageState
 from workflows.storage.db import Database
-from workflows.storage.models import Case, InboundMessage, OutboundMessage, TriageItem
+from workflows.storage.models import (
+    Case,
+    InboundMessage,
+    InboundRaw,
+    OutboundMessage,
+    TriageItem,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 50  # mails read and rewritten per transaction (each may be megabytes)
@@ -116,11 +122,17 @@ def _rewrite(session: Session, model: _Mail, ids: list[int], at: dt.datetime, no
     for mail_id, raw in rows:
         redacted = remove_files(bytes(raw), note=note)
         values: dict[str, object] = {"files_purged_at": at}
-        if redacted.changed:
+        # An inbound mail's bytes are a row of inbound_raws (``InboundMessage.raw`` reads it).
+        apart = model is InboundMessage
+        if redacted.changed and not apart:
             values["raw"] = redacted.raw
-            rewritten += 1
         # Compare-and-set: two scheduler passes at once rewrite each mail once.
-        session.execute(update(model).where(model.id == mail_id,
-                                            model.files_purged_at.is_(None)).values(**values),
-                        execution_options={"synchronize_session": False})
+        marked = session.execute(
+            update(model).where(model.id == mail_id, model.files_purged_at.is_(None))
+            .values(**values), execution_options={"synchronize_session": False})
+        if redacted.changed and apart and marked.rowcount == 1:  # type: ignore[attr-defined]
+            session.execute(update(InboundRaw).where(InboundRaw.id == mail_id)
+                            .values(raw=redacted.raw),
+                            execution_options={"synchronize_session": False})
+        rewritten += redacted.changed
     return rewritten

@@ -229,16 +229,23 @@ def _rows_per_statement(conn: Connection, width: int) -> int:
     return max(1, min(_ROWS_PER_INSERT, limit // max(1, width)))
 
 
-def _execute_many(session: Session, table: Table, kind: str, columns: frozenset[str],
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(insert(table), rows)``, by the driver's executemany when it can (Acts);
+    every row has the same columns."""
+    if rows:
+        _execute_many(conn, table, "insert", frozenset(rows[0]), partial(insert, table), rows)
+
+
+def _execute_many(on: Session | Connection, table: Table, kind: str, columns: frozenset[str],
                   build: Callable[[], Insert | Update], rows: list[dict[str, Any]]) -> None:
-    """``session.execute(build(), rows)``: by the driver when it can (Acts)."""
-    conn = session.connection()
+    """``on.execute(build(), rows)``: by the driver when it can (Acts)."""
+    conn = on.connection() if isinstance(on, Session) else on
     statement = _driver_statement(conn.dialect, table, kind, columns, build)
     if statement is None:
         if kind == "update":  # the statement's parameters: b_NAME for each column
             rows = [{"b_id": row["b_id"], **{f"b_{name}": row[name] for name in columns}}
                     for row in rows]
-        session.execute(build(), rows)
+        on.execute(build(), rows)
     elif kind == "insert" and not statement.named and len(rows) > 1 \
             and table.name == FTS_CONTENT_TABLE:
         _insert_sqlite(conn, statement, rows)

@@ -31,7 +31,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # ScriptDirectory and MigrationContext pull its PostgreSQL, MySQL, MSSQL and Oracle support) cost
 # every command's start about 0.24 s of CPU (`import workflows.storage.db` 0.62 -> 0.38 s,
 # median of 7); tests/storage/test_migrations.py checks it is Alembic's head.
-SCHEMA_HEAD = "e1_new_case_flood"
+SCHEMA_HEAD = "f1_inbound_raws"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
