@@ -3,22 +3,19 @@
 Place in the flow: inside ``workflows.inbound.process``'s fast path (one transaction for a batch of
 messages, no autoflush). Every processed message adds an audit event and most add a case update;
 as ORM objects they cost an instance, its attribute events and the unit of work's bookkeeping
-each, which the profile of ``ingest`` showed as a large share of processing (issue 15). Rows
-nobody reads back in the same transaction go through ``add_row``: buffered as plain values when
-the session has a buffer (``buffered_inserts``), written after the batch's ORM flush with one
-executemany per table (pipelined by psycopg on PostgreSQL); added as an ORM object otherwise,
-as before.
-
-Only the fast path installs a buffer: there autoflush is off, so a query in the batch never
-saw the pending objects anyway, and ids of referenced rows (cases opened in the batch) are known
-because ``open_case`` flushes.
+each, a large share of ``ingest``'s profile (issue 15). Rows nobody reads back in the same
+transaction go through ``add_row``: buffered as plain values when the session has a buffer
+(``buffered_inserts``), written after the batch's ORM flush with one executemany per table
+(pipelined by psycopg on PostgreSQL); added as an ORM object otherwise. Only the fast path
+installs a buffer: there autoflush is off, so a query in the batch never saw the pending objects
+anyway, and ids of referenced rows (cases opened in the batch) are known: ``open_case`` flushes.
 
 Each of these statements is compiled once per process (``_DriverStatement``) and run by the
 driver's executemany (SQLite's, or psycopg's), its values bound by SQLAlchemy's own bind
 processors: what SQLAlchemy's executemany does for every row (building the row's parameter dict,
-looking its processors up) cost ~5.5 us a row, four rows a processed mail (issue 15).
-``insert_returning`` does the same for the intake's INSERT ... RETURNING (on SQLite as multi-row
-INSERT ... RETURNING statements, as SQLAlchemy writes them).
+looking its processors up) cost ~5.5 us a row, four rows a processed mail (issue 15). The
+intake's ``insert_returning`` (on SQLite multi-row INSERT ... RETURNING statements, as
+SQLAlchemy writes them) and ``insert_rows`` (its mail's bytes) go the same way.
 """
 
 from __future__ import annotations
