@@ -82,10 +82,11 @@ def _sqlite_pragmas(synchronous: str):
         # WAL lets readers run beside the writer; busy_timeout makes concurrent writers wait
         # instead of failing; FULL syncs the WAL on each commit so a 250 survives power loss.
         # 16 KB pages, for a new database (an existing one keeps its own): a stored mail of
-        # 5-10 KB then fits one page instead of a page and two overflow pages, which every
-        # UPDATE of its row (attempts, outcome) rewrote. Issue 15's bench: updating the
-        # inbound row 137 -> 39 us a message, ingest CPU 819 -> 736-794 us a message with
-        # parsing left out (SQLite's own advice for BLOBs: https://sqlite.org/intern-v-extern-blob.html).
+        # 5-10 KB then fits one page instead of a page and two overflow pages. Measured when
+        # the mail was still in the inbound row that every status UPDATE rewrites (issue 15):
+        # that UPDATE 137 -> 39 us a message, ingest CPU 819 -> 736-794 us a message with
+        # parsing left out; since f1_inbound_raws the bytes sit apart and are written once
+        # (SQLite's own advice for BLOBs: https://sqlite.org/intern-v-extern-blob.html).
         cur.execute("PRAGMA page_size=16384")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
