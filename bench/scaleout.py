@@ -169,7 +169,7 @@ class Load:
 
 def throughput(rt: Runtime, raws: list[bytes], n: int, env: dict[str, str], logs: Path,
                batch: int) -> tuple[float, dict[str, float]]:
-    from workflows.celery_dispatch import CeleryDispatcher
+    from workflows.inbound.celery_dispatch import CeleryDispatcher
 
     box = rt.settings.default_mailbox.address
     results = accept_many(rt.db, [(raw, Envelope(mailbox=box, transport="cli"))

@@ -25,8 +25,8 @@ from tests.celery_worker import WorkerProcess, wait_until
 from tests.conftest import require_service
 from tests.support import new_mail, open_case
 from workflows.cases import service as cases
-from workflows.celery_dispatch import CeleryDispatcher
 from workflows.domain import MessageStatus
+from workflows.inbound.celery_dispatch import CeleryDispatcher
 from workflows.inbound.intake import Envelope, accept
 from workflows.runtime import Runtime
 from workflows.settings import Settings

@@ -1,9 +1,9 @@
 """Celery tasks: the same ``process_batch`` the embedded worker runs, on workers at scale.
 
 Place in the flow: after ``intake.accept`` has committed, the edge (SMTP listener, IMAP poller)
-calls ``CeleryDispatcher.submit(ids)`` (``workflows.celery_dispatch``), which publishes the
-committed ids in groups of up to ``CeleryOptions.batch``: ``process_inbound_batch(ids)`` for a
-group, ``process_inbound(id)`` for a lone id. A worker (``ticketgate worker``, or
+calls ``CeleryDispatcher.submit(ids)`` (``workflows.inbound.celery_dispatch``), which publishes
+the committed ids in groups of up to ``CeleryOptions.batch``: ``process_inbound_batch(ids)`` for
+a group, ``process_inbound(id)`` for a lone id. A worker (``ticketgate worker``, or
 ``celery -A gateway.celery_app worker``) runs ``workflows.inbound.process.process_batch`` on the
 group (``process_message`` on a lone id): one attempt-counting transaction and one processing
 transaction per group instead of per message.
@@ -261,7 +261,7 @@ def process_inbound_batch(self: Task, inbound_ids: list[int]) -> None:
 def sweep_stuck(self: Task) -> int:
     """Re-enqueue rows left ``received`` (a lost or never-sent message) or stuck
     ``processing`` longer than any task may run (its worker died); returns how many."""
-    from workflows.celery_dispatch import CeleryDispatcher  # it imports this module
+    from workflows.inbound.celery_dispatch import CeleryDispatcher  # it imports this module
 
     celery = _app_of(self)
     rt = celery.runtime()

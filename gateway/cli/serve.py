@@ -76,7 +76,7 @@ def _runtime(settings: Settings) -> Runtime:
 
 def _celery_dispatcher(settings: Settings, db: Database) -> Dispatcher:
     # lazy: Celery is heavy and optional here
-    from workflows.celery_dispatch import CeleryDispatcher
+    from workflows.inbound.celery_dispatch import CeleryDispatcher
 
     # ``db``: a broker that is down is logged a line a mail, naming its Message-ID.
     dispatcher: Dispatcher = CeleryDispatcher.from_settings(settings, db=db)

@@ -5,8 +5,8 @@ Place in the flow: right after ``intake.accept`` has committed (SMTP, IMAP, CLI)
 rows still ``received`` (or stuck ``processing``) and submits them again.
 
 Two implementations, chosen by configuration: ``EmbeddedWorker`` (default: a thread in this
-process) and the Celery dispatcher in ``workflows.tasks`` (when a broker URL is configured).
-Both run ``workflows.inbound.process`` (``process_batch``, ``process_message``): the same code path.
+process) and ``workflows.inbound.celery_dispatch`` (when a broker URL is configured). Both run
+``workflows.inbound.process`` (``process_batch``, ``process_message``): the same code path.
 """
 
 from __future__ import annotations
