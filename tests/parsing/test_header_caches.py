@@ -4,18 +4,15 @@ caller changing the defects it got back must not change the next answer."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import headers
 from parsing.headers import _SIMPLE_MAILBOX, _Structure
 from parsing.model import Defect
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(300)
 VALUES = st.lists(
     st.lists(
         st.sampled_from([

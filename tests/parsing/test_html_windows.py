@@ -4,19 +4,16 @@ dotted capital I and the Kelvin sign, stray "<" and ">")."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import reference
 from parsing.htmltext import strip_tags
 from parsing.parser import _WINDOW_BEFORE, _head_and_tail, html_windows, keyword_windows
 from tests.conftest import KEY
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=1000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(1000)
 TOKEN = reference.format_token("CASE-1001", KEY)
 HTML = st.lists(
     st.sampled_from([

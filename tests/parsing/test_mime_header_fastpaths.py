@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import headers, mime, mimeheaders
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=500,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(500)
 
 NAMES = ["From", "Subject", "Received", "DKIM-Signature", "X-A", "a b", "", "Nö", "X:Y",
          "x" * 257]  # fmt: skip

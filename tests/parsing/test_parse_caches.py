@@ -7,7 +7,7 @@ whatever came before (a cache key that leaves out one input shows up as a wrong 
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import authresults, classify, reference
@@ -21,12 +21,9 @@ from parsing.parser import (
     keyword_windows,
 )
 from tests.conftest import KEY
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(300)
 TOKEN = reference.format_token("CASE-1001", KEY)
 OTHER = reference.format_token("TSUP-7", KEY)
 PIECES = st.lists(

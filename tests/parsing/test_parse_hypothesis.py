@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import base64
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import parse, reference
 from parsing.model import ParsedMail, ReferenceSource, TokenCandidate
 from parsing.parser import keyword_windows
 from tests.conftest import KEY
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(200)
 HEADER_NAMES = [
     "From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID", "In-Reply-To",
     "References", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",

@@ -10,19 +10,16 @@ from __future__ import annotations
 import re
 import sys
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from parsing import classify, reference
 from parsing import classify_words as words
 from parsing.model import ReferenceSource, TokenCandidate
 from tests.conftest import KEY
+from tests.parsing.generated import examples
 
-SETTINGS = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = examples(300)
 TOKEN = reference.format_token("CASE-1001", KEY)
 PIECES = st.lists(
     st.sampled_from([
