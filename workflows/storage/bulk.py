@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.dml import Insert, Update
 
+from workflows.storage.columns import loaded
 from workflows.storage.fulltext import FTS_CONTENT_TABLE
 
 _KEY = "ticketgate.insert_buffer"
@@ -372,9 +373,7 @@ def set_columns(session: Session, obj: DeclarativeBase, **values: Any) -> None:
     plain attributes. Processing sets about a dozen columns on every inbound message, which
     as ORM attribute changes and a flushed UPDATE cost about 0.1 ms a message (issue 15)."""
     buffer: InsertBuffer | None = session.info.get(_KEY)
-    loaded = obj.__dict__
-    # The id as the ORM has it loaded (workflows.storage.columns: not through its descriptor)
-    obj_id = loaded["id"] if "id" in loaded else getattr(obj, "id", None)
+    obj_id = loaded(obj, "id")  # not through the ORM's descriptor when loaded
     if buffer is None or obj_id is None:
         for name, value in values.items():
             setattr(obj, name, value)
@@ -382,7 +381,7 @@ def set_columns(session: Session, obj: DeclarativeBase, **values: Any) -> None:
     # Straight into the instance's dict, where the ORM reads loaded values: no history, so
     # no UPDATE from the flush (the buffer writes it). set_committed_value() does the same
     # with its bookkeeping, 0.25 s per 33,000 columns under cProfile against 0.03 s.
-    loaded.update(values)
+    obj.__dict__.update(values)
     buffer.update(obj.__table__, obj_id, values)  # type: ignore[arg-type]
 
 
