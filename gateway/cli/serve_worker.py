@@ -62,10 +62,10 @@ def _poll_database(rt: Runtime, worker: EmbeddedWorker, stop: threading.Event) -
         try:
             sweep(rt, worker, grace=dt.timedelta(0))
         except DatabaseUnavailable as exc:  # an outage: one line, no traceback
+            error = error_line(exc)
             log.warning("looking for received messages failed, the database is unavailable: "
                         "they stay received, the next look in %.0f s retries; %s", POLL_EVERY,
-                        error_line(exc), extra={"event": "worker.poll_failed",
-                                                "error": error_line(exc)})
+                        error, extra={"event": "worker.poll_failed", "error": error})
         except Exception:  # process boundary: the next look tries again
             log.exception("looking for received messages failed")
 

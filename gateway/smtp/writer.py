@@ -235,11 +235,12 @@ class GroupCommitWriter:
             if isinstance(exc, DatabaseUnavailable):
                 # An outage: one line a failed commit, no traceback (a 30 s outage with mail
                 # coming in was screens of them); the senders' retries come back after it.
+                error = error_line(exc)
                 log.warning("intake commit of %d message(s) failed, the database is "
                             "unavailable: answered 451, the senders keep the mail and retry; %s",
-                            len(batch), error_line(exc), extra={
+                            len(batch), error, extra={
                                 "event": "intake.commit_failed", "messages": len(batch),
-                                "error": error_line(exc)})
+                                "error": error})
             else:  # not an outage we know: the traceback says where
                 log.exception("group commit of %d messages failed; answering 451", len(batch))
             self.answered += 1
