@@ -33,6 +33,10 @@ PIECES = [
     "<", ">:", "<a@b.co>", "<foo@bar.com>:", "a@b.co", ":", "：", "\u200f",
     "Sent from my phone", "From: x", "Date: 2016", "-----Original Message-----",
     "```", "<<< a <<<", ">>> a >>>", "Mon, 1 Jan", "Jan", "x", "é", "—",
+    "-----BEGIN PGP SIGNED MESSAGE-----\n", "-----begin pgp signed message-----\n",
+    "-----BEGIN PGP SIGNED MEßAGE-----\n", "Hash: SHA256\n", "\n-----BEGIN PGP SIGNATURE-----\n",
+    "\n-----END PGP SIGNATURE-----", "-----", "\nUnsubscribe: a@b.co", "\nunsubscribe: x@y",
+    "\nhttp://x.example/u", "ſ",
 ]  # fmt: skip
 # Attribution lines as clients wrap them, in halves, for the multi-line header joiner.
 WRAPPED = [
@@ -170,13 +174,43 @@ def wrapped_span_reference(lines: list[str], i: int) -> int:
     return 0 if span and P.is_embedded(first) else span
 
 
+def drop_pgp_reference(lines: list[str]) -> list[str]:
+    if lines[0].upper() == "-----BEGIN PGP SIGNED MESSAGE-----":
+        rest = 1
+        if rest < len(lines) and re.fullmatch(r"Hash: \w+", lines[rest]):
+            rest += 1
+        while rest < len(lines) and not lines[rest].strip():
+            rest += 1
+        lines = lines[rest:] or [""]
+    try:
+        start = lines.index("-----BEGIN PGP SIGNATURE-----")
+        end = len(lines) - 1 - lines[::-1].index("-----END PGP SIGNATURE-----")
+    except ValueError:
+        return lines
+    return [*lines[:start], "", *lines[end + 1 :]] if end > start else lines
+
+
+def drop_unsubscribe_footer_reference(lines: list[str]) -> list[str]:
+    for back in (1, 2):
+        if len(lines) < back:
+            break
+        line = lines[-back]
+        if (
+            len(line) <= P.MAX_LINE
+            and P.UNSUBSCRIBE.match(line)
+            and (back == 1 or re.fullmatch(r".+http:.+", lines[-1][: P.MAX_LINE]))
+        ):
+            return lines[:-back]
+    return lines
+
+
 def preprocess_reference(text: str) -> list[str]:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         return []
     lines = text.split("\n")
-    lines = T._drop_pgp(lines)
-    lines = T._drop_unsubscribe_footer(lines)
+    lines = drop_pgp_reference(lines)
+    lines = drop_unsubscribe_footer_reference(lines)
     lines = T._unwrap_enclosed_quotes(lines)
     lines = [T._normalise_quote_prefix(T._drop_alias_header(line)) for line in lines]
     lines = join_wrapped_markers_reference(lines)
@@ -212,6 +246,15 @@ def test_line_kinds_match_the_reference(line: str) -> None:
 def test_preprocessed_lines_match_the_reference(text: str) -> None:
     """Whole-text prefilters leave the lines the per-line passes produced."""
     assert T._preprocess(text) == preprocess_reference(text)
+
+
+@SETTINGS
+@given(TEXTS)
+def test_armour_and_footer_gates_match_the_reference(text: str) -> None:
+    """The PGP armour and list footer are dropped as without their gates."""
+    lines = text.split("\n")
+    assert T._drop_pgp(lines, text) == drop_pgp_reference(lines)
+    assert T._drop_unsubscribe_footer(lines) == drop_unsubscribe_footer_reference(lines)
 
 
 @SETTINGS
