@@ -292,8 +292,9 @@ def _classify(line: str) -> str:
     if len(line) <= P.MAX_LINE:
         m = P.LINE_KIND.match(line)
         # P.may_be_localised inlined (a call costs more than the tests): most lines are prose.
-        if m is None and (line.find(":", 0, P.HEADER_NAME_REACH) != -1 or not line.isascii()
-                          or "utlook" in line):
+        if m is None and (not line.isascii() or "utlook" in line or (
+                (colon := line.find(":", 0, P.HEADER_NAME_REACH)) != -1
+                and P.ascii_localised_head(line, colon))):
             m = P.LINE_KIND_LOCALISED.match(line)
         if (m and m["signature"] is not None) or ("](" in line and P.is_signature(line)):
             return SIGNATURE

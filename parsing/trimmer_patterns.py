@@ -266,11 +266,31 @@ LINE_KIND_LOCALISED = re.compile(
 HEADER_NAME_REACH = 48  # characters: the longest name is 18, plus blanks and "*"
 
 
+# The names of the localised headers an ASCII line can hold, lower case (ascii_localised_head).
+_ASCII_LOCALISED_NAMES = frozenset(
+    name.lower() for name in _LOCALISED_HEADERS_WITH_DATE + _LOCALISED_HEADERS_WITH_TEXT
+    if name.isascii()
+)
+
+
 def may_be_localised(line: str) -> bool:
     """Whether ``LINE_KIND_LOCALISED`` can match ``line``: its signatures hold a non-ASCII
-    character or "Outlook"; its headers a colon near the start (or non-ASCII)."""
-    return (line.find(":", 0, HEADER_NAME_REACH) != -1 or not line.isascii()
-            or "utlook" in line)
+    character or "Outlook"; its headers a colon near the start (or non-ASCII), with only
+    their name before it on an ASCII line (``ascii_localised_head``)."""
+    if not line.isascii() or "utlook" in line:
+        return True
+    colon = line.find(":", 0, HEADER_NAME_REACH)
+    return colon != -1 and ascii_localised_head(line, colon)
+
+
+def ascii_localised_head(line: str, colon: int) -> bool:
+    """For an ASCII ``line`` whose first colon is at ``colon``: whether a localised header or
+    signature can match it. A header's colon is the line's first (no name, blank or "*" holds
+    one), and only blanks and "*" may stand around the name before it; the ASCII signatures
+    all hold "outlook" (any case). A prose line with a colon near its start ("Update 5: ...")
+    then skips the eighty alternatives: _classify 34k -> 22k instructions (callgrind)."""
+    return (line[:colon].strip(" \t*").lower() in _ASCII_LOCALISED_NAMES
+            or "outlook" in line.lower())
 
 
 def line_numbers(text: str, offsets: Iterable[int]) -> list[int]:
@@ -314,6 +334,10 @@ def embedded_by_content(line: str) -> bool:
     # The other two need a colon (a full-width one in CJK text).
     if ":" not in line and "：" not in line:
         return False
+    if line.isascii():
+        # date_someone_wrote's closers are not ASCII, and an attribution ends with its colon
+        # (is_attribution strips the line and the ">" before it, not after).
+        return line.rstrip().endswith(":") and trimmer_i18n.is_attribution(line)
     return date_someone_wrote(line) or trimmer_i18n.is_attribution(line)
 
 
