@@ -333,9 +333,14 @@ def _windows(body: str) -> tuple[str, int]:
     lowered = (body.lower() if "\u212a" in body else body).encode("ascii", "replace").lower()
     found = []
     for keyword in _KEYWORDS:
-        index = lowered.find(keyword)
-        if index >= 0:
-            found += _occurrences(lowered, keyword, index)
+        if keyword in _UNBORDERED:
+            parts = lowered.split(keyword, MAX_WINDOWS)
+            if len(parts) > 1:
+                found += _starts(parts, len(keyword))
+        else:
+            index = lowered.find(keyword)
+            if index >= 0:
+                found += _occurrences(lowered, keyword, index)
     if not found:
         return "", -1
     # Keywords differ in their first two letters, so no two start at the same index; sorted by
@@ -354,6 +359,24 @@ def _windows(body: str) -> tuple[str, int]:
         end = index + _WINDOW_AFTER
     pieces.append(body[start:end])
     return "\n\n".join(pieces), first
+
+
+# Keywords whose occurrences cannot overlap each other (no proper prefix is also a suffix, as
+# "t" is of "ticket"): split finds them all, the first MAX_WINDOWS of them, in one call instead of
+# a find a hit (the bench mail's keyword windows: its text's 112k -> 106k instructions, the
+# HTML's after the quiet prefix 41k -> 34k; callgrind).
+_UNBORDERED = frozenset(k for k in _KEYWORDS
+                        if not any(k.startswith(k[-n:]) for n in range(1, len(k))))
+
+
+def _starts(parts: list[bytes], size: int) -> list[int]:
+    """Where the separators of ``parts`` (a split at a ``size``-byte keyword) start."""
+    found = []
+    at = -size
+    for part in parts[:-1]:
+        at += len(part) + size
+        found.append(at)
+    return found
 
 
 def _occurrences(lowered: bytes, keyword: bytes, index: int) -> list[int]:
