@@ -89,7 +89,7 @@ def _reading(charset: str | None) -> tuple[str, str | None]:
     """``(label, codec)`` of a charset parameter as ``decode_text`` reads it: label "" when it
     names no charset (absent, empty or an "I do not know" label), codec None when unknown or
     refused. Remembered: a body's charset is read twice (``decode_text``, ``decodes_nul_free``)
-    and mail names a handful of them (the bench mail's two parts: 32k -> 21k instructions for
+    and mail names a handful of them (the bench mail's two parts: 32k -> 26k instructions for
     both calls, callgrind)."""
     label = (charset or "").strip().strip("\"'")[:64]
     if not label or label.lower() in _UNKNOWN_LABELS:
