@@ -116,7 +116,8 @@ def ingest(args: argparse.Namespace) -> int:
             known = ", ".join(m.address for m in rt.settings.mailboxes)
             raise Refused(f"unknown mailbox {args.mailbox} (declared: {known})")
         mailbox = args.mailbox
-    with start_up_frozen():
+    # Its batches' commits leave WAL checkpoints to a thread (workflows.storage.checkpoint).
+    with start_up_frozen(), rt.db.checkpoints_in_background():
         problems = _ingest(rt, args.paths, mailbox)
     for problem in problems:
         fail(problem)

@@ -72,6 +72,13 @@ def _poll_database(rt: Runtime, worker: EmbeddedWorker, stop: threading.Event) -
 
 def run_worker(rt: Runtime, stop: threading.Event) -> int:
     """Process and keep the clock until ``stop`` is set (signal or end of input); 0. Acts."""
+    # Processing's batch commits leave WAL checkpoints to a thread of their own
+    # (workflows.storage.checkpoint): the listener's group commits then rarely meet one.
+    with rt.db.checkpoints_in_background():
+        return _run_worker(rt, stop)
+
+
+def _run_worker(rt: Runtime, stop: threading.Event) -> int:
     worker = EmbeddedWorker(rt)
     worker.start()
     # Timers, SLA clocks and notice follow-ups; at scale Celery beat runs the same pass.

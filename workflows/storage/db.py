@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflows.storage.base import dump_json
+from workflows.storage.checkpoint import WalCheckpointer
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -98,6 +99,7 @@ def _sqlite_pragmas(synchronous: str):
 
 
 READ_ONLY = "ticketgate_read_only"  # execution option: a transaction that never writes
+_AUTOCHECKPOINT = "ticketgate_wal_autocheckpoint"  # a pooled connection's setting, as last set
 
 
 def _begin_immediate(conn):  # type: ignore[no-untyped-def]
@@ -135,6 +137,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checkpointer: WalCheckpointer | None = None
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "checkout", self._set_autocheckpoint)
+            event.listen(self.engine, "checkin", self._nudge_checkpointer)
 
     @property
     def dialect(self) -> str:
@@ -177,6 +183,37 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    @contextmanager
+    def checkpoints_in_background(self) -> Iterator[None]:
+        """On a SQLite file, WAL checkpoints in a thread of their own instead of inside this
+        process's commits (``workflows.storage.checkpoint`` says why), for as long as the block
+        runs; elsewhere nothing changes. For processes that commit large batches. Acts."""
+        path = self.engine.url.database if self.dialect == "sqlite" else None
+        if not path or path == ":memory:" or self._checkpointer is not None:
+            yield
+            return
+        checkpointer = WalCheckpointer(path)
+        checkpointer.start()
+        self._checkpointer = checkpointer
+        try:
+            yield
+        finally:
+            self._checkpointer = None
+            checkpointer.stop()
+
+    def _set_autocheckpoint(self, dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        # Pool event: a connection checked out while the thread checkpoints leaves it to the
+        # thread (0: never in a commit); otherwise SQLite's default of 1,000 pages.
+        want = 0 if self._checkpointer is not None else 1000
+        if record.info.get(_AUTOCHECKPOINT, 1000) != want:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={want}")
+            record.info[_AUTOCHECKPOINT] = want
+
+    def _nudge_checkpointer(self, _dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Pool event: a connection comes back after its transaction ended, committed or not.
+        if (checkpointer := self._checkpointer) is not None:
+            checkpointer.nudge()
 
     def _alembic_config(self) -> Config:
         from alembic.config import Config
