@@ -42,6 +42,7 @@ from workflows.inbound.decision import (
     SendMail,
 )
 from workflows.inbound.floods import remember_opened
+from workflows.inbound.rows import InboundRow
 from workflows.notices.bounces import mark_delivery_bounced, record_complaint, suppress
 from workflows.notices.inquiries import record_inquiry
 from workflows.outbound.compose import Parent, queue_mail
@@ -97,7 +98,7 @@ def html_to_keep(html: str | None) -> str | None:
     return html[:MAX_HTML]
 
 
-def store_attachments(session: Session, settings: Settings, row: InboundMessage,
+def store_attachments(session: Session, settings: Settings, row: InboundMessage | InboundRow,
                       mail: ParsedMail, case_id: int | None, now: dt.datetime) -> None:
     for att in mail.attachments:
         digest = store_blob(settings.blob_dir, att.payload)
@@ -116,7 +117,8 @@ class AddedUpdate:
     visible_text: str
 
 
-def add_update(session: Session, settings: Settings, case: Case, row: InboundMessage,
+def add_update(session: Session, settings: Settings, case: Case,
+               row: InboundMessage | InboundRow,
                mail: ParsedMail, kind: UpdateKind, now: dt.datetime) -> AddedUpdate:
     """Record ``row`` on ``case`` (once: the update is unique per inbound message), and make
     it searchable in the same transaction.
@@ -161,7 +163,7 @@ def _case(session: Session, number: str) -> Case:
     return case
 
 
-def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+def apply(session: Session, settings: Settings, key: bytes, row: InboundMessage | InboundRow,
           mail: ParsedMail, decision: Decision, now: dt.datetime) -> Applied:
     case_number = decision.case_number
     outbound: list[OutboundMessage] = []
@@ -273,7 +275,8 @@ def _notify_owner(session: Session, settings: Settings, key: bytes, case: Case,
         outbound.append(mail_row)
 
 
-def _send_mail(session: Session, settings: Settings, key: bytes, row: InboundMessage,
+def _send_mail(session: Session, settings: Settings, key: bytes,
+               row: InboundMessage | InboundRow,
                mail: ParsedMail, kind: OutboundKind, to: tuple[str, ...], number: str | None,
                now: dt.datetime) -> OutboundMessage | None:
     case = find_case(session, number) if number else None

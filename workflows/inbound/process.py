@@ -41,6 +41,7 @@ from parsing import ParsedMail, parse
 from workflows.domain import MessageStatus, Outcome
 from workflows.inbound.apply import apply
 from workflows.inbound.decide import decide
+from workflows.inbound.rows import LOADED, UNPROCESSED, InboundRow, locked_rows, raw_of
 from workflows.inbound.snapshot import load_snapshot, prefetch, remember_linked
 from workflows.runtime import Runtime
 from workflows.settings import Mailbox
@@ -50,13 +51,8 @@ from workflows.storage.models import Case, InboundMessage
 
 log = logging.getLogger(__name__)
 
-# A message still to process: committed, or left ``processing`` by an older version.
-_UNPROCESSED = (MessageStatus.RECEIVED.value, MessageStatus.PROCESSING.value)
-# The columns of a batch's rows that processing reads.
-_LOADED = (InboundMessage.id, InboundMessage.message_id, InboundMessage.mailbox,
-           InboundMessage.envelope_from, InboundMessage.status, InboundMessage.attempts,
-           InboundMessage.outcome, InboundMessage.reason, InboundMessage.case_id,
-           InboundMessage.error)
+# The columns of a batch's rows that processing reads, loaded on the savepoint path's ORM rows.
+_LOADED = tuple(getattr(InboundMessage, name) for name in LOADED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,7 @@ _RESULT_CASE = reader("number", "status")
 _STATUSES = {status.value: status for status in MessageStatus}
 
 
-def _result(session: Session, row: InboundMessage,
+def _result(session: Session, row: InboundMessage | InboundRow,
             cases: dict[int, Case] | None = None) -> ProcessResult:
     inbound_id, message_id, status, outcome, reason, case_id, error = _RESULT_ROW(row)
     number = case_status = None
@@ -187,7 +183,7 @@ def _count_attempts(rt: Runtime, inbound_ids: Sequence[int]) -> tuple[list[int],
     rolls back, paid once per batch (per message on Celery, one id per task)."""
     limit = rt.settings.process_max_attempts
     wanted = list(inbound_ids)
-    live = (InboundMessage.status.in_(_UNPROCESSED))
+    live = (InboundMessage.status.in_(UNPROCESSED))
     with rt.db.transaction() as session:
         counted = session.execute(
             update(InboundMessage)
@@ -208,7 +204,7 @@ def _give_up(session: Session, wanted: list[int], counted: set[int], limit: int)
     for row in session.scalars(
         select(InboundMessage)
         .where(InboundMessage.id.in_([i for i in wanted if i not in counted]),
-               InboundMessage.status.in_(_UNPROCESSED),
+               InboundMessage.status.in_(UNPROCESSED),
                InboundMessage.attempts >= limit)
         .with_for_update()
     ):
@@ -242,7 +238,7 @@ def _parse_ahead(rt: Runtime, inbound_ids: Sequence[int],
         with rt.db.reading() as conn:
             raws += conn.execute(select(InboundMessage.id, InboundMessage.raw).where(
                 InboundMessage.id.in_(missing),
-                InboundMessage.status.in_(_UNPROCESSED))).all()
+                InboundMessage.status.in_(UNPROCESSED))).all()
     for inbound_id, raw in raws:
         if (timed := parse_timed(rt, raw, f"#{inbound_id}")) is not None:
             parsed[inbound_id] = timed
@@ -268,23 +264,13 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
     results: dict[int, ProcessResult] = {}
     outbound: list[int] = []
     with rt.db.transaction() as session:
-        # Locked: on PostgreSQL a second worker waits here and then finds the rows processed;
-        # SQLite's BEGIN IMMEDIATE already serializes writers.
-        rows = session.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.id.in_(list(inbound_ids)),
-                   InboundMessage.status.in_(_UNPROCESSED))
-            .order_by(InboundMessage.id)
-            # Only what deciding, applying and the result read: the raw bytes were parsed
-            # ahead, and the JSON and date columns are written, not read (loading them cost
-            # 23-29 -> 13 us a message, 200-row batches, CPU time). Any other column loads on
-            # first use.
-            .options(load_only(*_LOADED))
-            .with_for_update()
-        ).all()
         limit = rt.settings.process_time_limit
         ahead = parsed or {}
+        rows: list[InboundRow] | list[InboundMessage]
         if not isolate:
+            # Records read by Core (workflows.inbound.rows): the fast path writes its rows'
+            # columns through the batch's buffer, never as ORM changes.
+            rows = locked_rows(session, inbound_ids)
             try:
                 with session.no_autoflush, buffered_inserts(session) as appended:
                     budgets = [_Budget(limit) for _ in rows]
@@ -296,7 +282,8 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
                             mail, seconds = done
                             started -= seconds
                         else:
-                            mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
+                            mail = parse(raw_of(session, loaded(row, "id")), key=rt.key,
+                                         loop_id=rt.settings.instance_id)
                         mails.append(mail)
                         budget.charge(started, "parse")
                     prefetch(session, rows, (m.from_.email for m in mails if m.from_), mails,
@@ -310,20 +297,36 @@ def _run_batch(rt: Runtime, inbound_ids: Sequence[int], *, isolate: bool,
             except Exception as exc:
                 raise _BatchFailed from exc
         else:
-            for row in rows:
+            rows = _locked_orm_rows(session, inbound_ids)
+            for message in rows:
                 try:
                     with session.begin_nested():
-                        outbound.extend(_decide_and_apply(rt, session, row, _Budget(limit)))
+                        outbound.extend(_decide_and_apply(rt, session, message, _Budget(limit)))
                 except Exception as exc:  # process boundary: keep the message, record why
-                    _record_failure(row, exc, rt.settings.process_max_attempts)
+                    _record_failure(message, exc, rt.settings.process_max_attempts)
         cases = {c.id: c for c in session.info.get("cases_by_number", {}).values()}
-        for row in rows:
-            result = _result(session, row, cases)
+        for each in rows:
+            result = _result(session, each, cases)
             results[result.inbound_id] = result
     return results, outbound
 
 
-def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget: _Budget,
+def _locked_orm_rows(session: Session, inbound_ids: Sequence[int]) -> list[InboundMessage]:
+    """``rows.locked_rows`` as ORM objects, for the savepoint path's attribute changes."""
+    return list(session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.id.in_(list(inbound_ids)), InboundMessage.status.in_(UNPROCESSED))
+        .order_by(InboundMessage.id)
+        # Only what deciding, applying and the result read: the JSON and date columns are
+        # written, not read (loading them cost 23-29 -> 13 us a message, 200-row batches, CPU
+        # time). Any other column loads on first use.
+        .options(load_only(*_LOADED))
+        .with_for_update()
+    ).all())
+
+
+def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage | InboundRow,
+                      budget: _Budget,
                       mail: ParsedMail | None = None, *, flush: bool = True) -> list[int]:
     """Parse (unless given), snapshot, decide and apply in the caller's transaction; returns
     the outbox ids to send after commit. Raises ``MessageTimeLimitExceeded`` when a stage ends
@@ -331,7 +334,8 @@ def _decide_and_apply(rt: Runtime, session: Session, row: InboundMessage, budget
     began = time.perf_counter()
     started = time.monotonic()
     if mail is None:
-        mail = parse(row.raw, key=rt.key, loop_id=rt.settings.instance_id)
+        raw = row.raw if isinstance(row, InboundMessage) else raw_of(session, loaded(row, "id"))
+        mail = parse(raw, key=rt.key, loop_id=rt.settings.instance_id)
     set_columns(session, row, defects=[f"{d.where}: {d.description}" for d in mail.defects][:50],
                 automation=str(mail.automation),  # StrEnum: the value, without 3.11's slow .value
                 from_address=mail.from_.email if mail.from_ else None,
@@ -362,7 +366,7 @@ def _record_failure_alone(rt: Runtime, inbound_id: int, exc: BaseException) -> N
     """``_record_failure`` in a transaction of its own (the attempt's was rolled back)."""
     with rt.db.transaction() as session:
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
-        if row is not None and row.status in _UNPROCESSED:
+        if row is not None and row.status in UNPROCESSED:
             _record_failure(row, exc, rt.settings.process_max_attempts)
 
 

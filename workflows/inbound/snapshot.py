@@ -18,6 +18,7 @@ from parsing import AutomationClass, ParsedMail
 from workflows.domain import CaseStatus, OutboundKind, Outcome, Resolution
 from workflows.inbound import floods
 from workflows.inbound.decision import CaseView, OutboundView, SenderView, Snapshot
+from workflows.inbound.rows import InboundRow
 from workflows.notices.bounces import delivery_by_message_id
 from workflows.notices.inquiries import find_quoted_notice
 from workflows.settings import Mailbox, Settings
@@ -65,7 +66,7 @@ def _outbound_view(session: Session, row: OutboundMessage | None) -> OutboundVie
     return OutboundView(row.id, row.message_id, number)
 
 
-def prefetch(session: Session, rows: Sequence[InboundMessage], senders: Iterable[str],
+def prefetch(session: Session, rows: Sequence[InboundMessage | InboundRow], senders: Iterable[str],
              mails: Sequence[ParsedMail] = (), *, mailboxes: Iterable[str] = ()) -> None:
     """Load what a batch's snapshots will ask for with three queries instead of three per
     message: the senders (a removed contact is a stranger), the first row of each
@@ -145,7 +146,7 @@ def load_snapshot(
     session: Session,
     settings: Settings,
     mailbox: Mailbox,
-    row: InboundMessage,
+    row: InboundMessage | InboundRow,
     mail: ParsedMail,
     now: dt.datetime,
 ) -> Snapshot:
@@ -269,7 +270,8 @@ def load_snapshot(
     )
 
 
-def _linked_copy(session: Session, settings: Settings, row: InboundMessage) -> int | None:
+def _linked_copy(session: Session, settings: Settings, row: InboundMessage | InboundRow
+                 ) -> int | None:
     """The first earlier copy of this Message-ID to another of our mailboxes that was linked to
     a case (RFC 5322 3.6.4: one Message-ID, one message). Only asked of mail that could link
     or open a case; the mailboxes are named so that the (mailbox, message_id) index serves it,
@@ -287,7 +289,7 @@ def _linked_copy(session: Session, settings: Settings, row: InboundMessage) -> i
     )
 
 
-def remember_linked(session: Session, row: InboundMessage) -> None:
+def remember_linked(session: Session, row: InboundMessage | InboundRow) -> None:
     """``row`` was linked to a case: a later copy of its Message-ID in the same batch (read
     before any of it was written) is a duplicate too."""
     linked_ids = session.info.get(_LINKED_IDS)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.dml import Insert, Update
 
-from workflows.storage.columns import loaded
+from workflows.storage.columns import Record, loaded
 from workflows.storage.fulltext import FTS_CONTENT_TABLE
 
 _KEY = "ticketgate.insert_buffer"
@@ -367,14 +367,18 @@ def add_row(session: Session, model: type[DeclarativeBase], **values: Any) -> No
         buffer.add(model.__table__, values)  # type: ignore[arg-type]
 
 
-def set_columns(session: Session, obj: DeclarativeBase, **values: Any) -> None:
-    """Set columns of a loaded row. With a buffer on the session: as its committed state (no
-    attribute events, no unit-of-work history) plus an UPDATE the buffer writes; else as
-    plain attributes. Processing sets about a dozen columns on every inbound message, which
-    as ORM attribute changes and a flushed UPDATE cost about 0.1 ms a message (issue 15)."""
+def set_columns(session: Session, obj: DeclarativeBase | Record, **values: Any) -> None:
+    """Set columns of a loaded row (an ORM object, or a ``Record`` read by Core). With a
+    buffer on the session: as its committed state (no attribute events, no unit-of-work
+    history) plus an UPDATE the buffer writes; else as plain attributes, on an ORM object
+    only (a record's would be written by nothing). Processing sets about a dozen columns on
+    every inbound message, which as ORM attribute changes and a flushed UPDATE cost about
+    0.1 ms a message (issue 15)."""
     buffer: InsertBuffer | None = session.info.get(_KEY)
     obj_id = loaded(obj, "id")  # not through the ORM's descriptor when loaded
     if buffer is None or obj_id is None:
+        if isinstance(obj, Record):
+            raise TypeError("set_columns on a Core record needs the session's insert buffer")
         for name, value in values.items():
             setattr(obj, name, value)
         return

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any
+from typing import Any, ClassVar
+
+from sqlalchemy import Table
 
 
 def reader(*names: str) -> Callable[[object], tuple[Any, ...]]:
@@ -35,3 +37,12 @@ def loaded(obj: object, name: str) -> Any:
     """``getattr(obj, name)``, from the instance's dict when the column is loaded."""
     values = obj.__dict__
     return values[name] if name in values else getattr(obj, name)
+
+
+class Record:
+    """A row's columns read by Core, not an ORM object: its values in the instance's dict under
+    the columns' names, as a loaded ORM row holds them, so ``reader`` and ``loaded`` read both
+    alike; ``__table__`` names its table for ``workflows.storage.bulk.set_columns``, which
+    writes a record's changes through the session's buffer only (workflows.inbound.rows)."""
+
+    __table__: ClassVar[Table]
