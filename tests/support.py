@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 
 from workflows.cases import directory
@@ -92,3 +94,14 @@ def new_mail(*, sender: str, subject: str = "Help please", body: str = "Somethin
 def ingest(rt: Runtime, raw: bytes, mailbox: str = CARE) -> ProcessResult:
     accepted = accept(rt.db, raw, Envelope(mailbox=mailbox, rcpt_tos=(mailbox,)), now=rt.now())
     return process_message(rt, accepted.inbound_id)
+
+
+def wait_until(condition: Callable[[], object], what: str, *, timeout: float = 30.0,
+               every: float = 0.05) -> None:
+    """Poll ``condition`` until it is true; fail naming ``what`` after ``timeout`` seconds.
+    Tests wait for a condition, never for a fixed time: CI is faster and slower than here."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.gateway.serving import ServeProcess
+from tests.support import wait_until
 from workflows.storage.db import Database
 from workflows.storage.models import AuditEvent, InboundMessage, TriageItem
 
@@ -95,14 +96,6 @@ def _drop(smtp: smtplib.SMTP | None) -> None:
         smtp.close()  # closes the socket without a QUIT: the server may be dead
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
-
-
 def _unfinished(db: Database) -> int:
     with db.transaction() as s:
         return s.scalar(select(func.count()).select_from(InboundMessage).where(
@@ -118,7 +111,8 @@ def test_sigkill_under_smtp_load_loses_and_doubles_nothing(server, database_url)
     # Kill while the load runs: at spread-out progress marks, plus a random moment after.
     for kill in range(KILLS):
         mark = MESSAGES * (kill + 1) // (KILLS + 1)
-        _wait(lambda m=mark: load.done() >= m, 300, f"{mark} messages accepted")
+        wait_until(lambda m=mark: load.done() >= m, f"{mark} messages accepted", timeout=300,
+                   every=0.2)
         time.sleep(rng.uniform(0.0, 0.5))
         server.kill()
         time.sleep(rng.uniform(0.0, 0.5))  # clients meet a closed port meanwhile
@@ -130,7 +124,8 @@ def test_sigkill_under_smtp_load_loses_and_doubles_nothing(server, database_url)
 
     db = Database(database_url)
     try:
-        _wait(lambda: _unfinished(db) == 0, DRAIN_TIMEOUT, "the worker to drain")
+        wait_until(lambda: _unfinished(db) == 0, "the worker to drain", timeout=DRAIN_TIMEOUT,
+                   every=0.2)
         assert server.stop() == 0
         with db.transaction() as s:
             rows = list(s.execute(select(InboundMessage.id, InboundMessage.message_id,

@@ -11,8 +11,7 @@ import os
 import re
 import signal
 import smtplib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 
 from gateway.supervisor import WORKER_NICENESS
 from tests.gateway.serving import ServeProcess
+from tests.support import wait_until
 from workflows.storage.db import Database
 from workflows.storage.models import AuditEvent, InboundMessage, TriageItem
 
@@ -72,16 +72,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait(condition: Callable[[], object], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
+WAIT = 120.0  # seconds for a process to start, die or drain, on a busy CI machine
 
 
 def _first_worker(srv: ServeProcess) -> int:
-    _wait(lambda: _worker_pids(srv), "the worker process to start")
+    wait_until(lambda: _worker_pids(srv), "the worker process to start", timeout=WAIT)
     return _worker_pids(srv)[0]
 
 
@@ -111,10 +106,11 @@ def test_worker_killed_is_restarted_and_nothing_is_lost_or_doubled(server, db):
     _send(server, range(0, MESSAGES // 2))
     os.kill(first, signal.SIGKILL)
     _send(server, range(MESSAGES // 2, MESSAGES))  # the listener keeps taking mail meanwhile
-    _wait(lambda: len(_worker_pids(server)) >= 2, "a new worker process")
+    wait_until(lambda: len(_worker_pids(server)) >= 2, "a new worker process", timeout=WAIT)
     second = _worker_pids(server)[-1]
     assert second != first and _alive(second) and not _alive(first)
-    _wait(lambda: _stored(db) == MESSAGES and _unfinished(db) == 0, "every mail processed")
+    wait_until(lambda: _stored(db) == MESSAGES and _unfinished(db) == 0, "every mail processed",
+               timeout=WAIT)
     with db.transaction() as s:
         rows = list(s.execute(select(InboundMessage.message_id, InboundMessage.status,
                                      InboundMessage.outcome)))
@@ -152,4 +148,4 @@ def test_worker_process_stops_when_serve_is_killed(server):
     """SIGKILL of serve leaves no orphan: the worker sees its input end and stops."""
     worker = _first_worker(server)
     server.kill()
-    _wait(lambda: not _alive(worker), "the orphaned worker to stop", timeout=60)
+    wait_until(lambda: not _alive(worker), "the orphaned worker to stop", timeout=60)

@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from tests.support import wait_until
 from workflows.storage.db import Database
 
 pytestmark = pytest.mark.filterwarnings("error")
-
-
-def _until(condition, what: str, seconds: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {seconds} s for {what}")
-        time.sleep(0.01)
 
 
 def _autocheckpoint(db: Database) -> int:
@@ -66,7 +58,7 @@ def test_committed_rows_reach_the_database_file(db: Database, tmp_path: Path) ->
                          [{"b": bytes(4096)} for _ in range(300)])
         checkpointer = db._checkpointer
         assert checkpointer is not None
-        _until(lambda: checkpointer.checkpoints >= 1, "the thread's first checkpoint")
+        wait_until(lambda: checkpointer.checkpoints >= 1, "the thread's first checkpoint")
         assert _rows_in_file_alone(path, tmp_path / "copy.db") == 300
 
 
