@@ -44,7 +44,7 @@ class WalCheckpointer:
         self._nudged, self._stopping = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._pending = False  # a nudge not yet served (a bool: set and read whole, GIL-safe)
-        self.checkpoints = 0  # completed checkpoint calls, for tests and logs
+        self.checkpoints = 0  # completed checkpoint calls (the tests wait on it)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ticketgate-checkpoint",
